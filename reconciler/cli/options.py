@@ -1,0 +1,77 @@
+"""Options shared by several verbs, so each reads the same way everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_STORE = "sqlite:///reconciler.db"
+FORMATS = ("text", "json", "markdown")
+
+
+def store(f: F) -> F:
+    return click.option(
+        "--store",
+        "store_url",
+        envvar="RECONCILER_STORE",
+        default=DEFAULT_STORE,
+        show_default=True,
+        metavar="URL",
+        help="SQLAlchemy URL of the live stores (env RECONCILER_STORE); "
+        "e.g. postgresql+psycopg://user@host/db.",
+    )(f)
+
+
+def desired_dir(f: F) -> F:
+    return click.option(
+        "--dir",
+        "desired_dir",
+        envvar="RECONCILER_DIR",
+        default="desired-state",
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="Desired-state directory (env RECONCILER_DIR).",
+    )(f)
+
+
+def ref(f: F) -> F:
+    return click.option(
+        "--ref",
+        default=None,
+        metavar="REV",
+        help="Read desired state from this git revision, without checking it out.",
+    )(f)
+
+
+def output_format(f: F) -> F:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="text",
+        show_default=True,
+        help="Output format; json is stable and carries format_version.",
+    )(f)
+
+
+def shard(f: F) -> F:
+    return click.option(
+        "--shard",
+        default=None,
+        metavar="K/N",
+        help="Only clients in shard K of N (1-based, stable hash of client_id).",
+    )(f)
+
+
+def client_ids(f: F) -> F:
+    return click.option(
+        "--client",
+        "client_ids",
+        multiple=True,
+        metavar="ID",
+        help="Only this client (repeatable).",
+    )(f)

@@ -1,0 +1,260 @@
+"""Frozen dataclasses that every layer shares: settings, catalog, desired and live client state.
+
+JSON values inside these objects (settings, overrides) are plain dicts/lists/scalars and are
+never mutated after construction; `canonical_json` gives them a stable byte form for hashing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+JSON = Any
+StrategyName = Literal["merge", "replace", "preserve"]
+STRATEGY_NAMES: tuple[StrategyName, ...] = ("merge", "replace", "preserve")
+
+# Client-file override key -> legacy column of client_app_overrides (SPEC §3, §4).
+OVERRIDE_COLUMNS: dict[str, str] = {
+    "theme": "theme_overrides",
+    "consultation": "consultation_config",
+    "plan_catalog": "plan_catalog_overrides",
+    "catalog": "catalog_overrides",
+}
+ORIGINAL_LEGACY_DEFAULTS: tuple[str, ...] = ("analytics", "automation", "integrations", "support")
+
+
+def canonical_json(value: JSON) -> str:
+    """Stable text for a JSON value: sorted keys, no whitespace, UTF-8 kept."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def fingerprint(value: JSON) -> str:
+    """sha256 of the canonical JSON form; equal values give equal fingerprints."""
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Safety:
+    """Thresholds that stop a run before any write unless --force (SPEC §5)."""
+
+    max_disable_share: float = 0.5  # share of a client's enabled modules disabled in one run
+    max_clients_changed: int | None = None  # None: no limit
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """reconciler.yaml, resolved with its defaults."""
+
+    legacy_defaults: tuple[str, ...] = ORIGINAL_LEGACY_DEFAULTS
+    default_strategy: StrategyName = "merge"
+    safety: Safety = field(default_factory=Safety)
+    max_file_bytes: int = 1024 * 1024
+    # `defaults:` block: the base layer of every client (modules, overrides), SPEC §3.
+    defaults: Mapping[str, JSON] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dependency:
+    id: str
+    version: str = "*"  # npm-style range
+    optional: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModuleDef:
+    """One module of the catalog (modules/<id>.yaml)."""
+
+    id: str
+    name: str
+    version: str  # exact semver
+    description: str = ""
+    capabilities: tuple[str, ...] = ()
+    dependencies: tuple[Dependency, ...] = ()
+    conflicts: tuple[str, ...] = ()
+    settings_schema: Mapping[str, JSON] = field(default_factory=dict)
+    default_settings: Mapping[str, JSON] = field(default_factory=dict)
+    protected: bool = False
+    # JSON paths (tuples of keys) inside settings whose schema property has `sensitive: true`.
+    sensitive_paths: frozenset[tuple[str, ...]] = frozenset()
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "version": self.version,
+            "description": self.description,
+            "capabilities": list(self.capabilities),
+            "dependencies": [
+                {"id": d.id, "version": d.version, "optional": d.optional}
+                for d in self.dependencies
+            ],
+            "conflicts": list(self.conflicts),
+            "settings_schema": self.settings_schema,
+            "default_settings": self.default_settings,
+            "protected": self.protected,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DesiredModule:
+    """A module as the resolved desired state wants it for one client."""
+
+    enabled: bool = True
+    version: str = ""  # exact catalog version the client gets (its range was checked)
+    settings: Mapping[str, JSON] = field(default_factory=dict)  # default_settings deep-merged
+    strategy: StrategyName | None = None  # None: the client's strategy
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "enabled": self.enabled,
+            "version": self.version,
+            "settings": self.settings,
+            "strategy": self.strategy,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientDesired:
+    """One client after resolution: settings defaults -> profiles in order -> client file."""
+
+    client_id: str
+    name: str = ""
+    file: str = ""  # path relative to the desired-state root
+    profiles: tuple[str, ...] = ()
+    strategy: StrategyName = "merge"
+    modules: Mapping[str, DesiredModule] = field(default_factory=dict)
+    # Keys of OVERRIDE_COLUMNS that the desired state mentions; absent keys are not managed.
+    overrides: Mapping[str, JSON] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "client_id": self.client_id,
+            "name": self.name,
+            "file": self.file,
+            "profiles": list(self.profiles),
+            "strategy": self.strategy,
+            "modules": {k: self.modules[k].to_json() for k in sorted(self.modules)},
+            "overrides": {k: self.overrides[k] for k in sorted(self.overrides)},
+        }
+
+    def fingerprint(self) -> str:
+        return fingerprint(self.to_json())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DesiredState:
+    """Everything loaded from a desired-state directory (or a git revision of it)."""
+
+    root: str
+    settings: Settings
+    catalog: Mapping[str, ModuleDef]
+    clients: Mapping[str, ClientDesired]  # client_id -> resolved client
+    commit: str | None = None  # git commit of the tree, when it is in a repository
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LegacyRow:
+    """A row of client_app_overrides as stored (column name -> JSON value)."""
+
+    modules_enabled: tuple[str, ...] = ()
+    theme_overrides: JSON = None
+    consultation_config: JSON = None
+    plan_catalog_overrides: JSON = None
+    catalog_overrides: JSON = None
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "modules_enabled": list(self.modules_enabled),
+            "theme_overrides": self.theme_overrides,
+            "consultation_config": self.consultation_config,
+            "plan_catalog_overrides": self.plan_catalog_overrides,
+            "catalog_overrides": self.catalog_overrides,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, JSON]) -> LegacyRow:
+        return cls(
+            modules_enabled=tuple(data.get("modules_enabled") or ()),
+            theme_overrides=data.get("theme_overrides"),
+            consultation_config=data.get("consultation_config"),
+            plan_catalog_overrides=data.get("plan_catalog_overrides"),
+            catalog_overrides=data.get("catalog_overrides"),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegistryModule:
+    """A row of the registry's per-client module state."""
+
+    enabled: bool
+    version: str | None = None
+    settings: Mapping[str, JSON] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, JSON]:
+        return {"enabled": self.enabled, "version": self.version, "settings": self.settings}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, JSON]) -> RegistryModule:
+        return cls(
+            enabled=bool(data["enabled"]),
+            version=data.get("version"),
+            settings=data.get("settings") or {},
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientLive:
+    """Live state of one client in both stores. `legacy is None` means no legacy row."""
+
+    client_id: str
+    legacy: LegacyRow | None = None
+    registry: Mapping[str, RegistryModule] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "client_id": self.client_id,
+            "legacy": None if self.legacy is None else self.legacy.to_json(),
+            "registry": {k: self.registry[k].to_json() for k in sorted(self.registry)},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, JSON]) -> ClientLive:
+        legacy = data.get("legacy")
+        return cls(
+            client_id=str(data["client_id"]),
+            legacy=None if legacy is None else LegacyRow.from_json(legacy),
+            registry={
+                k: RegistryModule.from_json(v) for k, v in (data.get("registry") or {}).items()
+            },
+        )
+
+    def fingerprint(self) -> str:
+        return fingerprint(self.to_json())
+
+
+Source = Literal["legacy", "registry", "unified"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnifiedModule:
+    """One module of a client's unified view (SPEC §4)."""
+
+    id: str
+    enabled: bool
+    version: str | None
+    settings: Mapping[str, JSON]
+    source: Source
+    conflicts: tuple[str, ...] = ()  # human-readable disagreements between the stores
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "id": self.id,
+            "enabled": self.enabled,
+            "version": self.version,
+            "settings": self.settings,
+            "source": self.source,
+            "conflicts": list(self.conflicts),
+        }
