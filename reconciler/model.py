@@ -36,6 +36,18 @@ def fingerprint(value: JSON) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
+def deep_merge(base: Mapping[str, JSON], over: Mapping[str, JSON]) -> dict[str, JSON]:
+    """A new dict: `over` deep-merged onto `base`; dicts merge, lists and scalars replace (SPEC §3)."""
+    merged = dict(base)
+    for key, value in over.items():
+        current = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            merged[key] = deep_merge(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Safety:
     """Thresholds that stop a run before any write unless --force (SPEC §5)."""
