@@ -1,0 +1,72 @@
+"""Plan one client or a fleet: strategy -> target -> diff, cheap equality first (SPEC §5)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+
+from reconciler.model import ClientDesired, ClientLive, ModuleDef
+from reconciler.plan.diff import diff_client
+from reconciler.plan.model import ClientPlan
+from reconciler.plan.target import build_target
+
+
+def sensitive_paths(catalog: Mapping[str, ModuleDef]) -> dict[str, Collection[tuple[str, ...]]]:
+    return {m.id: m.sensitive_paths for m in catalog.values() if m.sensitive_paths}
+
+
+def plan_client(
+    desired: ClientDesired,
+    live: ClientLive,
+    *,
+    legacy_defaults: Sequence[str],
+    sensitive: Mapping[str, Collection[tuple[str, ...]]],
+) -> ClientPlan:
+    """The plan of one client; its `target` is what apply writes (equal to `live`: no write)."""
+    target = build_target(desired, live, legacy_defaults)
+    changes = [] if target == live else diff_client(live, target, legacy_defaults, sensitive)
+    if _has_preserve(desired):
+        preview = build_target(desired, live, legacy_defaults, preview_preserved=True)
+        if preview != target:
+            written = {(c.module, c.kind, c.path) for c in changes}
+            changes.extend(
+                c
+                for c in diff_client(live, preview, legacy_defaults, sensitive, informational=True)
+                if (c.module, c.kind, c.path) not in written
+            )
+    return ClientPlan.build(
+        changes,
+        client_id=desired.client_id,
+        name=desired.name,
+        file=desired.file,
+        strategy=desired.strategy,
+        live_fingerprint=live.fingerprint(),
+        live=live,
+        target=target,
+    )
+
+
+def _has_preserve(desired: ClientDesired) -> bool:
+    return desired.strategy == "preserve" or any(
+        m.strategy == "preserve" for m in desired.modules.values()
+    )
+
+
+def plan_clients(
+    desired: Iterable[ClientDesired],
+    lives: Mapping[str, ClientLive],
+    *,
+    legacy_defaults: Sequence[str],
+    catalog: Mapping[str, ModuleDef],
+) -> tuple[list[ClientPlan], int]:
+    """Client plans with changes (sorted by client id) and the count of unchanged clients."""
+    sensitive = sensitive_paths(catalog)
+    plans: list[ClientPlan] = []
+    unchanged = 0
+    for client in sorted(desired, key=lambda c: c.client_id):
+        live = lives.get(client.client_id) or ClientLive(client_id=client.client_id)
+        plan = plan_client(client, live, legacy_defaults=legacy_defaults, sensitive=sensitive)
+        if plan.changes:
+            plans.append(plan)
+        else:
+            unchanged += 1
+    return plans, unchanged

@@ -1,0 +1,141 @@
+"""Changes between a client's live and target state, per module, store and JSON path (SPEC §5).
+
+Lists are atoms (SPEC §3: lists replace), so the walk descends only into dicts; a key present
+on one side only is reported leaf by leaf, so sensitive values deep inside stay maskable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+
+from reconciler.model import JSON, OVERRIDE_COLUMNS, ClientLive
+from reconciler.plan.model import ABSENT, Change, ChangeKind
+from reconciler.plan.target import legacy_list, module_states
+
+
+def json_paths(
+    old: JSON, new: JSON, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], JSON, JSON]]:
+    """Yield (path, old, new) for every leaf that differs; ABSENT marks a missing side."""
+    if old == new:
+        return
+    old_is_map = isinstance(old, Mapping)
+    new_is_map = isinstance(new, Mapping)
+    if (
+        (old_is_map or old is ABSENT)
+        and (new_is_map or new is ABSENT)
+        and (old_is_map or new_is_map)
+    ):
+        old_map: Mapping[str, JSON] = old if old_is_map else {}
+        new_map: Mapping[str, JSON] = new if new_is_map else {}
+        for key in sorted(set(old_map) | set(new_map), key=str):
+            yield from json_paths(
+                old_map.get(key, ABSENT), new_map.get(key, ABSENT), (*path, str(key))
+            )
+        if not old_map and not new_map:
+            yield path, old, new
+        return
+    yield path, old, new
+
+
+def is_sensitive(path: tuple[str, ...], sensitive_paths: Collection[tuple[str, ...]]) -> bool:
+    """A path is sensitive when it lies at or under a sensitive path, or holds one inside it."""
+    n = len(path)
+    return any(p[:n] == path or path[: len(p)] == p for p in sensitive_paths)
+
+
+def diff_client(
+    live: ClientLive,
+    target: ClientLive,
+    legacy_defaults: Sequence[str],
+    sensitive: Mapping[str, Collection[tuple[str, ...]]],
+    *,
+    informational: bool = False,
+) -> list[Change]:
+    """Every difference between `live` and `target` as Changes (unsorted)."""
+    cid = live.client_id
+    changes: list[Change] = []
+    before, after = module_states(live, legacy_defaults), module_states(target, legacy_defaults)
+    listed_before = set(legacy_list(live, legacy_defaults))
+    listed_after = set(legacy_list(target, legacy_defaults))
+    for module in sorted(set(before) | set(after)):
+        old_row, new_row = live.registry.get(module), target.registry.get(module)
+        stores = set()
+        if (module in listed_before) != (module in listed_after):
+            stores.add("legacy")
+        if (old_row is None) != (new_row is None) or (
+            old_row is not None and new_row is not None and old_row.enabled != new_row.enabled
+        ):
+            stores.add("registry")
+        old_state, new_state = before.get(module), after.get(module)
+        now_enabled = new_state is not None and new_state.enabled
+        if stores:
+            changes.append(
+                Change(
+                    client_id=cid,
+                    module=module,
+                    kind=ChangeKind.ENABLE if now_enabled else ChangeKind.DISABLE,
+                    old=old_state is not None and old_state.enabled,
+                    new=now_enabled,
+                    stores=frozenset(stores),
+                    informational=informational,
+                )
+            )
+        if new_row is None:
+            continue
+        old_version = None if old_row is None else old_row.version
+        if old_version != new_row.version:
+            changes.append(
+                Change(
+                    client_id=cid,
+                    module=module,
+                    kind=ChangeKind.VERSION,
+                    old=old_version,
+                    new=new_row.version,
+                    stores=frozenset({"registry"}),
+                    informational=informational,
+                )
+            )
+        old_settings = {} if old_row is None else old_row.settings
+        secret = sensitive.get(module, ())
+        for path, old, new in json_paths(old_settings, new_row.settings):
+            changes.append(
+                Change(
+                    client_id=cid,
+                    module=module,
+                    kind=ChangeKind.SETTING,
+                    path=path,
+                    old=old,
+                    new=new,
+                    stores=frozenset({"registry"}),
+                    informational=informational,
+                    sensitive=is_sensitive(path, secret),
+                )
+            )
+    changes.extend(_override_changes(live, target, informational))
+    return changes
+
+
+def _override_changes(
+    live: ClientLive, target: ClientLive, informational: bool
+) -> Iterator[Change]:
+    both_rows = live.legacy is not None and target.legacy is not None
+    for key, column in OVERRIDE_COLUMNS.items():
+        old = ABSENT if live.legacy is None else getattr(live.legacy, column)
+        new = ABSENT if target.legacy is None else getattr(target.legacy, column)
+        if not both_rows:  # a row created or deleted: its column defaults are no change
+            old = ABSENT if old in (None, {}) else old
+            new = ABSENT if new in (None, {}) else new
+        for path, before, after in json_paths(old, new, (key,)):
+            if before is ABSENT and after is ABSENT:
+                continue
+            yield Change(
+                client_id=live.client_id,
+                module=None,
+                kind=ChangeKind.OVERRIDE,
+                path=path,
+                old=before,
+                new=after,
+                stores=frozenset({"legacy"}),
+                informational=informational,
+            )

@@ -1,0 +1,206 @@
+"""What a plan is: changes per client, sorted once, with a stable JSON form (STYLE §2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from reconciler.model import JSON, ClientLive, fingerprint
+
+FORMAT_VERSION = 1
+SENSITIVE = "(sensitive)"
+
+
+class ChangeKind(StrEnum):
+    ENABLE = "enable"
+    DISABLE = "disable"
+    VERSION = "version"
+    SETTING = "setting"
+    OVERRIDE = "override"
+
+
+class Absent:
+    """Marks a value that does not exist on one side of a change (a key added or removed)."""
+
+    _instance: Absent | None = None
+
+    def __new__(cls) -> Absent:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT = Absent()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Change:
+    """One difference between live and target for a client."""
+
+    client_id: str
+    module: str | None  # None for legacy override columns
+    kind: ChangeKind
+    path: tuple[str, ...] = ()  # JSON path inside settings, or (override key, ...) for overrides
+    old: JSON = None
+    new: JSON = None
+    stores: frozenset[str] = frozenset()  # "legacy", "registry"
+    informational: bool = False  # preserve: shown, never written
+    sensitive: bool = False
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (self.informational, self.module is None, self.module or "", self.kind, self.path)
+
+    def to_json(self, *, hash_sensitive: bool = False) -> dict[str, JSON]:
+        return {
+            "module": self.module,
+            "kind": str(self.kind),
+            "path": list(self.path),
+            "op": _op(self.old, self.new),
+            "old": _shown(self.old, self.sensitive, hash_sensitive),
+            "new": _shown(self.new, self.sensitive, hash_sensitive),
+            "stores": sorted(self.stores),
+            "informational": self.informational,
+            "sensitive": self.sensitive,
+        }
+
+
+def _op(old: JSON, new: JSON) -> str:
+    if old is ABSENT:
+        return "add"
+    if new is ABSENT:
+        return "remove"
+    return "change"
+
+
+def _shown(value: JSON, sensitive: bool, hash_sensitive: bool) -> JSON:
+    if value is ABSENT:
+        return None
+    if not sensitive:
+        return value
+    if hash_sensitive:
+        return {"sha256": fingerprint(value)}
+    return SENSITIVE
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientPlan:
+    """The changes for one client, plus what apply needs to check it is still current."""
+
+    client_id: str
+    name: str = ""
+    file: str = ""
+    strategy: str = "merge"
+    live_fingerprint: str
+    changes: tuple[Change, ...] = ()
+    live: ClientLive | None = field(default=None, compare=False)
+    target: ClientLive | None = field(default=None, compare=False)
+
+    @classmethod
+    def build(cls, changes: Iterable[Change], **kwargs: Any) -> ClientPlan:
+        return cls(changes=tuple(sorted(changes, key=Change.sort_key)), **kwargs)
+
+    @property
+    def writes(self) -> bool:
+        """True when applying this plan writes something (informational changes never do)."""
+        return any(not c.informational for c in self.changes)
+
+    def changes_fingerprint(self) -> str:
+        """Hash of the changes with sensitive values hashed; a saved plan is checked against it."""
+        return fingerprint([c.to_json(hash_sensitive=True) for c in self.changes])
+
+    def to_json(self, *, hash_sensitive: bool = False) -> dict[str, JSON]:
+        return {
+            "client_id": self.client_id,
+            "name": self.name,
+            "file": self.file,
+            "strategy": self.strategy,
+            "live_fingerprint": self.live_fingerprint,
+            "changes_fingerprint": self.changes_fingerprint(),
+            "changes": [c.to_json(hash_sensitive=hash_sensitive) for c in self.changes],
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Summary:
+    clients_changed: int = 0
+    clients_unchanged: int = 0
+    enabled: int = 0
+    disabled: int = 0
+    updated: int = 0  # modules whose version or settings change
+    overrides: int = 0  # override paths changed
+    informational: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "clients_changed": self.clients_changed,
+            "clients_unchanged": self.clients_unchanged,
+            "modules_enabled": self.enabled,
+            "modules_disabled": self.disabled,
+            "modules_updated": self.updated,
+            "overrides_changed": self.overrides,
+            "informational": self.informational,
+        }
+
+
+def summarize(plans: Iterable[ClientPlan], unchanged: int) -> Summary:
+    """Count what a list of client plans does; informational changes are counted apart."""
+    changed = enabled = disabled = informational = overrides = 0
+    updated: set[tuple[str, str]] = set()
+    for plan in plans:
+        changed += plan.writes
+        for change in plan.changes:
+            if change.informational:
+                informational += 1
+            elif change.kind is ChangeKind.ENABLE:
+                enabled += 1
+            elif change.kind is ChangeKind.DISABLE:
+                disabled += 1
+            elif change.kind is ChangeKind.OVERRIDE:
+                overrides += 1
+            else:
+                updated.add((plan.client_id, change.module or ""))
+    return Summary(
+        clients_changed=changed,
+        clients_unchanged=unchanged,
+        enabled=enabled,
+        disabled=disabled,
+        updated=len(updated),
+        overrides=overrides,
+        informational=informational,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """A whole run's plan: client plans (only those with changes) sorted by client id."""
+
+    clients: tuple[ClientPlan, ...]
+    unchanged: int = 0
+    store: str = ""  # display URL, never a password
+    desired_commit: str | None = None
+    desired_root: str = ""
+    refused: Mapping[str, str] = field(default_factory=dict)  # client_id -> reason (safety)
+
+    @property
+    def summary(self) -> Summary:
+        return summarize(self.clients, self.unchanged)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.changes for c in self.clients)
+
+    def to_json(self, *, hash_sensitive: bool = False) -> dict[str, JSON]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "kind": "plan",
+            "store": self.store,
+            "desired_commit": self.desired_commit,
+            "desired_root": self.desired_root,
+            "summary": self.summary.to_json(),
+            "clients": [c.to_json(hash_sensitive=hash_sensitive) for c in self.clients],
+        }

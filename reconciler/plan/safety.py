@@ -1,0 +1,71 @@
+"""Safety thresholds and protected modules: reasons to stop a run before any write (SPEC §5)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from reconciler.errors import Location, Problem
+from reconciler.model import ModuleDef, Safety
+from reconciler.plan.model import ChangeKind, ClientPlan
+from reconciler.plan.target import module_states
+
+
+def check_safety(
+    plans: Sequence[ClientPlan],
+    *,
+    safety: Safety,
+    catalog: Mapping[str, ModuleDef],
+    legacy_defaults: Sequence[str],
+) -> list[Problem]:
+    """Problems that make this run unsafe; an empty list means it may proceed."""
+    problems: list[Problem] = []
+    writing = [p for p in plans if p.writes]
+    limit = safety.max_clients_changed
+    if limit is not None and len(writing) > limit:
+        problems.append(
+            Problem(
+                location=Location("reconciler.yaml"),
+                path="$.safety.max_clients_changed",
+                reason=f"{len(writing)} clients would change, limit is {limit}",
+            )
+        )
+    for plan in writing:
+        problems.extend(_client_problems(plan, safety, catalog, legacy_defaults))
+    return problems
+
+
+def _client_problems(
+    plan: ClientPlan,
+    safety: Safety,
+    catalog: Mapping[str, ModuleDef],
+    legacy_defaults: Sequence[str],
+) -> Iterable[Problem]:
+    where = Location(plan.file or f"client {plan.client_id}")
+    disabled = sorted(
+        {
+            c.module
+            for c in plan.changes
+            if c.kind is ChangeKind.DISABLE and not c.informational and c.old and c.module
+        }
+    )
+    for module in disabled:
+        definition = catalog.get(module)
+        if definition is not None and definition.protected:
+            yield Problem(
+                location=where,
+                path=f"$.modules.{module}",
+                reason=f"client {plan.client_id}: would disable protected module {module}",
+            )
+    if plan.live is None or not disabled:
+        return
+    enabled_before = sum(s.enabled for s in module_states(plan.live, legacy_defaults).values())
+    if enabled_before and len(disabled) / enabled_before > safety.max_disable_share:
+        yield Problem(
+            location=where,
+            path="$.modules",
+            reason=(
+                f"client {plan.client_id}: would disable {len(disabled)} of {enabled_before} "
+                f"enabled modules ({len(disabled) / enabled_before:.0%}), "
+                f"limit is {safety.max_disable_share:.0%}"
+            ),
+        )
