@@ -1,7 +1,7 @@
 """Strategies: per module, `(desired, live) -> target`, `None` meaning absent (SPEC §5).
 
-- merge: desired values win; what live has and desired does not mention is kept; settings merge deeply.
-- replace: live becomes exactly desired; unlisted modules are disabled, unlisted settings keys removed.
+- merge: desired values win; what desired does not mention is kept; settings merge deeply.
+- replace: live becomes exactly desired; unlisted modules disabled, unlisted keys removed.
 - preserve: never written; the engine shows the merge result as informational only.
 """
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from reconciler.model import ClientDesired, ClientLive, DesiredModule, LegacyRow, RegistryModule
 from reconciler.plan.build import plan_client
-from reconciler.plan.model import ABSENT, ChangeKind
+from reconciler.plan.model import ABSENT
 from reconciler.plan.target import build_target
 
 DEFAULTS = ("analytics", "automation", "integrations", "support")
