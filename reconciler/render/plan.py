@@ -1,0 +1,96 @@
+"""A plan as text (terminal) or markdown (PR comment); JSON is `Plan.to_json()` (SPEC §7)."""
+
+from __future__ import annotations
+
+from typing import IO
+
+from reconciler.plan.model import ClientPlan, Plan, Summary
+from reconciler.render.color import enabled, paint
+from reconciler.render.view import client_rows, client_title
+
+MARKDOWN_LIMIT = 65_000  # GitHub rejects comments over 65,536 characters
+_ROW_COLOR = {"+": "green", "-": "red", "~": "yellow", "i": "cyan"}
+
+
+def summary_line(summary: Summary) -> str:
+    text = (
+        f"{summary.clients_changed} clients to change, {summary.clients_unchanged} unchanged: "
+        f"{summary.enabled} modules to enable, {summary.disabled} to disable, "
+        f"{summary.updated} to update, {summary.overrides} override paths"
+    )
+    if summary.informational:
+        text += f"; {summary.informational} informational (preserve)"
+    return text
+
+
+def write_text(plan: Plan, out: IO[str]) -> None:
+    on = enabled(out)
+    header = f"Plan for {plan.store}"
+    if plan.desired_commit:
+        header += f" (desired state at {plan.desired_commit[:12]})"
+    out.write(paint(header, "bold", on) + "\n")
+    for client in plan.clients:
+        out.write(
+            "\n"
+            + paint(f"~ {client_title(client)}", "bold", on)
+            + f"  {client.client_id}  ({client.file or 'no file'}, strategy {client.strategy})\n"
+        )
+        rows = client_rows(client)
+        width = max((len(r.subject) for r in rows), default=0)
+        for row in rows:
+            line = f"    {row.symbol} {row.subject.ljust(width)}  {row.detail}  [{row.stores}]"
+            out.write(paint(line, _ROW_COLOR[row.symbol], on) + "\n")
+    if not plan.clients:
+        out.write("\nNo changes. Live state matches the desired state.\n")
+    out.write("\n" + paint("Plan: " + summary_line(plan.summary), "bold", on) + "\n")
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
+    s = plan.summary
+    head = [
+        "### module-reconciler plan",
+        "",
+        f"Store `{plan.store}`" + (f", commit `{c[:12]}`" if (c := plan.desired_commit) else ""),
+        "",
+        "| clients to change | unchanged | enable | disable | update | overrides | informational |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {s.clients_changed} | {s.clients_unchanged} | {s.enabled} | {s.disabled} | {s.updated} "
+        f"| {s.overrides} | {s.informational} |",
+        "",
+    ]
+    if not plan.clients:
+        head.append("No changes. Live state matches the desired state.")
+    text = "\n".join(head) + "\n"
+    for index, client in enumerate(plan.clients):
+        section = _client_section(client)
+        if len(text) + len(section) > limit - 400:
+            rest = len(plan.clients) - index
+            text += (
+                f"\n**{rest} more clients not shown** (comment size limit). "
+                "The full plan: `reconciler plan --format json` or the `--out` file "
+                "saved by CI.\n"
+            )
+            break
+        text += section
+    return text
+
+
+def _client_section(client: ClientPlan) -> str:
+    rows = client_rows(client)
+    lines = [
+        f"<details><summary><b>{_md_cell(client_title(client))}</b> "
+        f"<code>{client.client_id}</code>: {len(rows)} changes ({client.strategy})</summary>",
+        "",
+        "| | change | detail | stores |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.symbol} | `{_md_cell(r.subject)}` | {_md_cell(r.detail)} | {r.stores} |"
+        for r in rows
+    ]
+    lines += ["", "</details>", ""]
+    return "\n".join(lines) + "\n"

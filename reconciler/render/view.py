@@ -1,0 +1,62 @@
+"""Rows built once from a plan; the text and markdown layouts only arrange them (STYLE §3)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from reconciler.model import JSON
+from reconciler.plan.model import ABSENT, SENSITIVE, Change, ChangeKind, ClientPlan
+
+SYMBOLS = {"add": "+", "remove": "-", "change": "~"}
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    symbol: str  # + - ~ or i (informational)
+    subject: str  # module, module setting path, or overrides.path
+    detail: str  # enable / disable / old -> new
+    stores: str
+    informational: bool
+
+
+def show(value: JSON, sensitive: bool = False) -> str:
+    """One value for humans: JSON text, `(sensitive)` when masked, `(absent)` when missing."""
+    if value is ABSENT:
+        return "(absent)"
+    if sensitive:
+        return SENSITIVE
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def change_row(change: Change) -> Row:
+    stores = ", ".join(sorted(change.stores))
+    if change.kind in (ChangeKind.ENABLE, ChangeKind.DISABLE):
+        symbol = "+" if change.kind is ChangeKind.ENABLE else "-"
+        subject, detail = change.module or "", str(change.kind)
+    else:
+        op = "add" if change.old is ABSENT else "remove" if change.new is ABSENT else "change"
+        symbol = SYMBOLS[op]
+        if change.kind is ChangeKind.VERSION:
+            subject = f"{change.module} version"
+        elif change.kind is ChangeKind.SETTING:
+            subject = f"{change.module} settings." + ".".join(change.path)
+        else:
+            subject = "overrides." + ".".join(change.path)
+        if op == "add":
+            detail = show(change.new, change.sensitive)
+        elif op == "remove":
+            detail = f"{show(change.old, change.sensitive)} (removed)"
+        else:
+            detail = f"{show(change.old, change.sensitive)} -> {show(change.new, change.sensitive)}"
+    if change.informational:
+        symbol, detail = "i", f"{detail} (preserve: not applied)"
+    return Row(symbol, subject, detail, stores, change.informational)
+
+
+def client_title(plan: ClientPlan) -> str:
+    return f"{plan.name or plan.client_id}"
+
+
+def client_rows(plan: ClientPlan) -> list[Row]:
+    return [change_row(c) for c in plan.changes]
