@@ -1,0 +1,142 @@
+"""Store URL -> SQLAlchemy engine, password-free display, and actionable store errors (SPEC §4)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, Connection, make_url
+
+from reconciler.errors import ReconcilerError
+from reconciler.secrets import redact_urls
+
+DEFAULT_STORE = "sqlite:///reconciler.db"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Execution option read by the SQLite "begin" hook: locks.py sets "IMMEDIATE" (SPEC §5).
+SQLITE_BEGIN_OPTION = "reconciler_sqlite_begin"
+_STORE_HINT = (
+    "check the store URL (--store or env RECONCILER_STORE), e.g. sqlite:///reconciler.db "
+    "or postgresql+psycopg://user@host:5432/db"
+)
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def display_url(url: str | URL) -> str:
+    """The URL with any password shown as ***; never fails (falls back to regex redaction)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # any unparsable text: still never show a password
+        return redact_urls(str(url))
+
+
+def parse_url(url: str) -> URL:
+    """Parse and normalise a store URL; plain postgresql:// means the psycopg 3 driver."""
+    try:
+        parsed = make_url(url)
+    except sa_exc.ArgumentError as exc:
+        raise ReconcilerError(f"invalid store URL {display_url(url)!r}", hint=_STORE_HINT) from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ReconcilerError(
+            f"unsupported store {display_url(url)!r}: only SQLite and PostgreSQL are supported",
+            hint=_STORE_HINT,
+        )
+    return parsed
+
+
+def _refuse_default_store_in_tests(parsed: URL) -> None:
+    """Tests must never touch the user's default store (STYLE §8 guard)."""
+    if os.environ.get("RECONCILER_TESTING") != "1" or parsed.get_backend_name() != "sqlite":
+        return
+    database = parsed.database or ""
+    if database and Path(database).resolve() == (Path.cwd() / "reconciler.db").resolve():
+        raise RuntimeError(f"tests must not use the default store {DEFAULT_STORE}")
+
+
+def make_engine(url: str) -> Engine:
+    """A cached engine for `url`: SQLite gets WAL, foreign keys, a busy timeout and BEGIN hooks."""
+    parsed = parse_url(url)
+    _refuse_default_store_in_tests(parsed)
+    key = parsed.render_as_string(hide_password=False)
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _create(parsed)
+            _engines[key] = engine
+    return engine
+
+
+def _create(parsed: URL) -> Engine:
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            _configure_sqlite(engine)
+            return engine
+        return create_engine(parsed, pool_pre_ping=False)
+    except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError) as exc:
+        raise ReconcilerError(
+            f"cannot use store {display_url(parsed)}: {_first_line(exc, parsed)}", hint=_STORE_HINT
+        ) from None
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """The documented pysqlite recipe: let SQLAlchemy emit BEGIN so IMMEDIATE is possible."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # pysqlite: no implicit BEGIN
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def dispose_engines() -> None:
+    """Close every cached engine (tests, and processes that fork)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def store_key(engine: Engine) -> str:
+    """A password-free identity of the store behind `engine` (cache keys, history rows)."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _first_line(exc: BaseException, url: URL) -> str:
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip().splitlines()
+    line = text[0] if text else type(exc).__name__
+    if url.password:
+        line = line.replace(str(url.password), "***")
+    return redact_urls(line)
+
+
+@contextmanager
+def store_errors(url: str | URL) -> Iterator[None]:
+    """Turn connection-level database failures into ReconcilerError naming the redacted store."""
+    try:
+        yield
+    except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+        parsed = make_url(url) if isinstance(url, str) else url
+        raise ReconcilerError(
+            f"store {display_url(parsed)}: {_first_line(exc, parsed)}",
+            hint="check that the database server is running and reachable, the credentials, "
+            "and the store URL (--store or env RECONCILER_STORE)",
+        ) from None

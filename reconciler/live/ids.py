@@ -1,0 +1,40 @@
+"""Client ids as the database holds them: UUIDs on PostgreSQL, any string on SQLite (SPEC §3)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterator, Sequence
+from typing import TypeVar
+
+from sqlalchemy.engine import Connection
+
+from reconciler.errors import ReconcilerError
+
+BATCH = 1000  # IN-list size for set-based reads
+T = TypeVar("T")
+
+
+def db_client_id(dialect: str, client_id: str) -> str:
+    """The stored form of `client_id`; a clear error when PostgreSQL needs a UUID and it is not."""
+    if dialect != "postgresql":
+        return client_id
+    try:
+        return str(uuid.UUID(client_id))
+    except (ValueError, TypeError, AttributeError):
+        raise ReconcilerError(
+            f"client id {client_id!r} is not a valid UUID",
+            hint="on PostgreSQL client_app_overrides.client_id is a uuid column; "
+            "use the client's UUID as client_id",
+        ) from None
+
+
+def id_map(conn: Connection, client_ids: Collection[str]) -> dict[str, str]:
+    """Stored form -> id as the caller spelled it, for every requested id."""
+    dialect = conn.dialect.name
+    return {db_client_id(dialect, cid): cid for cid in client_ids}
+
+
+def batches(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
+    """Consecutive slices of at most `size` items."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,40 @@
+"""One transaction per client, serialised across processes (SPEC §5).
+
+PostgreSQL: a transaction-scoped advisory lock on a stable 64-bit hash of the client id.
+SQLite: `BEGIN IMMEDIATE` takes the database write lock up front, so two writers never both
+read and then fail to upgrade (busy timeout makes the second wait).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+from reconciler.live.engine import SQLITE_BEGIN_OPTION
+
+
+def lock_key(client_id: str) -> int:
+    """Stable signed 64-bit key for pg_advisory_xact_lock; UUID spellings share one key."""
+    try:
+        canonical = str(uuid.UUID(client_id))
+    except ValueError:
+        canonical = client_id
+    digest = hashlib.sha256(f"reconciler:client:{canonical}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def client_transaction(engine: Engine, client_id: str) -> Iterator[Connection]:
+    """A connection in a transaction holding the client's lock; commit on exit, else roll back."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(client_id)})
+            yield conn

@@ -1,0 +1,120 @@
+"""The registry store: the module catalog and each client's module rows (SPEC §4)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.engine import Connection
+
+from reconciler.live.ids import batches, db_client_id, id_map
+from reconciler.live.tables import reconciler_client_modules as rows_table
+from reconciler.live.tables import reconciler_modules as catalog_table
+from reconciler.model import JSON, ModuleDef, RegistryModule, canonical_json
+
+_COLUMNS = (
+    rows_table.c.client_id,
+    rows_table.c.module_id,
+    rows_table.c.enabled,
+    rows_table.c.version,
+    rows_table.c.settings,
+)
+
+
+def plain_json(value: JSON) -> JSON:
+    """A copy made of dicts, lists and scalars only (Mappings and tuples become dict/list)."""
+    if isinstance(value, Mapping):
+        return {str(k): plain_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_json(v) for v in value]
+    return value
+
+
+def read_registry(
+    conn: Connection, client_ids: Collection[str] | None = None
+) -> dict[str, dict[str, RegistryModule]]:
+    """Registry rows by client id then module id (None: all clients); rowless clients absent."""
+    result: dict[str, dict[str, RegistryModule]] = {}
+    if client_ids is None:
+        for row in conn.execute(select(*_COLUMNS)):
+            cid = str(row[0])
+            result.setdefault(cid, {})[row[1]] = _to_module(row)
+        return result
+    wanted = id_map(conn, client_ids)
+    for batch in batches(sorted(wanted)):
+        query = select(*_COLUMNS).where(rows_table.c.client_id.in_(batch))
+        for row in conn.execute(query):
+            result.setdefault(wanted[str(row[0])], {})[row[1]] = _to_module(row)
+    return result
+
+
+def _to_module(row: tuple[object, ...] | object) -> RegistryModule:
+    _, _, enabled, version, settings = row  # type: ignore[misc]
+    return RegistryModule(enabled=bool(enabled), version=version, settings=settings or {})
+
+
+def write_registry(conn: Connection, client_id: str, modules: Mapping[str, RegistryModule]) -> None:
+    """Make the client's registry rows exactly `modules`; rows already equal are not touched."""
+    stored = db_client_id(conn.dialect.name, client_id)
+    current = read_registry(conn, [client_id]).get(client_id, {})
+    gone = sorted(set(current) - set(modules))
+    if gone:
+        conn.execute(
+            delete(rows_table).where(
+                and_(rows_table.c.client_id == stored, rows_table.c.module_id.in_(gone))
+            )
+        )
+    now = datetime.now(UTC)
+    new_rows = []
+    for module_id in sorted(modules):
+        module = modules[module_id]
+        values = {
+            "enabled": module.enabled,
+            "version": module.version,
+            "settings": plain_json(module.settings),
+            "updated_at": now,
+        }
+        if module_id not in current:
+            new_rows.append({"client_id": stored, "module_id": module_id, **values})
+        elif _differs(current[module_id], module):
+            conn.execute(
+                update(rows_table)
+                .where(and_(rows_table.c.client_id == stored, rows_table.c.module_id == module_id))
+                .values(**values)
+            )
+    if new_rows:
+        conn.execute(insert(rows_table), new_rows)
+
+
+def _differs(a: RegistryModule, b: RegistryModule) -> bool:
+    return canonical_json(plain_json(a.to_json())) != canonical_json(plain_json(b.to_json()))
+
+
+def sync_catalog(conn: Connection, catalog: Mapping[str, ModuleDef]) -> int:
+    """Upsert module definitions into reconciler_modules; returns how many rows changed."""
+    existing = {
+        row.id: canonical_json(row.definition)
+        for row in conn.execute(select(catalog_table.c.id, catalog_table.c.definition))
+    }
+    now = datetime.now(UTC)
+    changed = 0
+    for module_id in sorted(catalog):
+        module = catalog[module_id]
+        definition = plain_json(module.to_json())
+        values = {
+            "name": module.name,
+            "version": module.version,
+            "definition": definition,
+            "updated_at": now,
+        }
+        if module_id not in existing:
+            conn.execute(insert(catalog_table).values(id=module_id, **values))
+        elif existing[module_id] != canonical_json(definition):
+            conn.execute(
+                update(catalog_table).where(catalog_table.c.id == module_id).values(**values)
+            )
+        else:
+            continue
+        changed += 1
+    return changed
