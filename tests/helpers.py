@@ -1,0 +1,121 @@
+"""Plain-SQL access to test stores, independent of reconciler.live (as old application code reads).
+
+`raw_connect(url)` opens a DB-API connection (sqlite3 or psycopg) from a store URL;
+`add_clients`, `legacy_rows`, `registry_rows` and `run_sql` build on it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ORIGINAL_SQL = FIXTURES / "sql" / "original_client_app_overrides.sql"
+
+
+def is_pg(url: str) -> bool:
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+def raw_connect(url: str) -> Any:
+    """A DB-API connection to the store `url` (autocommit)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        conn = sqlite3.connect(parsed.database or ":memory:", isolation_level=None, timeout=30)
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+    options = parsed.query.get("options")
+    plain = parsed.set(drivername="postgresql", query={})
+    kwargs = {"options": options} if isinstance(options, str) else {}
+    return psycopg.connect(plain.render_as_string(hide_password=False), autocommit=True, **kwargs)
+
+
+def _sql(url: str, statement: str) -> str:
+    """Write statements with %s; sqlite3 wants ?."""
+    return statement if is_pg(url) else statement.replace("%s", "?")
+
+
+def run_sql(url: str, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Execute one statement with %s placeholders; return its rows (empty for DDL/DML)."""
+    with closing(raw_connect(url)) as conn:
+        cursor = conn.execute(_sql(url, statement), tuple(params))
+        return list(cursor.fetchall()) if cursor.description else []
+
+
+def has_table(url: str, name: str) -> bool:
+    if is_pg(url):
+        query = "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() "
+        query += "AND table_name = %s"
+    else:
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s"
+    return bool(run_sql(url, query, [name]))
+
+
+def add_clients(url: str, ids: Iterable[str]) -> None:
+    """Insert the ids into `clients` when that table exists (the original FK needs them)."""
+    if not has_table(url, "clients"):
+        return
+    with closing(raw_connect(url)) as conn:
+        for cid in ids:
+            conn.execute(
+                _sql(url, "INSERT INTO clients (id) VALUES (%s) ON CONFLICT DO NOTHING"), (cid,)
+            )
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def legacy_rows(url: str) -> list[dict[str, Any]]:
+    """Every client_app_overrides row as a dict (JSON decoded, ids as str), by client_id."""
+    rows = run_sql(
+        url,
+        "SELECT id, client_id, modules_enabled, theme_overrides, consultation_config, "
+        "plan_catalog_overrides, catalog_overrides, created_at, updated_at "
+        "FROM client_app_overrides ORDER BY client_id",
+    )
+    keys = (
+        "id",
+        "client_id",
+        "modules_enabled",
+        "theme_overrides",
+        "consultation_config",
+        "plan_catalog_overrides",
+        "catalog_overrides",
+        "created_at",
+        "updated_at",
+    )
+    result = []
+    for row in rows:
+        item = dict(zip(keys, row, strict=True))
+        item["id"], item["client_id"] = str(item["id"]), str(item["client_id"])
+        for key in keys[2:7]:
+            item[key] = _json(item[key])
+        result.append(item)
+    return result
+
+
+def registry_rows(url: str) -> list[dict[str, Any]]:
+    """Every reconciler_client_modules row (without updated_at), by client then module."""
+    rows = run_sql(
+        url,
+        "SELECT client_id, module_id, enabled, version, settings "
+        "FROM reconciler_client_modules ORDER BY client_id, module_id",
+    )
+    return [
+        {
+            "client_id": str(cid),
+            "module_id": module_id,
+            "enabled": bool(enabled),
+            "version": version,
+            "settings": _json(settings),
+        }
+        for cid, module_id, enabled, version, settings in rows
+    ]

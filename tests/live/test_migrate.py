@@ -1,0 +1,205 @@
+"""init: the legacy table is created only when missing, never altered; idempotent, race-safe."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from reconciler.errors import ReconcilerError
+from reconciler.live.engine import make_engine
+from reconciler.live.migrate import SCHEMA_VERSION, init, require_initialised, run_init
+from tests.helpers import ORIGINAL_SQL, has_table, raw_connect, run_sql
+
+RECONCILER_TABLES = [
+    "reconciler_client_modules",
+    "reconciler_modules",
+    "reconciler_run_clients",
+    "reconciler_runs",
+    "reconciler_schema_version",
+]
+
+
+def pg_legacy_catalog(url: str) -> dict[str, Any]:
+    """Columns, defaults, indexes, constraints and triggers of client_app_overrides."""
+    columns = run_sql(
+        url,
+        "SELECT column_name, data_type, is_nullable, column_default "
+        "FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = 'client_app_overrides' ORDER BY ordinal_position",
+    )
+    indexes = run_sql(
+        url,
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+        "AND tablename = 'client_app_overrides' ORDER BY indexname",
+    )
+    constraints = run_sql(
+        url,
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = 'client_app_overrides'::regclass ORDER BY conname",
+    )
+    triggers = run_sql(
+        url,
+        "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger "
+        "WHERE tgrelid = 'client_app_overrides'::regclass AND NOT tgisinternal ORDER BY tgname",
+    )
+    return {
+        "columns": columns,
+        "indexes": indexes,
+        "constraints": constraints,
+        "triggers": triggers,
+    }
+
+
+@pytest.mark.pg
+def test_init_leaves_the_original_pg_table_untouched(pg_store_bare: str) -> None:
+    url = pg_store_bare
+    with raw_connect(url) as conn:
+        conn.execute(ORIGINAL_SQL.read_text())
+    before = pg_legacy_catalog(url)
+    assert init(make_engine(url)) == SCHEMA_VERSION
+    assert init(make_engine(url)) == SCHEMA_VERSION
+    assert pg_legacy_catalog(url) == before
+    assert [c[0] for c in before["columns"]] == [
+        "id",
+        "client_id",
+        "modules_enabled",
+        "theme_overrides",
+        "consultation_config",
+        "plan_catalog_overrides",
+        "catalog_overrides",
+        "created_at",
+        "updated_at",
+    ]
+    assert before["triggers"] == [
+        (
+            "update_client_app_overrides_updated_at",
+            "CREATE TRIGGER update_client_app_overrides_updated_at BEFORE UPDATE ON "
+            f"{url.rsplit('%3D', 1)[1]}.client_app_overrides FOR EACH ROW EXECUTE FUNCTION "
+            "update_updated_at_column()",
+        )
+    ]
+
+
+@pytest.mark.pg
+def test_init_creates_the_pg_table_like_the_original(pg_store_bare: str) -> None:
+    url = pg_store_bare
+    outcome = run_init(make_engine(url))
+    assert outcome.created_legacy_table
+    created = pg_legacy_catalog(url)
+    assert [c[:3] for c in created["columns"]] == [
+        ("id", "uuid", "NO"),
+        ("client_id", "uuid", "NO"),
+        ("modules_enabled", "jsonb", "NO"),
+        ("theme_overrides", "jsonb", "YES"),
+        ("consultation_config", "jsonb", "YES"),
+        ("plan_catalog_overrides", "jsonb", "YES"),
+        ("catalog_overrides", "jsonb", "YES"),
+        ("created_at", "timestamp with time zone", "NO"),
+        ("updated_at", "timestamp with time zone", "NO"),
+    ]
+    assert [c[3] for c in created["columns"]] == [
+        "gen_random_uuid()",
+        None,
+        "'[]'::jsonb",
+        "'{}'::jsonb",
+        "'{}'::jsonb",
+        "'{}'::jsonb",
+        "'{}'::jsonb",
+        "now()",
+        "now()",
+    ]
+    assert [(name, "USING gin" in d, "UNIQUE" in d) for name, d in created["indexes"]] == [
+        ("client_app_overrides_pkey", False, True),
+        ("idx_client_app_overrides_catalog_overrides", True, False),
+        ("idx_client_app_overrides_client_id", False, True),
+        ("idx_client_app_overrides_modules_enabled", True, False),
+    ]
+    assert [name for name, _ in created["triggers"]] == ["client_app_overrides_set_updated_at"]
+    assert init(make_engine(url)) == SCHEMA_VERSION
+    assert pg_legacy_catalog(url) == created
+
+
+def test_init_is_idempotent_and_records_the_version(store_url_bare: str) -> None:
+    engine = make_engine(store_url_bare)
+    first = run_init(engine)
+    assert first.version == SCHEMA_VERSION
+    assert first.created_legacy_table
+    assert [v for v, _ in first.applied] == [1]
+    second = run_init(engine)
+    assert (second.version, second.created_legacy_table, second.applied) == (1, False, ())
+    assert run_sql(store_url_bare, "SELECT version FROM reconciler_schema_version") == [(1,)]
+    assert all(has_table(store_url_bare, name) for name in RECONCILER_TABLES)
+
+
+def test_sqlite_legacy_table_has_an_updated_at_trigger(sqlite_store_bare: str) -> None:
+    store_url_bare = sqlite_store_bare
+    init(make_engine(store_url_bare))
+    run_sql(store_url_bare, "INSERT INTO client_app_overrides (client_id) VALUES ('c1')")
+    run_sql(
+        store_url_bare,
+        "UPDATE client_app_overrides SET updated_at = '2000-01-01 00:00:00.000000', "
+        "created_at = '2000-01-01 00:00:00.000000'",
+    )
+    run_sql(store_url_bare, "UPDATE client_app_overrides SET modules_enabled = '[\"forms\"]'")
+    [(id_, created, updated, modules)] = run_sql(
+        store_url_bare,
+        "SELECT id, created_at, updated_at, modules_enabled FROM client_app_overrides",
+    )
+    assert len(id_) == 36
+    assert created == "2000-01-01 00:00:00.000000"
+    assert updated > created
+    assert modules == '["forms"]'
+
+
+def test_require_initialised_names_the_fix(store_url_bare: str) -> None:
+    engine = make_engine(store_url_bare)
+    with engine.connect() as conn, pytest.raises(ReconcilerError) as info:
+        require_initialised(conn)
+    assert (info.value.message, info.value.hint) == (
+        "store not initialised",
+        "run `reconciler init --store ...`",
+    )
+    init(engine)
+    with engine.connect() as conn:
+        assert require_initialised(conn) == SCHEMA_VERSION
+
+
+def test_newer_schema_is_refused(store_url: str) -> None:
+    run_sql(store_url, "UPDATE reconciler_schema_version SET version = 99")
+    engine = make_engine(store_url)
+    with pytest.raises(ReconcilerError, match="store schema version 99 is newer"):
+        init(engine)
+    with engine.connect() as conn, pytest.raises(ReconcilerError) as info:
+        require_initialised(conn)
+    assert (info.value.message, info.value.hint) == (
+        "store schema version 99 is newer than this reconciler supports (1)",
+        "upgrade module-reconciler",
+    )
+
+
+def test_concurrent_inits_from_two_processes(store_url_bare: str) -> None:
+    code = (
+        "import sys; from reconciler.live.engine import make_engine; "
+        "from reconciler.live.migrate import init; print(init(make_engine(sys.argv[1])))"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, store_url_bare],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    results = [p.communicate(timeout=60) for p in procs]
+    assert [(p.returncode, out, err) for p, (out, err) in zip(procs, results, strict=True)] == [
+        (0, "1\n", "")
+    ] * 4
+    assert run_sql(store_url_bare, "SELECT version FROM reconciler_schema_version") == [(1,)]
+    engine = make_engine(store_url_bare)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM client_app_overrides")).scalar() == 0
