@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from reconciler.model import JSON, ClientLive, fingerprint
+from reconciler.model import JSON, ClientLive, ModuleDef, Settings, fingerprint
 
 FORMAT_VERSION = 1
 SENSITIVE = "(sensitive)"
@@ -184,7 +184,9 @@ class Plan:
     store: str = ""  # display URL, never a password
     desired_commit: str | None = None
     desired_root: str = ""
-    refused: Mapping[str, str] = field(default_factory=dict)  # client_id -> reason (safety)
+    # What apply needs for safety checks; not part of the plan's JSON.
+    settings: Settings | None = field(default=None, compare=False)
+    catalog: Mapping[str, ModuleDef] = field(default_factory=dict, compare=False)
 
     @property
     def summary(self) -> Summary:

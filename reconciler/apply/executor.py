@@ -1,0 +1,129 @@
+"""Apply targets client by client: locked, stale-checked, written, read back, recorded (SPEC §5).
+
+Each client is one transaction over both stores and its history row. Any error or mismatch
+rolls back that client only; the others go on. Nothing here decides *what* to write: a Job's
+`target` function does (a plan's target, a saved plan re-checked, a revert's before-state).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
+
+from reconciler.apply.history import record_client
+from reconciler.errors import ReconcilerError
+from reconciler.live.locks import client_transaction
+from reconciler.live.state import read_live, write_live
+from reconciler.model import JSON, ClientLive
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["applied", "unchanged", "stale", "failed"]
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Refused(ReconcilerError):
+    """This client must not be written (stale or changed desired state); others go on."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Job:
+    """One client to write: what live must still be, and how to get the target from it."""
+
+    client_id: str
+    expected_fingerprint: str | None  # None: no stale check
+    target: Callable[[ClientLive], ClientLive]  # may raise Refused
+    stale_hint: str = "run `reconciler plan` again and apply the new plan"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientResult:
+    client_id: str
+    outcome: Outcome
+    message: str = ""
+
+    def to_json(self) -> dict[str, JSON]:
+        return {"client_id": self.client_id, "outcome": self.outcome, "message": self.message}
+
+
+def run_jobs(
+    engine: Engine,
+    jobs: Iterable[Job],
+    *,
+    run_id: int,
+    clock: Clock = utc_now,
+    on_done: Callable[[ClientResult], None] | None = None,
+) -> list[ClientResult]:
+    """Run every job; a failing client never stops the others."""
+    results: list[ClientResult] = []
+    for job in jobs:
+        result = _run_one(engine, job, run_id, clock)
+        log.info("apply: client=%s outcome=%s", job.client_id, result.outcome)
+        results.append(result)
+        if on_done is not None:
+            on_done(result)
+    return results
+
+
+def _run_one(engine: Engine, job: Job, run_id: int, clock: Clock) -> ClientResult:
+    cid = job.client_id
+    try:
+        with client_transaction(engine, cid) as conn:
+            live = read_live(conn, [cid])[cid]
+            if (
+                job.expected_fingerprint is not None
+                and live.fingerprint() != job.expected_fingerprint
+            ):
+                raise Refused(
+                    f"client {cid}: live state changed since the plan (stale)", hint=job.stale_hint
+                )
+            target = job.target(live)
+            if target == live:
+                return ClientResult(client_id=cid, outcome="unchanged")
+            write_live(conn, target)
+            written = read_live(conn, [cid])[cid]
+            if written.to_json() != target.to_json():
+                raise ReconcilerError(
+                    f"client {cid}: read-back after write differs from the intended state; "
+                    "rolled back",
+                    hint="another writer may be active; plan again",
+                )
+            record_client(conn, run_id, live, target, clock())
+    except Refused as exc:
+        return ClientResult(client_id=cid, outcome="stale", message=_text(exc))
+    except ReconcilerError as exc:
+        return ClientResult(client_id=cid, outcome="failed", message=_text(exc))
+    except sa_exc.SQLAlchemyError as exc:
+        reason = (
+            type(exc.orig).__name__
+            if getattr(exc, "orig", None) is not None
+            else type(exc).__name__
+        )
+        detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else ""
+        return ClientResult(
+            client_id=cid,
+            outcome="failed",
+            message=f"client {cid}: database error ({reason}: {detail}); nothing written for it",
+        )
+    return ClientResult(client_id=cid, outcome="applied")
+
+
+def _text(exc: ReconcilerError) -> str:
+    return f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+
+
+def summarize_results(results: Sequence[ClientResult]) -> dict[str, int]:
+    counts = {"applied": 0, "unchanged": 0, "stale": 0, "failed": 0}
+    for result in results:
+        counts[result.outcome] += 1
+    return counts

@@ -1,0 +1,190 @@
+"""Runs and per-client before/after snapshots, stored in the database (SPEC §5).
+
+A run row is written first (status running); each client's snapshot row is written inside that
+client's own transaction, so history never claims a client whose write did not commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from reconciler.live.tables import reconciler_run_clients, reconciler_runs
+from reconciler.model import JSON, ClientLive
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunInfo:
+    id: int
+    kind: str
+    started_at: datetime
+    finished_at: datetime | None
+    actor: str
+    command: str
+    reason: str | None
+    desired_commit: str | None
+    store: str
+    status: str
+    reverts_run: int | None
+    summary: Mapping[str, JSON] | None
+    clients: int = 0
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": None if self.finished_at is None else self.finished_at.isoformat(),
+            "actor": self.actor,
+            "command": self.command,
+            "reason": self.reason,
+            "desired_commit": self.desired_commit,
+            "store": self.store,
+            "status": self.status,
+            "reverts_run": self.reverts_run,
+            "summary": self.summary,
+            "clients": self.clients,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientSnapshot:
+    run_id: int
+    client_id: str
+    before: ClientLive
+    after: ClientLive
+    committed_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunDetail:
+    run: RunInfo
+    snapshots: tuple[ClientSnapshot, ...] = field(default_factory=tuple)
+
+
+def start_run(engine: Engine, *, now: datetime, **fields: Any) -> int:
+    """Insert a run in status `running` and return its id."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            insert(reconciler_runs).values(started_at=now, status="running", **fields)
+        )
+        return int(result.inserted_primary_key[0])
+
+
+def finish_run(
+    engine: Engine, run_id: int, *, now: datetime, status: str, summary: Mapping[str, JSON]
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(reconciler_runs)
+            .where(reconciler_runs.c.id == run_id)
+            .values(finished_at=now, status=status, summary=dict(summary))
+        )
+
+
+def record_client(
+    conn: Connection, run_id: int, before: ClientLive, after: ClientLive, now: datetime
+) -> None:
+    """Snapshot one client inside its apply transaction."""
+    conn.execute(
+        insert(reconciler_run_clients).values(
+            run_id=run_id,
+            client_id=before.client_id,
+            before=before.to_json(),
+            after=after.to_json(),
+            committed_at=now,
+        )
+    )
+
+
+def _run_info(row: Any, clients: int) -> RunInfo:
+    return RunInfo(
+        id=row.id,
+        kind=row.kind,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        actor=row.actor,
+        command=row.command,
+        reason=row.reason,
+        desired_commit=row.desired_commit,
+        store=row.store,
+        status=row.status,
+        reverts_run=row.reverts_run,
+        summary=row.summary,
+        clients=clients,
+    )
+
+
+def list_runs(engine: Engine, *, client_id: str | None = None, limit: int = 20) -> list[RunInfo]:
+    """Newest runs first; with `client_id`, only runs that changed that client."""
+    from sqlalchemy import func
+
+    counts = (
+        select(reconciler_run_clients.c.run_id, func.count().label("n"))
+        .group_by(reconciler_run_clients.c.run_id)
+        .subquery()
+    )
+    query = (
+        select(reconciler_runs, func.coalesce(counts.c.n, 0).label("n"))
+        .outerjoin(counts, counts.c.run_id == reconciler_runs.c.id)
+        .order_by(reconciler_runs.c.id.desc())
+        .limit(limit)
+    )
+    if client_id is not None:
+        query = query.where(
+            reconciler_runs.c.id.in_(
+                select(reconciler_run_clients.c.run_id).where(
+                    reconciler_run_clients.c.client_id == client_id
+                )
+            )
+        )
+    with engine.connect() as conn:
+        return [_run_info(row, row.n) for row in conn.execute(query)]
+
+
+def get_run(engine: Engine, run_id: int, *, client_ids: Collection[str] = ()) -> RunDetail | None:
+    """A run with its client snapshots (all, or only `client_ids`); None when unknown."""
+    with engine.connect() as conn:
+        row = conn.execute(select(reconciler_runs).where(reconciler_runs.c.id == run_id)).first()
+        if row is None:
+            return None
+        query = (
+            select(reconciler_run_clients)
+            .where(reconciler_run_clients.c.run_id == run_id)
+            .order_by(reconciler_run_clients.c.client_id)
+        )
+        if client_ids:
+            query = query.where(reconciler_run_clients.c.client_id.in_(list(client_ids)))
+        snapshots = tuple(
+            ClientSnapshot(
+                run_id=run_id,
+                client_id=str(s.client_id),
+                before=ClientLive.from_json(s.before),
+                after=ClientLive.from_json(s.after),
+                committed_at=s.committed_at,
+            )
+            for s in conn.execute(query)
+        )
+    count = len(snapshots) if not client_ids else -1
+    return RunDetail(run=_run_info(row, count), snapshots=snapshots)
+
+
+def last_applied(
+    conn: Connection, client_ids: Collection[str] | None = None
+) -> dict[str, ClientLive]:
+    """The after-state of each client's most recent recorded write (drift's reference)."""
+    latest = select(
+        reconciler_run_clients.c.client_id,
+        reconciler_run_clients.c.after,
+        reconciler_run_clients.c.run_id,
+    ).order_by(reconciler_run_clients.c.client_id, reconciler_run_clients.c.run_id)
+    if client_ids is not None:
+        latest = latest.where(reconciler_run_clients.c.client_id.in_(list(client_ids)))
+    result: dict[str, ClientLive] = {}
+    for row in conn.execute(latest):
+        result[str(row.client_id)] = ClientLive.from_json(row.after)
+    return result

@@ -1,0 +1,216 @@
+"""A run from start to finish: safety, run row, jobs, summary (SPEC §5). Revert is a run too."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from reconciler.apply.executor import (
+    ClientResult,
+    Clock,
+    Job,
+    Refused,
+    run_jobs,
+    summarize_results,
+    utc_now,
+)
+from reconciler.apply.history import finish_run, get_run, start_run
+from reconciler.errors import ReconcilerError, UnsafePlan
+from reconciler.model import JSON, ClientDesired, ClientLive, DesiredState
+from reconciler.plan.build import plan_client, sensitive_paths
+from reconciler.plan.model import FORMAT_VERSION, Plan
+from reconciler.plan.safety import check_safety
+from reconciler.plan.saved import SavedPlan
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunMeta:
+    """Who runs what and why, recorded with the run."""
+
+    actor: str = ""
+    command: str = ""
+    reason: str | None = None
+    clock: Clock = utc_now
+
+    def resolved_actor(self) -> str:
+        if self.actor:
+            return self.actor
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            return os.environ.get("USER", "unknown")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplyReport:
+    kind: str
+    run_id: int | None
+    results: tuple[ClientResult, ...] = ()
+    plan_summary: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return summarize_results(self.results)
+
+    @property
+    def ok(self) -> bool:
+        counts = self.counts
+        return counts["stale"] == 0 and counts["failed"] == 0
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "kind": self.kind,
+            "run_id": self.run_id,
+            "ok": self.ok,
+            "counts": self.counts,
+            "plan": dict(self.plan_summary),
+            "clients": [r.to_json() for r in self.results],
+        }
+
+
+def enforce_safety(plan: Plan, *, force: bool) -> None:
+    """Refuse the whole run before any write when a threshold or protected module is hit."""
+    if force or plan.settings is None:
+        return
+    problems = check_safety(
+        plan.clients,
+        safety=plan.settings.safety,
+        catalog=plan.catalog,
+        legacy_defaults=plan.settings.legacy_defaults,
+    )
+    if problems:
+        raise UnsafePlan(
+            f"run refused before any write: {len(problems)} safety check(s) failed",
+            hint="review the plan; rerun with --force (and --reason) to proceed anyway",
+            problems=problems,
+        )
+
+
+def execute(
+    engine: Engine,
+    jobs: Sequence[Job],
+    *,
+    kind: str,
+    meta: RunMeta,
+    store: str,
+    desired_commit: str | None,
+    plan_summary: Mapping[str, int],
+    reverts_run: int | None = None,
+    on_done: Callable[[ClientResult], None] | None = None,
+) -> ApplyReport:
+    """Record a run around `jobs`; a run with nothing to do records nothing."""
+    if not jobs:
+        return ApplyReport(kind=kind, run_id=None, plan_summary=plan_summary)
+    run_id = start_run(
+        engine,
+        now=meta.clock(),
+        kind=kind,
+        actor=meta.resolved_actor(),
+        command=meta.command,
+        reason=meta.reason,
+        desired_commit=desired_commit,
+        store=store,
+        reverts_run=reverts_run,
+    )
+    results: list[ClientResult] = []
+    status = "failed"
+    try:
+        results = run_jobs(engine, jobs, run_id=run_id, clock=meta.clock, on_done=on_done)
+        status = (
+            "done" if all(r.outcome in ("applied", "unchanged") for r in results) else "partial"
+        )
+    finally:
+        finish_run(
+            engine,
+            run_id,
+            now=meta.clock(),
+            status=status,
+            summary=summarize_results(results),
+        )
+    return ApplyReport(kind=kind, run_id=run_id, results=tuple(results), plan_summary=plan_summary)
+
+
+def plan_jobs(plan: Plan) -> list[Job]:
+    """Jobs that write each client's planned target, if live is still what the plan read."""
+    jobs = []
+    for client in plan.clients:
+        if not client.writes or client.target is None:
+            continue
+        target = client.target
+        jobs.append(
+            Job(
+                client_id=client.client_id,
+                expected_fingerprint=client.live_fingerprint,
+                target=lambda live, target=target: target,
+            )
+        )
+    return jobs
+
+
+def saved_jobs(saved: SavedPlan, state: DesiredState, *, name: str) -> list[Job]:
+    """Jobs for a saved plan: recompute each client's plan and refuse it if it changed."""
+    legacy_defaults = state.settings.legacy_defaults
+    sensitive = sensitive_paths(state.catalog)
+    jobs = []
+    for entry in saved.clients:
+        desired = state.clients.get(entry.client_id)
+        if desired is None:
+            raise ReconcilerError(
+                f"{name}: client {entry.client_id} is no longer in the desired state",
+                hint="plan again",
+            )
+
+        def target(
+            live: ClientLive,
+            desired: ClientDesired = desired,
+            want: str = entry.changes_fingerprint,
+        ) -> ClientLive:
+            fresh = plan_client(desired, live, legacy_defaults=legacy_defaults, sensitive=sensitive)
+            if fresh.changes_fingerprint() != want or fresh.target is None:
+                raise Refused(
+                    f"client {desired.client_id}: desired state changed since the plan was saved",
+                    hint="plan again with `reconciler plan --out FILE`",
+                )
+            return fresh.target
+
+        jobs.append(
+            Job(
+                client_id=entry.client_id,
+                expected_fingerprint=entry.live_fingerprint,
+                target=target,
+            )
+        )
+    return jobs
+
+
+def revert_jobs(
+    engine: Engine, run_id: int, client_ids: Sequence[str], *, force: bool
+) -> list[Job]:
+    """Jobs restoring each client's before-state of `run_id`, refusing if live moved on."""
+    detail = get_run(engine, run_id, client_ids=client_ids)
+    if detail is None:
+        raise ReconcilerError(f"run {run_id} not found", hint="list runs with `reconciler history`")
+    found = {s.client_id for s in detail.snapshots}
+    missing = sorted(set(client_ids) - found)
+    if missing:
+        raise ReconcilerError(
+            f"run {run_id} did not change client(s) {', '.join(missing)}",
+            hint=f"see `reconciler history show {run_id}`",
+        )
+    hint = f"live state changed since run {run_id}; rerun with --force to overwrite it"
+    return [
+        Job(
+            client_id=s.client_id,
+            expected_fingerprint=None if force else s.after.fingerprint(),
+            target=lambda live, before=s.before: ClientLive(
+                client_id=live.client_id, legacy=before.legacy, registry=before.registry
+            ),
+            stale_hint=hint,
+        )
+        for s in detail.snapshots
+    ]

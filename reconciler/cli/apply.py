@@ -1,0 +1,96 @@
+"""`reconciler apply [FILE]`: make the desired state (or a saved plan) live."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from reconciler import api
+from reconciler.apply.runner import ApplyReport, RunMeta
+from reconciler.cli import options
+from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
+from reconciler.render import write_json
+from reconciler.render.plan import write_text
+from reconciler.render.progress import progress
+from reconciler.render.runs import write_report_markdown, write_report_text
+
+
+def run_options(f):  # type: ignore[no-untyped-def]
+    """Options every writing command shares: --force, --reason, --actor."""
+    f = click.option("--actor", default="", help="Who runs this (recorded; default: OS user).")(f)
+    f = click.option("--reason", default=None, help="Why (recorded in history).")(f)
+    return click.option(
+        "--force", is_flag=True, help="Override safety thresholds and protected modules."
+    )(f)
+
+
+def write_report(report: ApplyReport, fmt: str) -> int:
+    if fmt == "json":
+        write_json(report.to_json(), sys.stdout)
+    elif fmt == "markdown":
+        write_report_markdown(report, sys.stdout)
+    else:
+        write_report_text(report, sys.stdout)
+    for result in report.results:
+        if result.outcome in ("stale", "failed"):
+            click.echo(f"error: {result.message}", err=True)
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Proceed with --yes; ask on a TTY; refuse otherwise (never block a CI job)."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise ReconcilerError(
+            "refusing to apply without confirmation", hint="pass --yes to apply non-interactively"
+        )
+    if not click.confirm(question, default=False, err=True):
+        raise ReconcilerError("apply cancelled; nothing was written")
+
+
+@click.command("apply")
+@click.argument("plan_file", required=False, type=click.Path(dir_okay=False))
+@options.store
+@options.desired_dir
+@options.ref
+@options.client_ids
+@options.shard
+@options.output_format
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
+@run_options
+def apply_cmd(
+    plan_file: str | None,
+    store_url: str,
+    desired_dir: str,
+    ref: str | None,
+    client_ids: tuple[str, ...],
+    shard: str | None,
+    fmt: str,
+    yes: bool,
+    force: bool,
+    reason: str | None,
+    actor: str,
+) -> int:
+    """Apply changes to both stores, each client in one verified transaction, recorded as a run.
+
+    With PLAN_FILE (from `plan --out`), apply exactly that plan; clients whose live state
+    changed since are refused as stale. Without it, plan now, show it, and ask (or --yes).
+    """
+    meta = RunMeta(actor=actor, reason=reason, command=" ".join(["reconciler", *sys.argv[1:]]))
+    if plan_file:
+        with progress(0, "apply") as tick:
+            report = api.apply_saved(
+                store_url, plan_file, desired_dir, ref=ref, force=force, meta=meta, on_done=tick
+            )
+        return write_report(report, fmt)
+    planned = api.plan(store_url, desired_dir, ref=ref, client_ids=client_ids, shard=shard)
+    if not any(c.writes for c in planned.clients):
+        write_text(planned, sys.stderr)
+        return write_report(ApplyReport(kind="apply", run_id=None), fmt)
+    write_text(planned, sys.stderr)
+    confirm(f"Apply these changes to {planned.summary.clients_changed} clients?", yes)
+    with progress(planned.summary.clients_changed, "apply") as tick:
+        report = api.apply(store_url, planned, force=force, meta=meta, on_done=tick)
+    return write_report(report, fmt)

@@ -1,0 +1,65 @@
+"""`reconciler plan`: what apply would change, per client and store."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from reconciler import api
+from reconciler.cli import options
+from reconciler.errors import EXIT_CHANGES, EXIT_OK
+from reconciler.render import write_json
+from reconciler.render.plan import render_markdown, write_text
+
+
+@click.command("plan")
+@options.store
+@options.desired_dir
+@options.ref
+@options.client_ids
+@options.shard
+@options.output_format
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False),
+    help="Save the plan for `apply FILE` (no secrets inside).",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when there are changes, 0 when none, 1 on error.",
+)
+def plan_cmd(
+    store_url: str,
+    desired_dir: str,
+    ref: str | None,
+    client_ids: tuple[str, ...],
+    shard: str | None,
+    fmt: str,
+    out_file: str | None,
+    detailed_exitcode: bool,
+) -> int:
+    """Show the changes apply would make: modules enabled/disabled, versions, settings per
+    JSON path (sensitive values as "(sensitive)") and legacy overrides, per store.
+
+    \b
+    Examples:
+      reconciler plan
+      reconciler plan --format markdown > plan.md     # PR comment
+      reconciler plan --out plan.json && reconciler apply plan.json
+    """
+    planned = api.plan(store_url, desired_dir, ref=ref, client_ids=client_ids, shard=shard)
+    if out_file:
+        api.save_plan(planned, out_file)
+        click.echo(f"saved plan to {out_file}", err=True)
+    if fmt == "json":
+        write_json(planned.to_json(), sys.stdout)
+    elif fmt == "markdown":
+        sys.stdout.write(render_markdown(planned))
+    else:
+        write_text(planned, sys.stdout)
+    if detailed_exitcode and planned.has_changes:
+        return EXIT_CHANGES
+    return EXIT_OK
