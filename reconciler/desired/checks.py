@@ -1,0 +1,90 @@
+"""Checks across files: settings, profiles, unknown ids, duplicate client_id (SPEC §3).
+
+Every check returns Problems; only `load.load_desired` raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.desired.catalog import Catalog, stem
+from reconciler.desired.resolve import Layer
+from reconciler.desired.schema import check_file
+from reconciler.desired.yamlsafe import Path, YamlFile
+from reconciler.errors import Problem
+from reconciler.model import ORIGINAL_LEGACY_DEFAULTS, Safety, Settings
+
+JSON = Any
+
+
+def build_settings(yf: YamlFile | None) -> tuple[Settings, Layer | None, list[Problem]]:
+    """reconciler.yaml as Settings plus its `defaults` layer; defaults stand in for bad parts."""
+    if yf is None:
+        return Settings(), None, []
+    problems = check_file("settings", yf)
+    if problems:
+        return Settings(), None, problems
+    data = yf.data
+    safety = data.get("safety", {})
+    defaults = data.get("defaults", {})
+    settings = Settings(
+        legacy_defaults=tuple(data.get("legacy", {}).get("defaults", ORIGINAL_LEGACY_DEFAULTS)),
+        default_strategy=data.get("strategy", "merge"),
+        safety=Safety(
+            max_disable_share=float(safety.get("max_disable_share", 0.5)),
+            max_clients_changed=safety.get("max_clients_changed"),
+        ),
+        max_file_bytes=int(data.get("limits", {}).get("max_file_bytes", 1024 * 1024)),
+        defaults=defaults,
+    )
+    layer = Layer(yf, ("defaults",), defaults, "reconciler.yaml defaults") if defaults else None
+    return settings, layer, []
+
+
+def check_settings_ids(yf: YamlFile | None, catalog: Catalog) -> list[Problem]:
+    """Module ids in legacy.defaults must exist in the catalog."""
+    if yf is None or not isinstance(yf.data.get("legacy"), dict):
+        return []
+    problems = []
+    for i, module_id in enumerate(yf.data["legacy"].get("defaults", [])):
+        if module_id not in catalog.modules and module_id not in catalog.broken:
+            reason = f"unknown module {module_id!r} (no modules/{module_id}.yaml)"
+            problems.append(yf.problem(("legacy", "defaults", i), reason))
+    return problems
+
+
+def build_profile(yf: YamlFile) -> tuple[Layer | None, list[Problem]]:
+    """A profile layer; its name must match its file name."""
+    problems = check_file("profile", yf)
+    if problems:
+        return None, problems
+    name = stem(yf.file)
+    if yf.data["name"] != name:
+        reason = f"name {yf.data['name']!r} does not match the file name; expected {name!r}"
+        return None, [yf.problem(("name",), reason)]
+    return Layer(yf, (), yf.data, f"profile {name}"), []
+
+
+def check_layer_modules(layer: Layer, catalog: Catalog) -> list[Problem]:
+    """Unknown module ids in a shared layer (settings defaults or a profile)."""
+    problems = []
+    for module_id in layer.data.get("modules", {}):
+        if module_id not in catalog.modules and module_id not in catalog.broken:
+            reason = f"unknown module {module_id!r} (no modules/{module_id}.yaml)"
+            path: Path = (*layer.base, "modules", module_id)
+            problems.append(layer.yf.problem(path, reason, key=True))
+    return problems
+
+
+def duplicate_client_ids(owners: Mapping[str, list[YamlFile]]) -> list[Problem]:
+    """A client_id in two files: a problem at each, naming the other (SPEC §3)."""
+    problems = []
+    for client_id, files in owners.items():
+        if len(files) < 2:
+            continue
+        for yf in files:
+            others = ", ".join(str(o.locate(("client_id",))) for o in files if o is not yf)
+            reason = f"client_id {client_id!r} is also used in {others}"
+            problems.append(yf.problem(("client_id",), reason))
+    return problems

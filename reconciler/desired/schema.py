@@ -1,0 +1,206 @@
+"""The JSON Schemas of the desired-state files (top-level schemas/, shipped in the wheel).
+
+Validators are compiled once per process. Each document is first run through the fast
+pre-check (fastcheck.py); only documents it cannot vouch for meet jsonschema, whose errors
+become one-line reasons at the offending key or value (STYLE §5).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+
+from reconciler.desired.fastcheck import Check, Compiler
+from reconciler.desired.yamlsafe import Path as JsonPath
+from reconciler.desired.yamlsafe import YamlFile
+from reconciler.errors import Problem, ReconcilerError
+
+KINDS: tuple[str, ...] = ("settings", "module", "profile", "client")
+Finding = tuple[JsonPath, bool, str]  # path, point at the key?, reason
+
+_HERE = Path(__file__).resolve().parent
+
+
+def schema_dir() -> Path:
+    """reconciler/schemas in a wheel (a symlink to schemas/ in a checkout), else ../schemas."""
+    for candidate in (_HERE.parent / "schemas", _HERE.parent.parent / "schemas"):
+        if (candidate / "client.schema.json").is_file():
+            return candidate
+    raise ReconcilerError(  # pragma: no cover - only a broken installation gets here
+        "the JSON Schema files are missing from this installation",
+        hint="reinstall module-reconciler",
+    )
+
+
+def schema_text(kind: str) -> str:
+    """The JSON Schema of a file kind, as shipped."""
+    if kind not in KINDS:
+        raise ReconcilerError(f"unknown schema {kind!r}", hint=f"choose one of: {', '.join(KINDS)}")
+    return (schema_dir() / f"{kind}.schema.json").read_text(encoding="utf-8")
+
+
+@functools.cache
+def _documents() -> dict[str, dict[str, Any]]:
+    return {f"{kind}.schema.json": json.loads(schema_text(kind)) for kind in KINDS}
+
+
+@functools.cache
+def _registry() -> Registry[Any]:
+    # Schemas refer to each other by file name (`client.schema.json#/$defs/modules`), which
+    # also resolves in editors that load them from disk.
+    resources = [(name, Resource.from_contents(doc)) for name, doc in _documents().items()]
+    return Registry().with_resources(resources)
+
+
+class Validator:
+    """A compiled schema: fast pre-check plus jsonschema for the messages."""
+
+    def __init__(self, schema: Mapping[str, Any], *, compiler: Compiler | None = None) -> None:
+        compiler = compiler or Compiler()
+        self.schema = schema
+        self.fast: Check = compiler.compile(schema)
+        self._full = Draft202012Validator(schema, registry=_registry())
+
+    def findings(self, instance: Any) -> list[Finding]:
+        """Every schema violation of `instance`; [] when valid."""
+        if self.fast(instance):
+            return []
+        try:
+            return [f for error in self._full.iter_errors(instance) for f in _explain(error)]
+        except Exception as exc:  # e.g. an unresolvable $ref in a module's settings_schema
+            return [((), False, f"the schema cannot be applied: {_one_line(str(exc))}")]
+
+
+@functools.cache
+def file_validator(kind: str) -> Validator:
+    """The validator of a desired-state file kind (settings, module, profile, client)."""
+    docs = _documents()
+    return Validator(docs[f"{kind}.schema.json"], compiler=Compiler(docs))
+
+
+def check_file(kind: str, yf: YamlFile) -> list[Problem]:
+    """Problems of one parsed file against its kind's schema."""
+    return [
+        yf.problem(path, reason, key=key)
+        for path, key, reason in file_validator(kind).findings(yf.data)
+    ]
+
+
+def settings_schema_findings(schema: Mapping[str, Any]) -> list[Finding]:
+    """Why a module's settings_schema is not a valid draft 2020-12 schema ([] when it is)."""
+    return [f for error in _meta().iter_errors(schema) for f in _explain(error)]
+
+
+@functools.cache
+def _meta() -> Draft202012Validator:
+    # The format checker makes `pattern: "("` an error here instead of a crash later.
+    return Draft202012Validator(
+        Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def sensitive_paths(schema: Any, prefix: JsonPath = ()) -> frozenset[tuple[str, ...]]:
+    """JSON paths of settings whose schema property has `sensitive: true`, at any depth."""
+    found: set[tuple[str, ...]] = set()
+    if isinstance(schema, dict):
+        for name, sub in (schema.get("properties") or {}).items():
+            if not isinstance(sub, dict):
+                continue
+            path = (*prefix, name)
+            if sub.get("sensitive") is True:
+                found.add(tuple(str(p) for p in path))
+            found |= sensitive_paths(sub, path)
+    return frozenset(found)
+
+
+# Readable reasons for the patterns our own schemas use.
+_PATTERN_HINTS = {
+    "^[a-z0-9][a-z0-9_-]*$": "use lowercase letters, digits, '-' and '_'",
+    "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)"
+    "(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$": "not an exact "
+    "semantic version like 1.2.3",
+}
+_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def describe(value: Any) -> str:
+    """`an integer (12)`, `a list`, ...: what a YAML value is, briefly."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    kind = {int: "an integer", float: "a number", str: "a string"}.get(type(value), "a value")
+    return f"{kind} ({_short(value)})"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _explain(error: ValidationError) -> Iterator[Finding]:
+    """One jsonschema error as findings, pointed at the key or value a person must edit."""
+    path: JsonPath = tuple(error.absolute_path)
+    instance, kw, expected = error.instance, error.validator, error.validator_value
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if kw == "additionalProperties" and expected is False and isinstance(instance, dict):
+        known = list(schema.get("properties", {}))
+        for key in sorted(instance):
+            if key in known or any(_search(p, key) for p in schema.get("patternProperties", {})):
+                continue
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(known)}"
+            yield (*path, key), True, f"unknown key {key!r}{hint}"
+        return
+    if kw == "required" and isinstance(instance, dict):
+        for key in expected:
+            if key not in instance:
+                yield path, False, f"missing required key {key!r}"
+        return
+    if "propertyNames" in error.relative_schema_path and isinstance(instance, str):
+        reason = _PATTERN_HINTS.get(expected, _one_line(error.message))
+        yield (*path, instance), True, f"invalid key {instance!r}: {reason}"
+        return
+    if kw == "type":
+        names = [expected] if isinstance(expected, str) else list(expected)
+        wanted = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
+        yield path, False, f"expected {wanted}, got {describe(instance)}"
+        return
+    if kw == "enum":
+        yield path, False, f"{_short(instance)} is not one of: {', '.join(map(str, expected))}"
+        return
+    if kw == "pattern":
+        hint = _PATTERN_HINTS.get(expected, f"does not match the pattern {expected}")
+        yield path, False, f"{_short(instance)}: {hint}"
+        return
+    yield path, False, _one_line(error.message)
+
+
+def _search(pattern: str, key: str) -> bool:
+    return re.search(pattern, key) is not None
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -1,0 +1,308 @@
+"""Plain-data YAML: UTF-8 only, no tags, anchors, aliases or merge keys, unique keys (SPEC §3).
+
+Data is built straight from the parser's events (libyaml's C parser when present), so an alias
+bomb is a handful of events and nothing is ever expanded. Positions are not kept for valid
+files: `YamlFile.locate` re-parses a file on demand, which only happens when it has a problem.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+from yaml.nodes import ScalarNode
+from yaml.resolver import Resolver
+
+from reconciler.errors import Location, Problem
+
+try:  # libyaml: the fast path the benchmark's floor also uses
+    from yaml.cyaml import CParser as _Parser
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    _Parser = yaml.SafeLoader
+
+JSON = Any
+MAX_DEPTH = 64
+Path = tuple[str | int, ...]
+_Pos = tuple[int, int, int, int]  # key line, key column, value line, value column (1-based)
+
+_RESOLVERS: dict[str | None, list[tuple[str, re.Pattern[str]]]] = Resolver.yaml_implicit_resolvers
+_CONSTRUCT = SafeConstructor()
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def json_path(path: Sequence[str | int]) -> str:
+    """`$.modules.forms.settings[0]`; odd keys are quoted: `$['a.b']`."""
+    out = ["$"]
+    for part in path:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        elif _PLAIN_NAME.match(part):
+            out.append(f".{part}")
+        else:
+            out.append("[" + repr(part) + "]")
+    return "".join(out)
+
+
+class YamlFile:
+    """One parsed file: its data, and positions of any path on demand."""
+
+    __slots__ = ("_positions", "data", "file", "text")
+
+    def __init__(self, file: str, text: str, data: JSON) -> None:
+        self.file = file
+        self.text = text
+        self.data = data
+        self._positions: dict[Path, _Pos] | None = None
+
+    def locate(self, path: Sequence[str | int], *, key: bool = False) -> Location:
+        """Location of `path` (its key with key=True); the nearest existing parent otherwise."""
+        if self._positions is None:
+            self._positions = _build(self.text, self.file, record=True)[2] or {}
+        parts = tuple(path)
+        while parts not in self._positions and parts:
+            parts, key = parts[:-1], False
+        pos = self._positions.get(parts)
+        if pos is None:
+            return Location(self.file, 1, 1)
+        if key and pos[0] > 0:
+            return Location(self.file, pos[0], pos[1])
+        return Location(self.file, pos[2], pos[3])
+
+    def problem(self, path: Sequence[str | int], reason: str, *, key: bool = False) -> Problem:
+        """A Problem at `path` of this file."""
+        return Problem(self.locate(path, key=key), json_path(path), reason)
+
+
+def parse(
+    file: str, raw: bytes, *, max_bytes: int | None = None
+) -> tuple[YamlFile | None, list[Problem]]:
+    """Parse one file whose top level must be a mapping; problems are returned, not raised."""
+    if max_bytes is not None and len(raw) > max_bytes:
+        return None, [too_big(file, len(raw), max_bytes)]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        reason = f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
+        return None, [Problem(Location(file, line, column), "$", reason)]
+    if text.startswith("\ufeff"):  # a UTF-8 byte order mark is harmless: accept and drop it
+        text = text[1:]
+    data, problems, _ = _build(text, file, record=False)
+    if problems:
+        return None, problems
+    if data is None:
+        return None, [Problem(Location(file, 1, 1), "$", "file is empty; expected a mapping")]
+    if type(data) is not dict:
+        kind = "a list" if type(data) is list else f"a {type(data).__name__}"
+        found = YamlFile(file, text, data).locate(())
+        return None, [Problem(found, "$", f"top level is {kind}; expected a mapping")]
+    return YamlFile(file, text, data), []
+
+
+def too_big(file: str, size: int, limit: int) -> Problem:
+    """The problem for a file over `limits.max_file_bytes`."""
+    reason = f"file is {size} bytes, over the limit of {limit} (limits.max_file_bytes)"
+    return Problem(Location(file), "$", reason)
+
+
+def _resolve(value: str) -> JSON:
+    """YAML 1.1 implicit typing of a plain scalar, as PyYAML's SafeLoader does it."""
+    resolvers = _RESOLVERS.get(value[0] if value else "")
+    if resolvers is None:
+        return value
+    tag = next((tag for tag, regexp in resolvers if regexp.match(value)), None)
+    if tag is None:
+        return value
+    if tag == "tag:yaml.org,2002:int":
+        if value.isdigit() and (value[0] != "0" or len(value) == 1):
+            return int(value)
+        return _CONSTRUCT.construct_yaml_int(ScalarNode(tag, value))
+    if tag == "tag:yaml.org,2002:bool":
+        return _CONSTRUCT.bool_values[value.lower()]
+    if tag == "tag:yaml.org,2002:null":
+        return None
+    if tag == "tag:yaml.org,2002:float":
+        number = _CONSTRUCT.construct_yaml_float(ScalarNode(tag, value))
+        if number != number or number in (float("inf"), float("-inf")):
+            raise _NotPlain(f"{value} is not a JSON number; quote it for a string")
+        return number
+    if tag == "tag:yaml.org,2002:timestamp":
+        raise _NotPlain(f"{value} would be read as a date/time, which is not plain data; quote it")
+    if tag == "tag:yaml.org,2002:merge":
+        raise _NotPlain("merge keys (<<) are not allowed; write the keys out")
+    return value  # `=` (the YAML 1.1 "value" type) is kept as the plain string it looks like
+
+
+class _NotPlain(Exception):
+    """A scalar whose implicit type is not JSON."""
+
+
+def _stack_path(stack: list[list[Any]], *, adding: bool = True) -> Path:
+    """JSON path of the value being added at the top of `stack` (adding) or of the top container."""
+    parts: list[str | int] = []
+    last = len(stack) - 1
+    for i, (container, key, _, _, _) in enumerate(stack):
+        if type(container) is dict:
+            parts.append(key)
+        else:
+            parts.append(len(container) - (0 if adding and i == last else 1))
+    return tuple(parts)
+
+
+def _build(
+    text: str, file: str, *, record: bool
+) -> tuple[JSON, list[Problem], dict[Path, _Pos] | None]:
+    """Build plain data from events; with record=True also every path's position."""
+    problems: list[Problem] = []
+    positions: dict[Path, _Pos] | None = {} if record else None
+    hostile_seen: dict[str, list[int]] = {}  # kind -> [count, index of its problem]
+    # Frames: [container, key, expecting a key?, key line, key column]
+    stack: list[list[Any]] = []
+    root: JSON = None
+    documents = 0
+
+    def fail(mark: Any, reason: str, path: Path | None = None) -> None:
+        if path is None:
+            if stack and type(stack[-1][0]) is dict and stack[-1][2]:  # at a key
+                path = (*_stack_path(stack[:-1], adding=False), str(event.value))
+            else:
+                path = _stack_path(stack)
+        where = Location(file, mark.line + 1, mark.column + 1)
+        problems.append(Problem(where, json_path(path), reason))
+
+    def hostile(kind: str, mark: Any, reason: str) -> None:
+        # One problem per kind and file: an alias bomb is one clear error, not thousands.
+        entry = hostile_seen.setdefault(kind, [0, len(problems)])
+        entry[0] += 1
+        if entry[0] == 1:
+            fail(mark, reason)
+
+    parser = _Parser(text)
+    get_event = parser.get_event
+    try:
+        while True:
+            event = get_event()
+            cls = type(event)
+            if cls is ScalarEvent or cls is MappingStartEvent or cls is SequenceStartEvent:
+                mark = event.start_mark
+                if event.anchor is not None:
+                    hostile(
+                        "alias",
+                        mark,
+                        f"anchor &{event.anchor}: anchors and aliases are not allowed",
+                    )
+                if event.tag is not None:
+                    hostile("tag", mark, f"tag {event.tag}: tags are not allowed, only plain data")
+                if cls is ScalarEvent:
+                    value: JSON = event.value
+                    if event.implicit[0]:
+                        try:
+                            value = _resolve(value)
+                        except _NotPlain as exc:
+                            fail(mark, str(exc))
+                else:
+                    value = {} if cls is MappingStartEvent else []
+            elif cls is MappingEndEvent or cls is SequenceEndEvent:
+                stack.pop()
+                continue
+            elif cls is AliasEvent:
+                mark, value = event.start_mark, None
+                hostile(
+                    "alias", mark, f"alias *{event.anchor}: anchors and aliases are not allowed"
+                )
+            elif cls is DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    fail(event.start_mark, "more than one YAML document; keep one per file", ())
+                    break
+                continue
+            elif cls is StreamEndEvent:
+                break
+            else:
+                continue
+            # Attach `value` to its parent.
+            if stack:
+                top = stack[-1]
+                container = top[0]
+                if type(container) is dict:
+                    if top[2]:
+                        if type(value) is not str:
+                            if cls is not ScalarEvent:
+                                fail(mark, "complex mapping keys are not allowed", ())
+                                break
+                            fail(mark, f"key {event.value} is not a string; quote it")
+                            value = str(value)
+                        if value in container:
+                            path = (*_stack_path(stack[:-1], adding=False), value)
+                            fail(mark, f"duplicate key {value!r}", path)
+                        top[1], top[2], top[3], top[4] = (
+                            value,
+                            False,
+                            mark.line + 1,
+                            mark.column + 1,
+                        )
+                        continue
+                    if positions is not None:
+                        positions[_stack_path(stack)] = (
+                            top[3],
+                            top[4],
+                            mark.line + 1,
+                            mark.column + 1,
+                        )
+                    container[top[1]] = value
+                    top[2] = True
+                else:
+                    if positions is not None:
+                        positions[_stack_path(stack)] = (0, 0, mark.line + 1, mark.column + 1)
+                    container.append(value)
+            else:
+                root = value
+                if positions is not None:
+                    positions[()] = (0, 0, mark.line + 1, mark.column + 1)
+            if cls is MappingStartEvent or cls is SequenceStartEvent:
+                if len(stack) >= MAX_DEPTH:
+                    fail(mark, f"nesting deeper than {MAX_DEPTH} levels is not allowed", ())
+                    break
+                stack.append([value, None, True, 0, 0])
+    except yaml.MarkedYAMLError as exc:
+        problems.append(_syntax_problem(file, exc))
+    except yaml.YAMLError as exc:  # e.g. the reader's "special characters are not allowed"
+        reason = f"YAML error: {' '.join(str(exc).split())}"
+        problems.append(Problem(Location(file, 1, 1), "$", reason))
+    except RecursionError:  # pure-Python parser fallback on absurd nesting
+        reason = f"nesting deeper than {MAX_DEPTH} levels is not allowed"
+        problems.append(Problem(Location(file, 1, 1), "$", reason))
+    for count, index in hostile_seen.values():
+        if count > 1:
+            first = problems[index]
+            more = f"{first.reason} ({count - 1} more in this file)"
+            problems[index] = Problem(first.location, first.path, more)
+    return root, problems, positions
+
+
+def _syntax_problem(file: str, exc: yaml.MarkedYAMLError) -> Problem:
+    """One problem for a parser error, at the parser's mark."""
+    mark = exc.problem_mark or exc.context_mark
+    reason = " ".join(f"{exc.problem or ''}".split()) or "invalid YAML"
+    if "maximum nesting depth" in reason:  # libyaml stops at 1000 levels; say it our way
+        reason = f"nesting deeper than {MAX_DEPTH} levels is not allowed"
+    else:
+        reason = f"YAML syntax error: {reason}"
+        if exc.context:
+            reason += f" ({' '.join(exc.context.split())})"
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    return Problem(Location(file, line, column), "$", reason)
