@@ -22,6 +22,33 @@ if TYPE_CHECKING:
 
 # --- validate (issue 3) ---------------------------------------------------------------------
 
+
+def validate(desired_dir: str = "desired-state", *, ref: str | None = None) -> DesiredState:
+    """Load, check and resolve a desired-state directory (SPEC §3).
+
+    Args:
+        desired_dir: the directory holding reconciler.yaml, modules/, profiles/, clients/.
+        ref: a git revision to read instead of the working tree (not supported yet).
+
+    Returns:
+        The resolved DesiredState: settings, module catalog, and every client resolved
+        (settings defaults -> profiles in order -> client file).
+
+    Raises:
+        ValidationFailed: with every problem (file:line:column, JSON path, reason), sorted.
+        ReconcilerError: the directory or its reconciler.yaml is missing; `ref` was given.
+        The CLI exits 1 for both, 0 when the state is valid.
+    """
+    from reconciler.desired.load import load_desired
+    from reconciler.errors import ReconcilerError
+
+    if ref is not None:
+        raise ReconcilerError(
+            "--ref is not supported yet", hint="check out the revision and validate the directory"
+        )
+    return load_desired(desired_dir)
+
+
 # --- init / status (issue 4) -----------------------------------------------------------------
 
 # --- plan / apply / history / revert (issue 5) -----------------------------------------------

@@ -43,11 +43,11 @@ class _Base:
 
 def _has(data: JSON, path: Path) -> bool:
     for part in path:
-        if isinstance(data, dict) and part in data:
+        if not isinstance(data, dict | list):
+            return False
+        try:
             data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
-            data = data[part]
-        else:
+        except (KeyError, IndexError, TypeError):
             return False
     return True
 

@@ -41,7 +41,7 @@ class WorkingTree:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = os.fspath(root)
         self._base = Path(self.root)
-        self._commit: str | None | bool = False  # False: not looked up yet
+        self._commit: str | bool | None = False  # False: not looked up yet
         if not self._base.is_dir():
             raise ReconcilerError(
                 f"desired-state directory not found: {self.root}",
