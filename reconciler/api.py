@@ -6,7 +6,7 @@ The CLI and the web dashboard are thin skins over these functions. Each function
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reconciler.apply.runner import ApplyReport, RunMeta
@@ -14,6 +14,8 @@ from reconciler.apply.runner import ApplyReport, RunMeta
 if TYPE_CHECKING:
     from reconciler.apply.executor import ClientResult
     from reconciler.apply.history import RunDetail, RunInfo
+    from reconciler.model import ClientLive, ClientStatus, DesiredState, InitResult, StatusReport
+    from reconciler.plan.drift import DriftReport
     from reconciler.plan.model import Plan
     from reconciler.render.runs import Masker
 
@@ -49,7 +51,209 @@ def validate(desired_dir: str = "desired-state", *, ref: str | None = None) -> D
     return load_desired(desired_dir)
 
 
+def schema(kind: str) -> str:
+    """The JSON Schema text of a desired-state file kind: settings, module, profile or client.
+
+    Raises:
+        ReconcilerError: an unknown kind (the message lists the known ones).
+    """
+    from reconciler.desired.schema import schema_text
+
+    return schema_text(kind)
+
+
 # --- init / status (issue 4) -----------------------------------------------------------------
+
+
+def init(store_url: str, *, demo: bool = False) -> InitResult:
+    """Create or upgrade the live stores' tables; optionally seed demo live state.
+
+    Creates `client_app_overrides` only when it is missing (an existing table, e.g. from the
+    original application's migrations, is never altered), then runs the reconciler's ordered
+    migrations and records the schema version. Safe to run again and from two processes.
+
+    Args:
+        store_url: SQLAlchemy URL of the store (sqlite:///... or postgresql+psycopg://...).
+        demo: also write live state for the example clients of desired-state/, replacing
+            whatever those six clients had (it differs from desired state on purpose).
+
+    Returns:
+        InitResult: the password-free store URL, the schema version, and what was done.
+
+    Raises:
+        ReconcilerError: bad URL or unreachable store (URL shown without password), a store
+            schema newer than this release, or a demo client missing from `clients`.
+        CLI exit code 1 for these, 0 otherwise.
+    """
+    from reconciler.live.demo import seed_demo
+    from reconciler.live.engine import display_url, make_engine, store_errors
+    from reconciler.live.migrate import run_init
+    from reconciler.model import InitResult
+
+    engine = make_engine(store_url)
+    with store_errors(store_url):
+        outcome = run_init(engine)
+        demo_clients = seed_demo(engine) if demo else ()
+    return InitResult(
+        store=display_url(store_url),
+        schema_version=outcome.version,
+        created_legacy_table=outcome.created_legacy_table,
+        applied=outcome.applied,
+        demo_clients=demo_clients,
+    )
+
+
+def status(
+    store_url: str,
+    client_ids: Sequence[str] = (),
+    legacy_defaults: Sequence[str] | None = None,
+    sensitive: Mapping[str, frozenset[tuple[str, ...]]] | None = None,
+    *,
+    desired_dir: str | None = None,
+) -> StatusReport:
+    """The live unified view (SPEC §4): every client, or the chosen clients in detail.
+
+    Args:
+        store_url: SQLAlchemy URL of the store.
+        client_ids: clients to show in detail; empty means the whole fleet (every client with
+            live state, plus the desired state's clients when it is loaded).
+        legacy_defaults: modules of a client without a legacy row; None: from the desired
+            state's settings when loaded, else the original's defaults.
+        sensitive: module id -> settings paths to mask; None: from the store's synced catalog
+            and the desired catalog. Modules no catalog knows get secret-like keys masked.
+        desired_dir: a desired-state directory for names, defaults and sensitive paths; used
+            only when it exists. If it fails to load, status still runs and says so.
+
+    Returns:
+        StatusReport with settings masked as "(sensitive)"; `warnings` hold the conflicts
+        between the stores (detailed view) and anything status could not do.
+
+    Raises:
+        ReconcilerError: unreachable or uninitialised store, or a client id the store cannot
+            hold (not a UUID on PostgreSQL), named in the message. CLI exit code 1.
+    """
+    from reconciler.live.engine import display_url, make_engine, store_errors
+    from reconciler.live.migrate import require_initialised
+    from reconciler.live.state import read_live
+    from reconciler.model import ORIGINAL_LEGACY_DEFAULTS, ClientLive, StatusReport
+
+    warnings: list[str] = []
+    desired = _desired_for_status(desired_dir, warnings)
+    defaults = tuple(
+        legacy_defaults
+        if legacy_defaults is not None
+        else desired.settings.legacy_defaults
+        if desired is not None
+        else ORIGINAL_LEGACY_DEFAULTS
+    )
+    names = {cid: c.name for cid, c in desired.clients.items()} if desired else {}
+    chosen = list(dict.fromkeys(client_ids))
+    with store_errors(store_url), make_engine(store_url).connect() as conn:
+        require_initialised(conn)
+        live = read_live(conn, chosen or None)
+        paths = dict(sensitive) if sensitive is not None else _sensitive_paths(conn, desired)
+    if not chosen:
+        for cid in names:
+            live.setdefault(cid, ClientLive(client_id=cid))
+    clients = []
+    for cid in sorted(live):
+        client = _client_status(live[cid], names.get(cid, ""), defaults, paths)
+        clients.append(client)
+        if not chosen:
+            continue
+        label = client.name or client.client_id
+        if live[cid].legacy is None and not live[cid].registry:
+            warnings.append(
+                f"client {label}: no live state (no legacy row, so legacy defaults apply; "
+                "no registry rows)"
+            )
+        for module in client.modules:
+            warnings.extend(f"client {label}: {module.id}: {c}" for c in module.conflicts)
+    return StatusReport(
+        store=display_url(store_url),
+        legacy_defaults=defaults,
+        clients=tuple(clients),
+        detailed=bool(chosen),
+        warnings=tuple(warnings),
+    )
+
+
+def _desired_for_status(desired_dir: str | None, warnings: list[str]) -> DesiredState | None:
+    """The desired state when `desired_dir` exists and loads; a warning when it does not load."""
+    from pathlib import Path
+
+    from reconciler.errors import ReconcilerError
+
+    if not desired_dir or not Path(desired_dir).is_dir():
+        return None
+    try:
+        from reconciler.desired.load import load_desired
+    except ImportError:  # the loader is not part of this build
+        return None
+    try:
+        return load_desired(desired_dir)
+    except ReconcilerError as exc:
+        warnings.append(
+            f"desired state in {desired_dir} not loaded ({exc.message}); showing live state with "
+            "the original legacy defaults; run `reconciler validate`"
+        )
+        return None
+
+
+def _sensitive_paths(
+    conn: Any, desired: DesiredState | None
+) -> dict[str, frozenset[tuple[str, ...]]]:
+    """Sensitive settings paths per module from the store's synced catalog and desired state."""
+    from sqlalchemy import select
+
+    from reconciler.desired.schema import sensitive_paths
+    from reconciler.live.tables import reconciler_modules
+
+    found: dict[str, set[tuple[str, ...]]] = {}
+    for row in conn.execute(select(reconciler_modules.c.id, reconciler_modules.c.definition)):
+        schema = (row.definition or {}).get("settings_schema") or {}
+        found.setdefault(row.id, set()).update(sensitive_paths(schema))
+    for module in desired.catalog.values() if desired else ():
+        found.setdefault(module.id, set()).update(module.sensitive_paths)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+def _client_status(
+    live: ClientLive,
+    name: str,
+    defaults: Sequence[str],
+    sensitive: Mapping[str, frozenset[tuple[str, ...]]],
+) -> ClientStatus:
+    """One client's unified view with settings masked (known paths, else secret-like keys)."""
+    from dataclasses import replace
+
+    from reconciler.live.unified import unify
+    from reconciler.model import OVERRIDE_COLUMNS, ClientStatus
+    from reconciler.plan.mask import mask_secret_like, mask_settings
+
+    modules = tuple(
+        replace(
+            m,
+            settings=mask_settings(m.settings, sensitive[m.id])
+            if m.id in sensitive
+            else mask_secret_like(m.settings),
+        )
+        for m in unify(live, defaults)
+    )
+    legacy = live.legacy
+    overrides = (
+        {}
+        if legacy is None
+        else {key: getattr(legacy, column) for key, column in OVERRIDE_COLUMNS.items()}
+    )
+    return ClientStatus(
+        client_id=live.client_id,
+        name=name,
+        legacy_modules=None if legacy is None else legacy.modules_enabled,
+        overrides=overrides,
+        modules=modules,
+    )
+
 
 # --- plan / apply / history / revert (issue 5) -----------------------------------------------
 
@@ -165,6 +369,7 @@ def apply(
     force: bool = False,
     meta: RunMeta | None = None,
     on_done: Callable[[ClientResult], None] | None = None,
+    kind: str = "apply",
 ) -> ApplyReport:
     """Apply a plan computed by `plan()`: each client atomically, stale-checked and recorded.
 
@@ -174,6 +379,7 @@ def apply(
         force: skip the safety thresholds and protected-module checks.
         meta: actor, command and reason recorded with the run (and the clock).
         on_done: called after each client (progress).
+        kind: recorded run kind (`apply`, or `heal` from `drift --heal`).
 
     Returns:
         An `ApplyReport`; `report.ok` is False when any client was stale or failed (exit 1).
@@ -195,7 +401,7 @@ def apply(
         return execute(
             engine,
             jobs,
-            kind="apply",
+            kind=kind,
             meta=meta or RunMeta(),
             store=display_url(store_url),
             desired_commit=planned.desired_commit,
@@ -351,3 +557,75 @@ def revert(
 
 
 # --- drift / import (issue 6) ----------------------------------------------------------------
+
+
+def drift(
+    store_url: str,
+    desired_dir: str = "desired-state",
+    *,
+    ref: str | None = None,
+    client_ids: Sequence[str] = (),
+    shard: str | None = None,
+) -> DriftReport:
+    """Classify each client: in sync, drifted, pending, or never applied (SPEC §6).
+
+    Args:
+        store_url: SQLAlchemy URL of the live stores.
+        desired_dir: the desired-state directory.
+        ref: read the desired state from this git revision.
+        client_ids, shard: limit the clients, as for `plan`.
+
+    Returns:
+        A `DriftReport`; `report.any_drifted` means exit code 2 for the CLI.
+
+    Raises:
+        ValidationFailed, ReconcilerError: as for `plan`.
+    """
+    from reconciler.apply.history import last_applied
+    from reconciler.live.engine import display_url, make_engine, store_errors
+    from reconciler.live.migrate import require_initialised
+    from reconciler.live.state import read_live
+    from reconciler.model import ClientLive
+    from reconciler.plan.build import sensitive_paths
+    from reconciler.plan.drift import DriftReport, classify
+
+    state = validate(desired_dir, ref=ref)
+    chosen = sorted(_select_clients(state, client_ids, shard), key=lambda c: c.client_id)
+    ids = [c.client_id for c in chosen]
+    with store_errors(store_url):
+        with make_engine(store_url).connect() as conn:
+            require_initialised(conn)
+            lives = read_live(conn, ids)
+            lasts = last_applied(conn, None if not (client_ids or shard) else ids)
+    sensitive = sensitive_paths(state.catalog)
+    clients = tuple(
+        classify(
+            c,
+            lives.get(c.client_id) or ClientLive(client_id=c.client_id),
+            lasts.get(c.client_id),
+            legacy_defaults=state.settings.legacy_defaults,
+            sensitive=sensitive,
+        )
+        for c in chosen
+    )
+    return DriftReport(clients=clients, store=display_url(store_url), desired_commit=state.commit)
+
+
+def heal(
+    store_url: str,
+    report: DriftReport,
+    desired_dir: str = "desired-state",
+    *,
+    ref: str | None = None,
+    force: bool = False,
+    meta: RunMeta | None = None,
+    on_done: Callable[[ClientResult], None] | None = None,
+) -> ApplyReport:
+    """Apply the desired state to the drifted clients of `report`, recorded as a `heal` run."""
+    from reconciler.plan.drift import DriftClass
+
+    drifted = [c.client_id for c in report.clients if DriftClass.DRIFTED in c.classes]
+    if not drifted:
+        return ApplyReport(kind="heal", run_id=None)
+    planned = plan(store_url, desired_dir, ref=ref, client_ids=drifted)
+    return apply(store_url, planned, force=force, meta=meta, on_done=on_done, kind="heal")

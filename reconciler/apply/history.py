@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from reconciler.live.tables import reconciler_run_clients, reconciler_runs
 from reconciler.model import JSON, ClientLive
@@ -121,8 +121,6 @@ def _run_info(row: Any, clients: int) -> RunInfo:
 
 def list_runs(engine: Engine, *, client_id: str | None = None, limit: int = 20) -> list[RunInfo]:
     """Newest runs first; with `client_id`, only runs that changed that client."""
-    from sqlalchemy import func
-
     counts = (
         select(reconciler_run_clients.c.run_id, func.count().label("n"))
         .group_by(reconciler_run_clients.c.run_id)
@@ -175,16 +173,17 @@ def get_run(engine: Engine, run_id: int, *, client_ids: Collection[str] = ()) ->
 
 def last_applied(
     conn: Connection, client_ids: Collection[str] | None = None
-) -> dict[str, ClientLive]:
-    """The after-state of each client's most recent recorded write (drift's reference)."""
-    latest = select(
-        reconciler_run_clients.c.client_id,
-        reconciler_run_clients.c.after,
-        reconciler_run_clients.c.run_id,
-    ).order_by(reconciler_run_clients.c.client_id, reconciler_run_clients.c.run_id)
+) -> dict[str, tuple[int, ClientLive]]:
+    """Each client's most recent recorded write: (run id, after-state), drift's reference."""
+    rc = reconciler_run_clients
+    newest = select(rc.c.client_id, func.max(rc.c.run_id).label("run_id")).group_by(rc.c.client_id)
     if client_ids is not None:
-        latest = latest.where(reconciler_run_clients.c.client_id.in_(list(client_ids)))
-    result: dict[str, ClientLive] = {}
-    for row in conn.execute(latest):
-        result[str(row.client_id)] = ClientLive.from_json(row.after)
-    return result
+        newest = newest.where(rc.c.client_id.in_(list(client_ids)))
+    latest = newest.subquery()
+    query = select(rc.c.client_id, rc.c.run_id, rc.c.after).join(
+        latest, (rc.c.client_id == latest.c.client_id) & (rc.c.run_id == latest.c.run_id)
+    )
+    return {
+        str(row.client_id): (int(row.run_id), ClientLive.from_json(row.after))
+        for row in conn.execute(query)
+    }

@@ -1,0 +1,71 @@
+"""`reconciler drift`: find clients changed outside git; exit 2 when any drifted."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from reconciler import api
+from reconciler.apply.runner import RunMeta
+from reconciler.cli import options
+from reconciler.cli.apply import confirm, run_options
+from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from reconciler.plan.drift import DriftClass
+from reconciler.render import write_json
+from reconciler.render.drift import write_markdown, write_text
+from reconciler.render.progress import progress
+from reconciler.render.runs import write_report_text
+
+
+@click.command("drift")
+@options.store
+@options.desired_dir
+@options.ref
+@options.client_ids
+@options.shard
+@options.output_format
+@click.option(
+    "--heal", is_flag=True, help="Apply the desired state to drifted clients (a `heal` run)."
+)
+@click.option("--yes", "-y", is_flag=True, help="Heal without asking.")
+@run_options
+def drift_cmd(
+    store_url: str,
+    desired_dir: str,
+    ref: str | None,
+    client_ids: tuple[str, ...],
+    shard: str | None,
+    fmt: str,
+    heal: bool,
+    yes: bool,
+    force: bool,
+    reason: str | None,
+    actor: str,
+) -> int:
+    """Classify every client: in sync, drifted (live changed outside git since the last
+    apply), pending (desired changed since the last apply), or never applied.
+
+    Exit 2 when any client drifted, 0 otherwise; with --heal, 0 once every drifted client
+    was healed, 1 if any could not be.
+    """
+    report = api.drift(store_url, desired_dir, ref=ref, client_ids=client_ids, shard=shard)
+    if fmt == "json":
+        write_json(report.to_json(), sys.stdout)
+    elif fmt == "markdown":
+        write_markdown(report, sys.stdout)
+    else:
+        write_text(report, sys.stdout)
+    if not report.any_drifted:
+        return EXIT_OK
+    if not heal:
+        return EXIT_CHANGES
+    drifted = report.count(DriftClass.DRIFTED)
+    confirm(f"Heal {drifted} drifted client(s)?", yes)
+    meta = RunMeta(actor=actor, reason=reason, command=" ".join(["reconciler", *sys.argv[1:]]))
+    with progress(drifted, "heal") as tick:
+        healed = api.heal(
+            store_url, report, desired_dir, ref=ref, force=force, meta=meta, on_done=tick
+        )
+    write_report_text(healed, sys.stderr)
+    return EXIT_OK if healed.ok else EXIT_ERROR

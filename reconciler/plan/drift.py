@@ -1,0 +1,124 @@
+"""Drift classes per client (SPEC §6): in sync, drifted, pending, never applied.
+
+- drifted: live differs from what the reconciler last wrote (someone changed it outside git);
+- pending: the desired state would change what the reconciler last wrote;
+- never applied: no recorded write yet. Drifted and pending can both hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from reconciler.model import JSON, ClientDesired, ClientLive
+from reconciler.plan.build import plan_client
+from reconciler.plan.diff import json_paths
+from reconciler.plan.model import FORMAT_VERSION
+
+
+class DriftClass(StrEnum):
+    IN_SYNC = "in_sync"
+    DRIFTED = "drifted"
+    PENDING = "pending"
+    NEVER_APPLIED = "never_applied"
+
+
+PRIORITY = (DriftClass.DRIFTED, DriftClass.PENDING, DriftClass.NEVER_APPLIED, DriftClass.IN_SYNC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientDrift:
+    client_id: str
+    name: str = ""
+    file: str = ""
+    classes: frozenset[DriftClass]
+    last_run: int | None = None
+    drifted_paths: tuple[str, ...] = ()
+    pending_changes: int = 0
+
+    @property
+    def status(self) -> DriftClass:
+        return next(c for c in PRIORITY if c in self.classes)
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "client_id": self.client_id,
+            "name": self.name,
+            "file": self.file,
+            "status": str(self.status),
+            "classes": [str(c) for c in PRIORITY if c in self.classes],
+            "last_run": self.last_run,
+            "drifted_paths": list(self.drifted_paths),
+            "pending_changes": self.pending_changes,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriftReport:
+    clients: tuple[ClientDrift, ...]
+    store: str = ""
+    desired_commit: str | None = None
+
+    def count(self, cls: DriftClass) -> int:
+        return sum(cls in c.classes for c in self.clients)
+
+    @property
+    def any_drifted(self) -> bool:
+        return any(DriftClass.DRIFTED in c.classes for c in self.clients)
+
+    def summary(self) -> dict[str, int]:
+        counts = {str(cls): self.count(cls) for cls in DriftClass}
+        return {"clients": len(self.clients), **counts}
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "kind": "drift",
+            "store": self.store,
+            "desired_commit": self.desired_commit,
+            "summary": self.summary(),
+            "clients": [c.to_json() for c in self.clients],
+        }
+
+
+def live_paths(before: ClientLive, after: ClientLive) -> tuple[str, ...]:
+    """Dotted paths where two live states differ (no values, so nothing sensitive shows)."""
+    old, new = before.to_json(), after.to_json()
+    return tuple(".".join(path) for path, _, _ in json_paths(old, new))
+
+
+def classify(
+    desired: ClientDesired,
+    live: ClientLive,
+    last: tuple[int, ClientLive] | None,
+    *,
+    legacy_defaults: Sequence[str],
+    sensitive: Mapping[str, Collection[tuple[str, ...]]],
+) -> ClientDrift:
+    """The drift classes of one client from desired, live and the last recorded write."""
+    classes: set[DriftClass] = set()
+    drifted: tuple[str, ...] = ()
+    if last is None:
+        classes.add(DriftClass.NEVER_APPLIED)
+        reference = live
+    else:
+        reference = last[1]
+        if reference != live:
+            classes.add(DriftClass.DRIFTED)
+            drifted = live_paths(reference, live)
+    pending = plan_client(desired, reference, legacy_defaults=legacy_defaults, sensitive=sensitive)
+    writes = sum(not c.informational for c in pending.changes)
+    if last is not None and writes:
+        classes.add(DriftClass.PENDING)
+    if not classes:
+        classes.add(DriftClass.IN_SYNC)
+    return ClientDrift(
+        client_id=desired.client_id,
+        name=desired.name,
+        file=desired.file,
+        classes=frozenset(classes),
+        last_run=None if last is None else last[0],
+        drifted_paths=drifted,
+        pending_changes=writes,
+    )
