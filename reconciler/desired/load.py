@@ -99,15 +99,23 @@ def load_desired(
 
     resolver = Resolver(settings, defaults, profiles, broken_profiles, catalog)
     problems.extend(resolver.check_shared())
-    clients = _load_clients(source, reader, resolver, only_client_files, problems)
+    seen_clients: list[str] = []
+    clients = _load_clients(source, reader, resolver, only_client_files, problems, seen_clients)
     if problems:
         unique = sorted(set(problems))
         count = f"{len(unique)} problem{'s' if len(unique) != 1 else ''}"
-        raise ValidationFailed(
+        error = ValidationFailed(
             f"{count} in desired state",
             hint="fix them and run `reconciler validate` again",
             problems=unique,
         )
+        # How many files of each kind were read, for `validate`'s summary.
+        error.counts = {  # type: ignore[attr-defined]
+            "clients": len(seen_clients),
+            "modules": len(module_files) + len(broken),
+            "profiles": len(profiles) + len(broken_profiles),
+        }
+        raise error
     return DesiredState(
         root=source.root,
         settings=settings,
@@ -124,6 +132,7 @@ def _load_clients(
     resolver: Resolver,
     only: Collection[str] | None,
     problems: list[Problem],
+    seen: list[str],
 ) -> Mapping[str, ClientDesired]:
     """Parse, check and resolve client files; duplicate client_ids point at each other."""
     wanted = None if only is None else set(only)
@@ -133,6 +142,7 @@ def _load_clients(
     for relpath in source.list_files("clients"):
         if wanted is not None and relpath not in wanted:
             continue
+        seen.append(relpath)
         yf = reader.read(relpath, limit)
         if yf is None:
             continue

@@ -1,0 +1,18 @@
+"""`reconciler schema NAME`: print the JSON Schema of a desired-state file kind."""
+
+from __future__ import annotations
+
+import click
+
+from reconciler import api
+
+KINDS = ("settings", "module", "profile", "client")
+
+
+@click.command("schema")
+@click.argument("name", type=click.Choice(KINDS))
+def schema_cmd(name: str) -> int:
+    """Print the JSON Schema (draft 2020-12) of NAME: settings (reconciler.yaml), module,
+    profile or client. Editors use the same files through the `$schema` modeline."""
+    click.echo(api.schema(name), nl=False)
+    return 0

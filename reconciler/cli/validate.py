@@ -1,0 +1,37 @@
+"""`reconciler validate [DIR]`: check the desired state, report every problem (SPEC §3, §7)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from reconciler import api
+from reconciler.cli import options
+from reconciler.errors import EXIT_ERROR, EXIT_OK, ValidationFailed
+from reconciler.render import validation
+
+
+@click.command("validate")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@options.desired_dir
+@options.ref
+@options.output_format
+def validate_cmd(directory: str | None, desired_dir: str, ref: str | None, fmt: str) -> int:
+    """Check DIRECTORY (default: --dir, RECONCILER_DIR or ./desired-state).
+
+    Prints every problem as `file:line:column: $.json.path: reason`, sorted, then a count;
+    exits 1 when there is any, 0 when the desired state is valid.
+    """
+    root = directory or desired_dir
+    try:
+        state = api.validate(root, ref=ref)
+    except ValidationFailed as exc:
+        counts = getattr(exc, "counts", {})
+        report = validation.ValidationReport(problems=exc.problems, **counts)
+    else:
+        report = validation.ValidationReport(
+            clients=len(state.clients), modules=len(state.catalog), profiles=len(state.profiles)
+        )
+    validation.write(report, fmt, sys.stdout)
+    return EXIT_OK if report.valid else EXIT_ERROR
