@@ -156,7 +156,7 @@ def status(
         for cid in names:
             live.setdefault(cid, ClientLive(client_id=cid))
     clients = []
-    for cid in sorted(live):
+    for cid in chosen or sorted(live):  # detail in the order asked, the fleet sorted
         client = _client_status(live[cid], names.get(cid, ""), defaults, paths)
         clients.append(client)
         if not chosen:
