@@ -119,6 +119,7 @@ class ClientPlan:
             "name": self.name,
             "file": self.file,
             "strategy": self.strategy,
+            "writes": self.writes,
             "live_fingerprint": self.live_fingerprint,
             "changes_fingerprint": self.changes_fingerprint(),
             "changes": [c.to_json(hash_sensitive=hash_sensitive) for c in self.changes],
@@ -194,7 +195,8 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return any(c.changes for c in self.clients)
+        """True when applying would write (informational changes are never applied)."""
+        return any(c.writes for c in self.clients)
 
     def to_json(self, *, hash_sensitive: bool = False) -> dict[str, JSON]:
         return {

@@ -73,6 +73,7 @@ def load_plan(text: str, *, name: str) -> SavedPlan:
                 changes_fingerprint=str(c["changes_fingerprint"]),
             )
             for c in body["clients"]
+            if c["writes"]
         )
         return SavedPlan(
             store=str(body["store"]),
