@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
-from contextlib import closing
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +119,31 @@ def registry_rows(url: str) -> list[dict[str, Any]]:
         }
         for cid, module_id, enabled, version, settings in rows
     ]
+
+
+class StatementCounter:
+    """Counts statements an engine sends (SQLAlchemy `before_cursor_execute`)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement)
+
+    @property
+    def queries(self) -> list[str]:
+        """SELECTs only (no BEGIN/SAVEPOINT/PRAGMA)."""
+        return [s for s in self.statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+
+
+@contextmanager
+def count_statements(engine: Any) -> Iterator[StatementCounter]:
+    """Count what `engine` executes inside the block."""
+    from sqlalchemy import event
+
+    counter = StatementCounter()
+    event.listen(engine, "before_cursor_execute", counter)
+    try:
+        yield counter
+    finally:
+        event.remove(engine, "before_cursor_execute", counter)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,8 @@ _STORE_HINT = (
     "or postgresql+psycopg://user@host:5432/db"
 )
 
+_USERINFO_PASSWORD = re.compile(r":[^:@/\s]+@")
+
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
 
@@ -33,8 +36,8 @@ def display_url(url: str | URL) -> str:
     """The URL with any password shown as ***; never fails (falls back to regex redaction)."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # any unparsable text: still never show a password
-        return redact_urls(str(url))
+    except Exception:  # unparsable text: hide anything shaped like `user:password@`
+        return _USERINFO_PASSWORD.sub(":***@", redact_urls(str(url)))
 
 
 def parse_url(url: str) -> URL:
