@@ -124,16 +124,12 @@ class Compiler:
         checks.extend(self._object(s, doc))
         checks.extend(self._array(s, doc))
         checks.extend(_scalar(s))
-        for key in ("allOf", "anyOf"):
-            if key in s:
-                subs = [self.compile(sub, doc) for sub in s[key]]
-                join = all if key == "allOf" else any
-                checks.append(lambda x, subs=subs, join=join: join(c(x) for c in subs))
-        if not checks:
-            return _always
-        if len(checks) == 1:
-            return checks[0]
-        return lambda x: all(c(x) for c in checks)
+        if "allOf" in s:
+            checks.append(_all_of([self.compile(sub, doc) for sub in s["allOf"]]))
+        if "anyOf" in s:
+            subs = tuple(self.compile(sub, doc) for sub in s["anyOf"])
+            checks.append(lambda x: any(c(x) for c in subs))
+        return _all_of(checks)
 
     def _object(self, s: dict[str, Any], doc: Mapping[str, Any]) -> list[Check]:
         keys = ("properties", "additionalProperties", "patternProperties", "propertyNames")
@@ -172,8 +168,8 @@ class Compiler:
 
             out.append(check_members)
         if "required" in s:
-            required = list(s["required"])
-            out.append(lambda x: type(x) is not dict or all(k in x for k in required))
+            required = frozenset(s["required"])
+            out.append(lambda x: type(x) is not dict or x.keys() >= required)
         low, high = s.get("minProperties", 0), s.get("maxProperties")
         if low or high is not None:
             out.append(
@@ -187,7 +183,15 @@ class Compiler:
         out: list[Check] = []
         if "items" in s:
             item = self.compile(s["items"], doc)
-            out.append(lambda x: type(x) is not list or all(item(v) for v in x))
+
+            def each(x: Any) -> bool:
+                if type(x) is list:
+                    for v in x:
+                        if not item(v):
+                            return False
+                return True
+
+            out.append(each)
         low, high = s.get("minItems", 0), s.get("maxItems")
         if low or high is not None:
             out.append(
@@ -204,6 +208,26 @@ class Compiler:
                 )
             )
         return out
+
+
+def _all_of(checks: list[Check]) -> Check:
+    """One check that passes when every one of `checks` does (a loop beats all(genexpr))."""
+    if not checks:
+        return _always
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda x: first(x) and second(x)
+    frozen = tuple(checks)
+
+    def every(x: Any) -> bool:
+        for check in frozen:  # noqa: SIM110 - a plain loop is faster on this hot path
+            if not check(x):
+                return False
+        return True
+
+    return every
 
 
 def _scalar(s: dict[str, Any]) -> list[Check]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -58,6 +59,19 @@ def load_desired(
         source: Source = WorkingTree(source_or_path)
     else:
         source = source_or_path
+    # Loading allocates millions of small acyclic objects that all stay alive; the cyclic GC
+    # would rescan them again and again (about a third of the time at 10,000 clients).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(source, only_client_files)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load(source: Source, only_client_files: Collection[str] | None) -> DesiredState:
+    """load_desired without the GC juggling."""
     problems: list[Problem] = []
     reader = _Reader(source, problems)
     exists = getattr(source, "exists", None)

@@ -119,22 +119,34 @@ def too_big(file: str, size: int, limit: int) -> Problem:
     return Problem(Location(file), "$", reason)
 
 
+# Plain scalars whose implicit type is bool or null (PyYAML's YAML 1.1 resolver, exact words).
+_EXACT: dict[str, JSON] = {
+    **{w: True for w in ("yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON")},
+    **{w: False for w in ("no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF")},
+    **{w: None for w in ("~", "null", "Null", "NULL", "")},
+}
+_MISS = object()
+_TYPED_START = frozenset("-+.0123456789<=")  # first characters of int, float, date, <<, =
+
+
 def _resolve(value: str) -> JSON:
-    """YAML 1.1 implicit typing of a plain scalar, as PyYAML's SafeLoader does it."""
-    resolvers = _RESOLVERS.get(value[0] if value else "")
-    if resolvers is None:
+    """YAML 1.1 implicit typing of a plain scalar, exactly as PyYAML's SafeLoader does it."""
+    exact = _EXACT.get(value, _MISS)
+    if exact is not _MISS:
+        return exact
+    if value[0] not in _TYPED_START:
         return value
-    tag = next((tag for tag, regexp in resolvers if regexp.match(value)), None)
+    if value.isascii() and value.isdigit() and (value[0] != "0" or len(value) == 1):
+        return int(value)
+    tag = None
+    for candidate, regexp in _RESOLVERS.get(value[0], ()):
+        if regexp.match(value):
+            tag = candidate
+            break
     if tag is None:
         return value
     if tag == "tag:yaml.org,2002:int":
-        if value.isdigit() and (value[0] != "0" or len(value) == 1):
-            return int(value)
         return _CONSTRUCT.construct_yaml_int(ScalarNode(tag, value))
-    if tag == "tag:yaml.org,2002:bool":
-        return _CONSTRUCT.bool_values[value.lower()]
-    if tag == "tag:yaml.org,2002:null":
-        return None
     if tag == "tag:yaml.org,2002:float":
         number = _CONSTRUCT.construct_yaml_float(ScalarNode(tag, value))
         if number != number or number in (float("inf"), float("-inf")):
@@ -155,79 +167,87 @@ def _stack_path(stack: list[list[Any]], *, adding: bool = True) -> Path:
     """JSON path of the value being added at the top of `stack` (adding) or of the top container."""
     parts: list[str | int] = []
     last = len(stack) - 1
-    for i, (container, key, _, _, _) in enumerate(stack):
-        if type(container) is dict:
-            parts.append(key)
+    for i, frame in enumerate(stack):
+        if frame[2] is None:  # a list
+            parts.append(len(frame[0]) - (0 if adding and i == last else 1))
         else:
-            parts.append(len(container) - (0 if adding and i == last else 1))
+            parts.append(frame[1])
     return tuple(parts)
 
 
 def _build(
     text: str, file: str, *, record: bool
 ) -> tuple[JSON, list[Problem], dict[Path, _Pos] | None]:
-    """Build plain data from events; with record=True also every path's position."""
+    """Build plain data from events; with record=True also every path's position.
+
+    The loop is the hot path of `validate` (issue 3's benchmark): positions and paths are only
+    computed when recording or when something is wrong.
+    """
     problems: list[Problem] = []
-    positions: dict[Path, _Pos] | None = {} if record else None
+    positions: dict[Path, _Pos] = {}
     hostile_seen: dict[str, list[int]] = {}  # kind -> [count, index of its problem]
-    # Frames: [container, key, expecting a key?, key line, key column]
+    # Frames: [container, key, state, key line, key column]; state: True = a mapping expecting
+    # a key, False = a mapping expecting the value of `key`, None = a list.
     stack: list[list[Any]] = []
     root: JSON = None
     documents = 0
+    event: Any = None
 
-    def fail(mark: Any, reason: str, path: Path | None = None) -> None:
+    def fail(reason: str, path: Path | None = None) -> None:
         if path is None:
-            if stack and type(stack[-1][0]) is dict and stack[-1][2]:  # at a key
+            if stack and stack[-1][2] is True:  # the offending node is a key
                 path = (*_stack_path(stack[:-1], adding=False), str(event.value))
             else:
                 path = _stack_path(stack)
+        mark = event.start_mark
         where = Location(file, mark.line + 1, mark.column + 1)
         problems.append(Problem(where, json_path(path), reason))
 
-    def hostile(kind: str, mark: Any, reason: str) -> None:
+    def hostile(kind: str, reason: str) -> None:
         # One problem per kind and file: an alias bomb is one clear error, not thousands.
         entry = hostile_seen.setdefault(kind, [0, len(problems)])
         entry[0] += 1
         if entry[0] == 1:
-            fail(mark, reason)
+            fail(reason)
 
-    parser = _Parser(text)
-    get_event = parser.get_event
+    def check_node(event: Any) -> None:
+        if event.anchor is not None:
+            hostile("alias", f"anchor &{event.anchor}: anchors and aliases are not allowed")
+        if event.tag is not None:
+            hostile("tag", f"tag {event.tag}: tags are not allowed, only plain data")
+
+    get_event = _Parser(text).get_event
     try:
         while True:
             event = get_event()
             cls = type(event)
-            if cls is ScalarEvent or cls is MappingStartEvent or cls is SequenceStartEvent:
-                mark = event.start_mark
-                if event.anchor is not None:
-                    hostile(
-                        "alias",
-                        mark,
-                        f"anchor &{event.anchor}: anchors and aliases are not allowed",
-                    )
-                if event.tag is not None:
-                    hostile("tag", mark, f"tag {event.tag}: tags are not allowed, only plain data")
-                if cls is ScalarEvent:
-                    value: JSON = event.value
-                    if event.implicit[0]:
+            if cls is ScalarEvent:
+                if event.anchor is not None or event.tag is not None:
+                    check_node(event)
+                value: JSON = event.value
+                if event.implicit[0]:
+                    exact = _EXACT.get(value, _MISS)
+                    if exact is not _MISS:
+                        value = exact
+                    elif value[0] in _TYPED_START:
                         try:
                             value = _resolve(value)
                         except _NotPlain as exc:
-                            fail(mark, str(exc))
-                else:
-                    value = {} if cls is MappingStartEvent else []
+                            fail(str(exc))
+            elif cls is MappingStartEvent or cls is SequenceStartEvent:
+                if event.anchor is not None or event.tag is not None:
+                    check_node(event)
+                value = {} if cls is MappingStartEvent else []
             elif cls is MappingEndEvent or cls is SequenceEndEvent:
                 stack.pop()
                 continue
             elif cls is AliasEvent:
-                mark, value = event.start_mark, None
-                hostile(
-                    "alias", mark, f"alias *{event.anchor}: anchors and aliases are not allowed"
-                )
+                hostile("alias", f"alias *{event.anchor}: anchors and aliases are not allowed")
+                value = None
             elif cls is DocumentStartEvent:
                 documents += 1
                 if documents > 1:
-                    fail(event.start_mark, "more than one YAML document; keep one per file", ())
+                    fail("more than one YAML document; keep one per file", ())
                     break
                 continue
             elif cls is StreamEndEvent:
@@ -237,47 +257,45 @@ def _build(
             # Attach `value` to its parent.
             if stack:
                 top = stack[-1]
-                container = top[0]
-                if type(container) is dict:
-                    if top[2]:
-                        if type(value) is not str:
-                            if cls is not ScalarEvent:
-                                fail(mark, "complex mapping keys are not allowed", ())
-                                break
-                            fail(mark, f"key {event.value} is not a string; quote it")
-                            value = str(value)
-                        if value in container:
-                            path = (*_stack_path(stack[:-1], adding=False), value)
-                            fail(mark, f"duplicate key {value!r}", path)
-                        top[1], top[2], top[3], top[4] = (
-                            value,
-                            False,
-                            mark.line + 1,
-                            mark.column + 1,
-                        )
-                        continue
-                    if positions is not None:
-                        positions[_stack_path(stack)] = (
-                            top[3],
-                            top[4],
-                            mark.line + 1,
-                            mark.column + 1,
-                        )
-                    container[top[1]] = value
+                state = top[2]
+                if state is True:  # `value` is a key
+                    if type(value) is not str:
+                        if cls is not ScalarEvent:
+                            fail("complex mapping keys are not allowed", ())
+                            break
+                        fail(f"key {event.value} is not a string; quote it")
+                        value = str(value)
+                    if value in top[0]:
+                        path = (*_stack_path(stack[:-1], adding=False), value)
+                        fail(f"duplicate key {value!r}", path)
+                    top[1] = value
+                    top[2] = False
+                    if record:
+                        top[3], top[4] = event.start_mark.line + 1, event.start_mark.column + 1
+                    continue
+                if record:
+                    mark = event.start_mark
+                    where = (top[3], top[4]) if state is False else (0, 0)
+                    positions[_stack_path(stack)] = (*where, mark.line + 1, mark.column + 1)
+                if state is False:
+                    top[0][top[1]] = value
                     top[2] = True
                 else:
-                    if positions is not None:
-                        positions[_stack_path(stack)] = (0, 0, mark.line + 1, mark.column + 1)
-                    container.append(value)
+                    top[0].append(value)
             else:
                 root = value
-                if positions is not None:
+                if record:
+                    mark = event.start_mark
                     positions[()] = (0, 0, mark.line + 1, mark.column + 1)
-            if cls is MappingStartEvent or cls is SequenceStartEvent:
-                if len(stack) >= MAX_DEPTH:
-                    fail(mark, f"nesting deeper than {MAX_DEPTH} levels is not allowed", ())
-                    break
+            if cls is MappingStartEvent:
                 stack.append([value, None, True, 0, 0])
+            elif cls is SequenceStartEvent:
+                stack.append([value, None, None, 0, 0])
+            else:
+                continue
+            if len(stack) > MAX_DEPTH:
+                fail(f"nesting deeper than {MAX_DEPTH} levels is not allowed", ())
+                break
     except yaml.MarkedYAMLError as exc:
         problems.append(_syntax_problem(file, exc))
     except yaml.YAMLError as exc:  # e.g. the reader's "special characters are not allowed"
@@ -291,7 +309,7 @@ def _build(
             first = problems[index]
             more = f"{first.reason} ({count - 1} more in this file)"
             problems[index] = Problem(first.location, first.path, more)
-    return root, problems, positions
+    return root, problems, positions if record else None
 
 
 def _syntax_problem(file: str, exc: yaml.MarkedYAMLError) -> Problem:
