@@ -35,13 +35,14 @@ RANGES = {
     "email-integration": "^1.3.0",
     "consultation-generator": "^0.9.0",
 }
+PLACES = ("north", "lake", "summit", "harbor", "bright", "river")
 KINDS = ("dental", "clinic", "physio", "vets", "health", "care", "smiles", "therapy")
 
 
 def _client(rng: random.Random, index: int) -> tuple[str, str]:
     """One client file's text, and its client_id."""
     client_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-    name = f"{rng.choice(('north', 'lake', 'summit', 'harbor', 'bright', 'river'))}-{rng.choice(KINDS)}-{index}"
+    name = f"{rng.choice(PLACES)}-{rng.choice(KINDS)}-{index}"
     tier = rng.choice(TIERS)
     basic_analytics = rng.random() < 0.2
     lines = [MODELINE, f"client_id: {client_id}", f"name: {name}", f"profiles: [{', '.join(tier)}]"]

@@ -21,9 +21,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gen_fleet import generate  # noqa: E402
+from gen_fleet import generate
 
-from reconciler import api  # noqa: E402
+from reconciler import api
 
 
 def floor(root: Path) -> int:
