@@ -8,6 +8,7 @@
   fresh schema holds `clients` and `client_app_overrides` from the original migration SQL
   (tests/fixtures/sql/), so every client must be added with helpers.add_clients first.
 - `store_url_bare`: the same, but empty and not initialised (no clients table either).
+- `pg_store`, `pg_store_bare`, `sqlite_store_bare`: one dialect only, for dialect-specific tests.
 """
 
 from __future__ import annotations
@@ -101,9 +102,22 @@ def store_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> Ite
         dispose_engine(url)
         return
     for url, _schema in _pg_schema_url(request):
-        with raw_connect(url) as conn:
-            conn.execute(ORIGINAL_SQL.read_text())
-        init(make_engine(url))
+        _original_then_init(url)
+        yield url
+
+
+def _original_then_init(url: str) -> None:
+    """The original application's migration, then `init` (which leaves that table alone)."""
+    with raw_connect(url) as conn:
+        conn.execute(ORIGINAL_SQL.read_text())
+    init(make_engine(url))
+
+
+@pytest.fixture
+def pg_store(request: pytest.FixtureRequest) -> Iterator[str]:
+    """PostgreSQL only: like `store_url`'s postgresql variant (clients table, original SQL)."""
+    for url, _schema in _pg_schema_url(request):
+        _original_then_init(url)
         yield url
 
 
