@@ -1,0 +1,65 @@
+"""`reconciler serve`: the web dashboard (SPEC §8), loopback by default."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from reconciler import api
+from reconciler.cli import options
+from reconciler.errors import EXIT_OK
+from reconciler.live.engine import display_url
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="TCP port."
+)
+@options.store
+@options.desired_dir
+@click.option(
+    "--cache-ttl",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds a drift report or plan is reused before it is computed again.",
+)
+def serve_cmd(host: str, port: int, store_url: str, desired_dir: str, cache_ttl: float) -> int:
+    """Serve the dashboard: fleet drift, clients, plan, history and revert.
+
+    Read-only pages need no token. Revert needs the token from env RECONCILER_SERVE_TOKEN;
+    without it a token is generated and printed once on stderr.
+    """
+    import uvicorn
+
+    from reconciler.web.app import ServeConfig, create_app
+    from reconciler.web.security import LOOPBACK_HOSTS, TOKEN_ENV, new_token
+
+    api.history(store_url, limit=1)  # fail now, with the CLI's error, if the store is unusable
+    token = os.environ.get(TOKEN_ENV, "")
+    if not token:
+        token = new_token()
+        click.echo(f"revert token (set {TOKEN_ENV} to choose one): {token}", err=True)
+    if host not in LOOPBACK_HOSTS:
+        click.echo(
+            f"warning: serving on {host}, reachable from other machines; pages show fleet "
+            "state without a token",
+            err=True,
+        )
+    config = ServeConfig(
+        store_url=store_url, desired_dir=desired_dir, token=token, cache_ttl=cache_ttl, host=host
+    )
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"serving {display_url(store_url)} at http://{shown}:{port}/", err=True)
+    uvicorn.run(
+        create_app(config),
+        host=host,
+        port=port,
+        log_level="info",
+        ws="none",
+        lifespan="off",
+        server_header=False,
+    )
+    return EXIT_OK

@@ -1,0 +1,1 @@
+"""The web dashboard (`reconciler serve`): server-rendered pages and a JSON API over api.py."""

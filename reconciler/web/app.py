@@ -1,0 +1,168 @@
+"""The dashboard application: configuration, shared state, rendering and error pages (SPEC §8).
+
+Every number and state shown comes from reconciler.api; this package only lays it out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from reconciler import __version__, api
+from reconciler.errors import ReconcilerError
+from reconciler.live.engine import display_url
+from reconciler.model import JSON
+from reconciler.render.view import show
+from reconciler.secrets import redact_urls
+from reconciler.web.fleet import CLASS_LABELS, CLASSES, TTLCache, fleet_cache
+from reconciler.web.security import CSRF_COOKIE, Csrf, SecurityHeaders, allowed_hosts
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServeConfig:
+    """What `reconciler serve` was started with."""
+
+    store_url: str
+    desired_dir: str = "desired-state"
+    token: str  # the revert token; never rendered
+    cache_ttl: float = 30.0  # seconds a drift report or plan is reused
+    host: str = "127.0.0.1"
+    per_page: int = 50
+
+
+class Dashboard:
+    """Per-application state: config, caches of the expensive reports, CSRF key, templates."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        self.config = config
+        self.store = display_url(config.store_url)
+        self.fleet = fleet_cache(self._drift_json, config.cache_ttl)
+        self.plan = TTLCache(
+            lambda: api.plan(config.store_url, config.desired_dir), config.cache_ttl
+        )
+        self.csrf = Csrf()
+        self.env = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(default=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters["tojson_plain"] = show  # JSON text, like the CLI's tables
+        self.env.globals.update(
+            version=__version__, store=self.store, class_labels=CLASS_LABELS, classes=CLASSES
+        )
+
+    def _drift_json(self) -> dict[str, JSON]:
+        report: dict[str, JSON] = api.drift(
+            self.config.store_url, self.config.desired_dir
+        ).to_json()
+        return report
+
+    def refresh(self) -> None:
+        """Recompute the drift report now; the plan is recomputed on its next use."""
+        self.plan.clear()
+        self.fleet.get(refresh=True)
+
+    def render(
+        self, request: Request, template: str, context: dict[str, Any], status: int = 200
+    ) -> HTMLResponse:
+        """A page, with a CSRF token for its forms (and the cookie, when it is new)."""
+        csrf, cookie = self.csrf.token_for(request)
+        html = self.env.get_template(template).render(
+            request=request, csrf_token=csrf, path=request.url.path, **context
+        )
+        response = HTMLResponse(html, status_code=status)
+        if cookie is not None:
+            response.set_cookie(CSRF_COOKIE, cookie, path="/", httponly=True, samesite="strict")
+        return response
+
+
+def dashboard(request: Request) -> Dashboard:
+    board: Dashboard = request.app.state.dashboard
+    return board
+
+
+def json_response(data: JSON, status: int = 200) -> Response:
+    """Stable JSON like the CLI's `--format json` (sorted keys, UTF-8 kept)."""
+    body = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=_default)
+    return Response(body + "\n", status_code=status, media_type="application/json")
+
+
+def _default(value: Any) -> JSON:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def error_response(request: Request, status: int, message: str, hint: str = "") -> Response:
+    """An error as JSON (`/api/...`) or as a page; messages are redacted of URL passwords."""
+    message, hint = redact_urls(message), redact_urls(hint)
+    if _wants_json(request):
+        return json_response({"error": message, "hint": hint}, status)
+    context = {"title": f"Error {status}", "status": status, "message": message, "hint": hint}
+    return dashboard(request).render(request, "error.html", context, status)
+
+
+async def _reconciler_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ReconcilerError)
+    return error_response(request, 500, exc.message, exc.hint)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    hint = (exc.headers or {}).get("x-hint", "")
+    return error_response(request, exc.status_code, str(exc.detail), hint)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.error("serve: unexpected %s on %s", type(exc).__name__, request.url.path)
+    return error_response(request, 500, f"unexpected {type(exc).__name__}; see the server log")
+
+
+def create_app(config: ServeConfig) -> Starlette:
+    """The dashboard as an ASGI application (run it with uvicorn)."""
+    from reconciler.web import json_api, pages
+
+    app = Starlette(
+        routes=[
+            *pages.ROUTES,
+            *json_api.ROUTES,
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        ],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(config.host)),
+        ],
+        exception_handlers={
+            ReconcilerError: _reconciler_error,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
+    )
+    app.state.dashboard = Dashboard(config)
+    return app
+
+
+def not_found(message: str, hint: str = "") -> HTTPException:
+    """A 404 carrying a hint for the error page."""
+    return HTTPException(404, message, headers={"x-hint": hint} if hint else None)

@@ -1,0 +1,116 @@
+"""The JSON API behind the pages: the same `to_json` documents as the CLI's `--format json`.
+
+GET /api/drift, /api/clients/{id}, /api/plan, /api/history, /api/history/{run};
+POST /api/history/{run}/revert with `Authorization: Bearer <token>` (a header no browser sends
+cross-site on its own, so this endpoint needs no CSRF token; the HTML form does).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from reconciler import api
+from reconciler.apply.runner import RunMeta
+from reconciler.errors import ReconcilerError
+from reconciler.render.runs import history_json
+from reconciler.web.app import dashboard, error_response, json_response, not_found
+from reconciler.web.pages import load_run
+from reconciler.web.security import bearer, token_ok
+
+log = logging.getLogger(__name__)
+
+
+def drift(request: Request) -> Response:
+    """`reconciler drift --format json`, from the cache (`?refresh=1` recomputes it)."""
+    board = dashboard(request)
+    view = board.fleet.get(refresh=request.query_params.get("refresh") == "1")
+    return json_response(view.report)
+
+
+def client(request: Request) -> Response:
+    """`reconciler status --client ID --format json` for a client of the desired state."""
+    board = dashboard(request)
+    client_id = request.path_params["client_id"]
+    if board.fleet.get().client(client_id) is None:
+        raise not_found(f"client {client_id} is not in the desired state")
+    cfg = board.config
+    return json_response(
+        api.status(cfg.store_url, [client_id], desired_dir=cfg.desired_dir).to_json()
+    )
+
+
+def plan(request: Request) -> Response:
+    """`reconciler plan --format json` (sensitive values masked)."""
+    return json_response(dashboard(request).plan.get().to_json())
+
+
+def history(request: Request) -> Response:
+    """`reconciler history --format json` (`?client=ID`, `?limit=N`)."""
+    board = dashboard(request)
+    client_id = request.query_params.get("client") or None
+    try:
+        limit = min(max(1, int(request.query_params.get("limit", "20"))), 1000)
+    except ValueError:
+        return error_response(request, 400, "limit must be a whole number")
+    return json_response(
+        history_json(api.history(board.config.store_url, client_id=client_id, limit=limit))
+    )
+
+
+def run(request: Request) -> Response:
+    """`reconciler history show RUN --format json` (sensitive settings masked)."""
+    board = dashboard(request)
+    return json_response(
+        load_run(board.config.store_url, board.config.desired_dir, request.path_params["run_id"])
+    )
+
+
+async def revert(request: Request) -> Response:
+    """Revert a run; body `{"clients": [...], "force": false, "reason": "..."}` (all optional)."""
+    board = dashboard(request)
+    run_id: int = request.path_params["run_id"]
+    given = bearer(request)
+    if given is None:
+        return error_response(request, 401, "a token is required to revert", _HINT)
+    if not token_ok(given, board.config.token):
+        log.warning("serve: API revert of run %d refused: wrong token", run_id)
+        return error_response(request, 403, "wrong token: nothing was reverted", _HINT)
+    try:
+        body = json.loads(await request.body() or b"{}")
+        clients = tuple(str(c) for c in body.get("clients", ()))
+        force, reason = bool(body.get("force", False)), body.get("reason")
+    except (ValueError, TypeError, AttributeError):
+        return error_response(request, 400, "the body must be a JSON object", _BODY_HINT)
+    meta = RunMeta(
+        actor=str(body.get("actor") or "dashboard-api")[:100],
+        command=f"reconciler serve: API revert {run_id}",
+        reason=str(reason)[:500] if reason else None,
+    )
+    try:
+        report = await run_in_threadpool(
+            api.revert, board.config.store_url, run_id, client_ids=clients, force=force, meta=meta
+        )
+    except ReconcilerError as exc:
+        return error_response(request, 400, exc.message, exc.hint)
+    board.plan.clear()
+    board.fleet.clear()
+    return json_response(report.to_json(), 200 if report.ok else 409)
+
+
+_HINT = "send `Authorization: Bearer <token>` with RECONCILER_SERVE_TOKEN or the printed token"
+_BODY_HINT = '{"clients": ["<client id>"], "force": false, "reason": "why"}'
+
+ROUTES = [
+    Route("/api/drift", drift),
+    Route("/api/clients/{client_id}", client),
+    Route("/api/plan", plan),
+    Route("/api/history", history),
+    Route("/api/history/{run_id:int}", run),
+    Route("/api/history/{run_id:int}/revert", revert, methods=["POST"]),
+]

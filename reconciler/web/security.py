@@ -1,0 +1,124 @@
+"""The dashboard's guards: the revert token, CSRF tokens, security headers (SPEC §8, issue 9).
+
+- Revert needs the serve token (RECONCILER_SERVE_TOKEN, or one generated at start).
+- Every state-changing form POST carries a CSRF token: a random value in an HMAC-signed,
+  HttpOnly, SameSite=Strict cookie, repeated in a hidden field (double submit, signed so a
+  sibling site that can set cookies cannot forge a pair). A foreign Origin is refused too.
+- Comparisons use secrets.compare_digest so timing tells nothing about a token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CSRF_COOKIE = "reconciler_csrf"
+CSRF_FIELD = "csrf_token"
+TOKEN_ENV = "RECONCILER_SERVE_TOKEN"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+# Pages have no scripts and no inline styles; nothing may frame them (clickjacking a revert).
+SECURITY_HEADERS: dict[str, str] = {
+    "content-security-policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+}
+
+
+def new_token() -> str:
+    """A revert token for a server started without RECONCILER_SERVE_TOKEN."""
+    return secrets.token_urlsafe(24)
+
+
+def token_ok(given: str | None, expected: str) -> bool:
+    """True when `given` is the serve token (constant-time)."""
+    if not given or not expected:
+        return False
+    return secrets.compare_digest(given.encode(), expected.encode())
+
+
+def bearer(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer ...` header, if any."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+class Csrf:
+    """Issues and checks CSRF tokens signed with a key that lives only in this process."""
+
+    def __init__(self, key: bytes | None = None) -> None:
+        self._key = key or secrets.token_bytes(32)
+
+    def _sign(self, value: str) -> str:
+        return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
+
+    def token_for(self, request: Request) -> tuple[str, str | None]:
+        """The request's CSRF value, and a cookie to set when it had no valid one."""
+        value = self._cookie_value(request)
+        if value is not None:
+            return value, None
+        value = secrets.token_urlsafe(24)
+        return value, f"{value}.{self._sign(value)}"
+
+    def _cookie_value(self, request: Request) -> str | None:
+        value, _, signature = request.cookies.get(CSRF_COOKIE, "").partition(".")
+        if value and secrets.compare_digest(signature.encode(), self._sign(value).encode()):
+            return value
+        return None
+
+    def check(self, request: Request, field: str | None) -> bool:
+        """True when the form field matches the signed cookie and the origin is our own."""
+        if not same_origin(request):
+            return False
+        value = self._cookie_value(request)
+        if value is None or not field:
+            return False
+        return secrets.compare_digest(field.encode(), value.encode())
+
+
+def same_origin(request: Request) -> bool:
+    """False when the browser says the request comes from another site."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+class SecurityHeaders:
+    """ASGI middleware adding SECURITY_HEADERS to every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [
+                    (k.encode(), v.encode())
+                    for k, v in SECURITY_HEADERS.items()
+                    if k.encode() not in present
+                ]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def allowed_hosts(host: str) -> list[str]:
+    """Host headers to accept: loopback names when bound to loopback (DNS rebinding), else any."""
+    return list(LOOPBACK_HOSTS) if host in LOOPBACK_HOSTS else ["*"]
