@@ -10,7 +10,7 @@ from typing import Any
 
 from reconciler.desired.catalog import Catalog, stem
 from reconciler.desired.resolve import Layer
-from reconciler.desired.schema import check_file
+from reconciler.desired.schema import check_file, file_validator
 from reconciler.desired.yamlsafe import Path, YamlFile
 from reconciler.errors import Problem
 from reconciler.model import ORIGINAL_LEGACY_DEFAULTS, Safety, Settings
@@ -22,10 +22,13 @@ def build_settings(yf: YamlFile | None) -> tuple[Settings, Layer | None, list[Pr
     """reconciler.yaml as Settings plus its `defaults` layer; defaults stand in for bad parts."""
     if yf is None:
         return Settings(), None, []
-    problems = check_file("settings", yf)
-    if problems:
+    findings = file_validator("settings").findings(yf.data)
+    problems = [yf.problem(path, reason, key=key) for path, key, reason in findings]
+    # Keep the valid top-level keys, so one typo does not hide the defaults from every client.
+    bad = {path[0] for path, _, _ in findings if path}
+    if any(not path for path, _, _ in findings):
         return Settings(), None, problems
-    data = yf.data
+    data = {k: v for k, v in yf.data.items() if k not in bad}
     safety = data.get("safety", {})
     defaults = data.get("defaults", {})
     settings = Settings(
@@ -39,7 +42,7 @@ def build_settings(yf: YamlFile | None) -> tuple[Settings, Layer | None, list[Pr
         defaults=defaults,
     )
     layer = Layer(yf, ("defaults",), defaults, "reconciler.yaml defaults") if defaults else None
-    return settings, layer, []
+    return settings, layer, problems
 
 
 def check_settings_ids(yf: YamlFile | None, catalog: Catalog) -> list[Problem]:

@@ -197,6 +197,8 @@ class Resolver:
             if kind == "dependency":
                 reason = f"{module_id} needs {other}, which is not enabled"
             else:
+                if _has(yf.data, ("modules", other)) and not _has(yf.data, ("modules", module_id)):
+                    module_id, other = other, module_id  # point at what this file enables
                 reason = f"{module_id} conflicts with {other}; enable only one of them"
             problems.append(self._client_problem(yf, layers, module_id, reason))
 

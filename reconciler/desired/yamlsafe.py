@@ -89,7 +89,7 @@ class YamlFile:
 def parse(
     file: str, raw: bytes, *, max_bytes: int | None = None
 ) -> tuple[YamlFile | None, list[Problem]]:
-    """Parse one file whose top level must be a mapping; problems are returned, not raised."""
+    """Parse a file whose top level must be a mapping; None when its problems leave no data."""
     if max_bytes is not None and len(raw) > max_bytes:
         return None, [too_big(file, len(raw), max_bytes)]
     try:
@@ -101,8 +101,8 @@ def parse(
         return None, [Problem(Location(file, line, column), "$", reason)]
     if text.startswith("\ufeff"):  # a UTF-8 byte order mark is harmless: accept and drop it
         text = text[1:]
-    data, problems, _ = _build(text, file, record=False)
-    if problems:
+    data, problems, _, hard = _build(text, file, record=False)
+    if hard:
         return None, problems
     if data is None:
         return None, [Problem(Location(file, 1, 1), "$", "file is empty; expected a mapping")]
@@ -110,13 +110,13 @@ def parse(
         kind = "a list" if type(data) is list else f"a {type(data).__name__}"
         found = YamlFile(file, text, data).locate(())
         return None, [Problem(found, "$", f"top level is {kind}; expected a mapping")]
-    return YamlFile(file, text, data), []
+    return YamlFile(file, text, data), problems
 
 
 def too_big(file: str, size: int, limit: int) -> Problem:
     """The problem for a file over `limits.max_file_bytes`."""
     reason = f"file is {size} bytes, over the limit of {limit} (limits.max_file_bytes)"
-    return Problem(Location(file), "$", reason)
+    return Problem(Location(file, 1, 1), "$", reason)
 
 
 # Plain scalars whose implicit type is bool or null (PyYAML's YAML 1.1 resolver, exact words).
@@ -177,8 +177,8 @@ def _stack_path(stack: list[list[Any]], *, adding: bool = True) -> Path:
 
 def _build(
     text: str, file: str, *, record: bool
-) -> tuple[JSON, list[Problem], dict[Path, _Pos] | None]:
-    """Build plain data from events; with record=True also every path's position.
+) -> tuple[JSON, list[Problem], dict[Path, _Pos] | None, bool]:
+    """Data, problems, positions (with record=True) and whether the data is unusable.
 
     The loop is the hot path of `validate` (issue 3's benchmark): positions and paths are only
     computed when recording or when something is wrong.
@@ -192,8 +192,11 @@ def _build(
     root: JSON = None
     documents = 0
     event: Any = None
+    hard = [False]
 
-    def fail(reason: str, path: Path | None = None) -> None:
+    def fail(reason: str, path: Path | None = None, *, soft: bool = False) -> None:
+        # Soft problems (duplicate keys, odd scalars) leave usable data; the rest do not.
+        hard[0] = hard[0] or not soft
         if path is None:
             if stack and stack[-1][2] is True:  # the offending node is a key
                 path = (*_stack_path(stack[:-1], adding=False), str(event.value))
@@ -233,7 +236,7 @@ def _build(
                         try:
                             value = _resolve(value)
                         except _NotPlain as exc:
-                            fail(str(exc))
+                            fail(str(exc), soft=True)
             elif cls is MappingStartEvent or cls is SequenceStartEvent:
                 if event.anchor is not None or event.tag is not None:
                     check_node(event)
@@ -263,11 +266,11 @@ def _build(
                         if cls is not ScalarEvent:
                             fail("complex mapping keys are not allowed", ())
                             break
-                        fail(f"key {event.value} is not a string; quote it")
+                        fail(f"key {event.value} is not a string; quote it", soft=True)
                         value = str(value)
                     if value in top[0]:
                         path = (*_stack_path(stack[:-1], adding=False), value)
-                        fail(f"duplicate key {value!r}", path)
+                        fail(f"duplicate key {value!r}", path, soft=True)
                     top[1] = value
                     top[2] = False
                     if record:
@@ -297,11 +300,14 @@ def _build(
                 fail(f"nesting deeper than {MAX_DEPTH} levels is not allowed", ())
                 break
     except yaml.MarkedYAMLError as exc:
+        hard[0] = True
         problems.append(_syntax_problem(file, exc))
     except yaml.YAMLError as exc:  # e.g. the reader's "special characters are not allowed"
+        hard[0] = True
         reason = f"YAML error: {' '.join(str(exc).split())}"
         problems.append(Problem(Location(file, 1, 1), "$", reason))
     except RecursionError:  # pure-Python parser fallback on absurd nesting
+        hard[0] = True
         reason = f"nesting deeper than {MAX_DEPTH} levels is not allowed"
         problems.append(Problem(Location(file, 1, 1), "$", reason))
     for count, index in hostile_seen.values():
@@ -309,7 +315,7 @@ def _build(
             first = problems[index]
             more = f"{first.reason} ({count - 1} more in this file)"
             problems[index] = Problem(first.location, first.path, more)
-    return root, problems, positions if record else None
+    return root, problems, positions if record else None, hard[0]
 
 
 def _syntax_problem(file: str, exc: yaml.MarkedYAMLError) -> Problem:
