@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -28,7 +29,8 @@ _STORE_HINT = (
 
 _USERINFO_PASSWORD = re.compile(r":[^:@/\s]+@")
 
-_engines: dict[str, Engine] = {}
+_engines: dict[str, Engine] = {}  # normalised URL -> engine
+_engines_by_text: dict[str, Engine] = {}  # URL as given -> engine
 _engines_lock = threading.Lock()
 
 
@@ -67,6 +69,9 @@ def _refuse_default_store_in_tests(parsed: URL) -> None:
 
 def make_engine(url: str) -> Engine:
     """A cached engine for `url`: SQLite gets WAL, foreign keys, a busy timeout and BEGIN hooks."""
+    engine = _engines_by_text.get(url)  # hot path (compat calls this per request): no parsing
+    if engine is not None:
+        return engine
     parsed = parse_url(url)
     _refuse_default_store_in_tests(parsed)
     key = parsed.render_as_string(hide_password=False)
@@ -75,6 +80,7 @@ def make_engine(url: str) -> Engine:
         if engine is None:
             engine = _create(parsed)
             _engines[key] = engine
+        _engines_by_text[url] = engine
     return engine
 
 
@@ -115,6 +121,7 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _engines_by_text.clear()
 
 
 def dispose_engine(url: str) -> None:
@@ -122,13 +129,21 @@ def dispose_engine(url: str) -> None:
     key = parse_url(url).render_as_string(hide_password=False)
     with _engines_lock:
         engine = _engines.pop(key, None)
+        for text, cached in list(_engines_by_text.items()):
+            if cached is engine:
+                del _engines_by_text[text]
     if engine is not None:
         engine.dispose()
 
 
 def store_key(engine: Engine) -> str:
     """A password-free identity of the store behind `engine` (cache keys, history rows)."""
-    return engine.url.render_as_string(hide_password=True)
+    return _hidden(engine.url)
+
+
+@functools.lru_cache(maxsize=256)
+def _hidden(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
 
 
 def _first_line(exc: BaseException, url: URL) -> str:

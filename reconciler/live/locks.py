@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import text
@@ -37,4 +37,23 @@ def client_transaction(engine: Engine, client_id: str) -> Iterator[Connection]:
         with conn.begin():
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(client_id)})
+            yield conn
+
+
+@contextmanager
+def clients_transaction(engine: Engine, client_ids: Collection[str]) -> Iterator[Connection]:
+    """One transaction holding the locks of several clients, taken in a stable order so two
+    processes locking overlapping sets never deadlock; commit on exit, else roll back."""
+    keys = sorted({lock_key(cid) for cid in client_ids})
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        with conn.begin():
+            if conn.dialect.name == "postgresql" and keys:
+                conn.execute(
+                    text(
+                        "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"
+                    ),
+                    {"keys": keys},
+                )
             yield conn

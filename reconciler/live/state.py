@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
+from datetime import UTC, datetime
 
-from sqlalchemy import select, union
+from sqlalchemy import bindparam, delete, insert, select, tuple_, union, update
 from sqlalchemy.engine import Connection
 
 from reconciler.live.cache import invalidate
 from reconciler.live.engine import store_key
+from reconciler.live.ids import batches, db_client_id
 from reconciler.live.legacy import read_legacy, write_legacy
-from reconciler.live.registry import read_registry, write_registry
+from reconciler.live.registry import plain_json, read_registry, write_registry
+from reconciler.live.tables import LEGACY_DATA_COLUMNS
 from reconciler.live.tables import client_app_overrides as legacy_table
 from reconciler.live.tables import reconciler_client_modules as rows_table
-from reconciler.model import ClientLive
+from reconciler.model import ClientLive, LegacyRow
 
 
 def read_live(conn: Connection, client_ids: Collection[str] | None = None) -> dict[str, ClientLive]:
@@ -32,6 +35,66 @@ def write_live(conn: Connection, live: ClientLive) -> None:
     write_legacy(conn, live.client_id, live.legacy)
     write_registry(conn, live.client_id, live.registry)
     invalidate(store_key(conn.engine), live.client_id)
+
+
+def write_live_many(conn: Connection, changes: Sequence[tuple[ClientLive, ClientLive]]) -> None:
+    """Set-based `write_live` for many clients: each pair is (current, target) as read in this
+    transaction. Equal rows are not touched; the caller verifies by reading back."""
+    dialect = conn.dialect.name
+    deletes, updates, inserts = [], [], []
+    gone_rows, new_rows = [], []
+    now = datetime.now(UTC)
+    for current, target in changes:
+        stored = db_client_id(dialect, target.client_id)
+        if current.legacy != target.legacy:
+            if target.legacy is None:
+                deletes.append(stored)
+            elif current.legacy is None:
+                inserts.append({"client_id": stored, **_legacy_values(target.legacy)})
+            else:
+                values = _legacy_values(target.legacy)
+                updates.append({"b_client_id": stored, **{f"v_{k}": v for k, v in values.items()}})
+        for module_id in sorted(set(current.registry) | set(target.registry)):
+            old, new = current.registry.get(module_id), target.registry.get(module_id)
+            if old == new:
+                continue
+            if old is not None:
+                gone_rows.append((stored, module_id))
+            if new is not None:
+                new_rows.append(
+                    {
+                        "client_id": stored,
+                        "module_id": module_id,
+                        "enabled": new.enabled,
+                        "version": new.version,
+                        "settings": plain_json(new.settings),
+                        "updated_at": now,
+                    }
+                )
+    for batch in batches(deletes):
+        conn.execute(delete(legacy_table).where(legacy_table.c.client_id.in_(batch)))
+    if updates:
+        values = {name: bindparam(f"v_{name}") for name in LEGACY_DATA_COLUMNS}
+        statement = (
+            update(legacy_table)
+            .where(legacy_table.c.client_id == bindparam("b_client_id"))
+            .values(**values)  # updated_at: the original BEFORE UPDATE trigger
+        )
+        conn.execute(statement, updates)
+    if inserts:
+        conn.execute(insert(legacy_table), inserts)
+    for batch in batches(gone_rows):
+        pairs = tuple_(rows_table.c.client_id, rows_table.c.module_id)
+        conn.execute(delete(rows_table).where(pairs.in_(list(batch))))
+    if new_rows:
+        conn.execute(insert(rows_table), new_rows)
+    key = store_key(conn.engine)
+    for _, target in changes:
+        invalidate(key, target.client_id)
+
+
+def _legacy_values(row: LegacyRow) -> dict[str, object]:
+    return {name: plain_json(value) for name, value in row.to_json().items()}
 
 
 def iter_live_batches(conn: Connection, batch_size: int = 1000) -> Iterator[dict[str, ClientLive]]:
