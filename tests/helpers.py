@@ -33,8 +33,10 @@ def raw_connect(url: str) -> Any:
         return conn
     options = parsed.query.get("options")
     plain = parsed.set(drivername="postgresql", query={})
-    kwargs = {"options": options} if isinstance(options, str) else {}
-    return psycopg.connect(plain.render_as_string(hide_password=False), autocommit=True, **kwargs)
+    conninfo = plain.render_as_string(hide_password=False)
+    if isinstance(options, str):
+        return psycopg.connect(conninfo, autocommit=True, options=options)
+    return psycopg.connect(conninfo, autocommit=True)
 
 
 def _sql(url: str, statement: str) -> str:

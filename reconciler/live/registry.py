@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import and_, delete, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from reconciler.live.ids import batches, db_client_id, id_map
 from reconciler.live.tables import reconciler_client_modules as rows_table
@@ -49,8 +50,8 @@ def read_registry(
     return result
 
 
-def _to_module(row: tuple[object, ...] | object) -> RegistryModule:
-    _, _, enabled, version, settings = row  # type: ignore[misc]
+def _to_module(row: Row[Any, Any, Any, Any, Any]) -> RegistryModule:
+    _, _, enabled, version, settings = row
     return RegistryModule(enabled=bool(enabled), version=version, settings=settings or {})
 
 

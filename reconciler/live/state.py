@@ -83,9 +83,9 @@ def write_live_many(conn: Connection, changes: Sequence[tuple[ClientLive, Client
         conn.execute(statement, updates)
     if inserts:
         conn.execute(insert(legacy_table), inserts)
-    for batch in batches(gone_rows):
+    for pair_batch in batches(gone_rows):
         pairs = tuple_(rows_table.c.client_id, rows_table.c.module_id)
-        conn.execute(delete(rows_table).where(pairs.in_(list(batch))))
+        conn.execute(delete(rows_table).where(pairs.in_(list(pair_batch))))
     if new_rows:
         conn.execute(insert(rows_table), new_rows)
     key = store_key(conn.engine)

@@ -7,6 +7,8 @@ when it is missing and never alters it (SPEC §4).
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -28,7 +30,7 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.types import TypeEngine
 
 # JSONB and UUID on PostgreSQL, JSON text and strings on SQLite; Python None is SQL NULL.
-JsonType: TypeEngine[object] = JSON(none_as_null=True).with_variant(
+JsonType: TypeEngine[Any] = JSON(none_as_null=True).with_variant(
     JSONB(none_as_null=True), "postgresql"
 )
 ClientId: TypeEngine[str] = String(36).with_variant(PG_UUID(as_uuid=False), "postgresql")

@@ -28,8 +28,9 @@ def test_seed_and_reseed(store_url: str) -> None:
         live = read_live(conn)
     assert live == {c.client_id: c for c in DEMO_LIVE}
     assert live[ACME_DENTAL].legacy is None
-    assert live[BRIGHT_SMILES].legacy is not None
-    assert live[BRIGHT_SMILES].legacy.modules_enabled == ()
+    bright = live[BRIGHT_SMILES].legacy
+    assert bright is not None
+    assert bright.modules_enabled == ()
     conflicts = [
         m.id for m in unify(live[NORTHWIND_CLINIC], ORIGINAL_LEGACY_DEFAULTS) if m.conflicts
     ]
