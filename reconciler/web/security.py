@@ -30,7 +30,8 @@ SECURITY_HEADERS: dict[str, str] = {
     ),
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    # not no-referrer: under it Chromium sends `Origin: null` on form POSTs, which we refuse
+    "referrer-policy": "same-origin",
     "cache-control": "no-store",
 }
 
