@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from reconciler.compat import save_module_overrides
 from reconciler.errors import ReconcilerError
 from reconciler.live.engine import make_engine
 from reconciler.live.migrate import SCHEMA_VERSION, init, require_initialised, run_init
-from tests.helpers import ORIGINAL_SQL, has_table, raw_connect, run_sql
+from tests.helpers import ORIGINAL_SQL, add_clients, has_table, raw_connect, run_sql
 
 RECONCILER_TABLES = [
     "reconciler_client_modules",
@@ -74,6 +75,24 @@ def test_init_leaves_the_original_pg_table_untouched(pg_store_bare: str) -> None
         "created_at",
         "updated_at",
     ]
+    # Write through the API; old code reads it back with its own plain SQL.
+    client = "0ee6a19a-b01d-4773-8a91-d6023ddab802"
+    add_clients(url, [client])
+    save_module_overrides(client, ["forms", "support"], theme_overrides={"a": 1}, store=url)
+    assert run_sql(
+        url, "select modules_enabled from client_app_overrides where client_id = %s", [client]
+    ) == [(["forms", "support"],)]
+    created_at, updated_at = run_sql(
+        url, "select created_at, updated_at from client_app_overrides"
+    )[0]
+    save_module_overrides(client, [], store=url)
+    assert run_sql(
+        url,
+        "select modules_enabled, theme_overrides, created_at, updated_at > %s "
+        "from client_app_overrides where client_id = %s",
+        [updated_at, client],
+    ) == [([], {"a": 1}, created_at, True)]  # the original trigger moved updated_at
+    assert pg_legacy_catalog(url) == before
     assert before["triggers"] == [
         (
             "update_client_app_overrides_updated_at",
