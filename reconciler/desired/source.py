@@ -1,12 +1,17 @@
-"""Where desired-state files come from: a directory on disk, or (later) a git revision (SPEC §6)."""
+"""Where desired-state files come from: a directory on disk, or a git revision of it (SPEC §6)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from reconciler.errors import ReconcilerError
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from reconciler.git import Repo, TreeEntry
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -93,3 +98,72 @@ def _head_commit(path: Path) -> str | None:
             repo.close()
     except Exception:  # no git, not a repository, no commits yet: the tree simply has no commit
         return None
+
+
+class GitRevision:
+    """Files of a desired-state directory at a git revision, read from git's object store: no
+    checkout, the working tree is never touched. `commit` is the resolved sha.
+
+    `path` is the directory in the working tree (it may have been deleted there since); its
+    place relative to the repository's top level is where the files are looked up at `rev`.
+    Close it (or use `with`) to stop its `git cat-file` process.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], rev: str, *, repo: Repo | None = None
+    ) -> None:
+        from reconciler.git import BlobReader, Repo
+
+        self.repo = repo or Repo.containing(path)
+        self.prefix = self.repo.prefix_of(path)
+        self.rev = rev
+        self._commit = self.repo.resolve(rev)
+        self.root = f"{os.fspath(path)}@{rev}"
+        self._tree = self.repo.tree(self._commit, self.prefix)
+        self._blobs = BlobReader(self.repo)
+
+    @property
+    def commit(self) -> str:
+        return self._commit
+
+    def list_files(self, subdir: str) -> list[str]:
+        top = subdir.rstrip("/") + "/"
+        return sorted(
+            path
+            for path in self._tree
+            if path.startswith(top)
+            and path.endswith(YAML_SUFFIXES)
+            and not any(part.startswith(".") for part in path[len(top) :].split("/")[:-1])
+        )
+
+    def read_bytes(self, relpath: str) -> bytes:
+        return self._blobs.read(self._entry(relpath).sha)
+
+    def size(self, relpath: str) -> int:
+        """Size in bytes from the tree listing, so oversized blobs are refused unread."""
+        return self._entry(relpath).size
+
+    def _entry(self, relpath: str) -> TreeEntry:
+        entry = self._tree.get(relpath)
+        if entry is None:
+            at = f"{self.root} ({self._commit[:12]})"
+            raise ReconcilerError(f"cannot read {relpath}: not in {at}")
+        return entry
+
+    def exists(self, relpath: str) -> bool:
+        return relpath in self._tree
+
+    def close(self) -> None:
+        """Stop the blob reader process."""
+        self._blobs.close()
+
+    def __enter__(self) -> GitRevision:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

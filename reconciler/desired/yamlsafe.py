@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import yaml
+import yaml.reader
 from yaml.constructor import SafeConstructor
 from yaml.events import (
     AliasEvent,
@@ -96,7 +97,8 @@ def parse(
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        column = len(raw[line_start : exc.start].decode("utf-8")) + 1  # in characters
         reason = f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
         return None, [Problem(Location(file, line, column), "$", reason)]
     if text.startswith("\ufeff"):  # a UTF-8 byte order mark is harmless: accept and drop it
@@ -155,12 +157,16 @@ def _resolve(value: str) -> JSON:
     if tag == "tag:yaml.org,2002:timestamp":
         raise _NotPlain(f"{value} would be read as a date/time, which is not plain data; quote it")
     if tag == "tag:yaml.org,2002:merge":
-        raise _NotPlain("merge keys (<<) are not allowed; write the keys out")
+        raise _NotPlain("merge keys (<<) are not allowed; write the keys out", soft=False)
     return value  # `=` (the YAML 1.1 "value" type) is kept as the plain string it looks like
 
 
 class _NotPlain(Exception):
-    """A scalar whose implicit type is not JSON."""
+    """A scalar whose implicit type is not JSON; soft: the data stays usable as a string."""
+
+    def __init__(self, message: str, *, soft: bool = True) -> None:
+        super().__init__(message)
+        self.soft = soft
 
 
 def _stack_path(stack: list[list[Any]], *, adding: bool = True) -> Path:
@@ -236,7 +242,7 @@ def _build(
                         try:
                             value = _resolve(value)
                         except _NotPlain as exc:
-                            fail(str(exc), soft=True)
+                            fail(str(exc), soft=exc.soft)
             elif cls is MappingStartEvent or cls is SequenceStartEvent:
                 if event.anchor is not None or event.tag is not None:
                     check_node(event)
@@ -302,7 +308,14 @@ def _build(
     except yaml.MarkedYAMLError as exc:
         hard[0] = True
         problems.append(_syntax_problem(file, exc))
-    except yaml.YAMLError as exc:  # e.g. the reader's "special characters are not allowed"
+    except yaml.reader.ReaderError as exc:  # a control character, say
+        hard[0] = True
+        position = int(exc.position)
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
+        reason = f"character #x{exc.character:04x} is not allowed in YAML ({exc.reason})"
+        problems.append(Problem(Location(file, line, column), "$", reason))
+    except yaml.YAMLError as exc:
         hard[0] = True
         reason = f"YAML error: {' '.join(str(exc).split())}"
         problems.append(Problem(Location(file, 1, 1), "$", reason))

@@ -22,18 +22,24 @@ def tree(tmp_path: Path) -> Tree:
     """A copy of the base tree in tmp_path, with files added or replaced: tree({"a.yaml": "..."})."""
 
     def make(files: dict[str, str | bytes] | None = None, *, base: Path = BASE) -> Path:
-        root = tmp_path / "desired"
-        shutil.copytree(base, root, dirs_exist_ok=True)
-        for rel, content in (files or {}).items():
-            path = root / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_text(content, encoding="utf-8")
-        return root
+        return build_tree(tmp_path / "desired", files, base=base)
 
     return make
+
+
+def build_tree(
+    root: Path, files: dict[str, str | bytes] | None = None, *, base: Path = BASE
+) -> Path:
+    """Copy `base` to `root` and write `files` over it."""
+    shutil.copytree(base, root, dirs_exist_ok=True)
+    for rel, content in (files or {}).items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return root
 
 
 def overlay(rule: Path) -> dict[str, bytes]:
