@@ -16,10 +16,10 @@ from typing import Literal
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
-from reconciler.apply.history import record_client
+from reconciler.apply.history import record_client, record_clients
 from reconciler.errors import ReconcilerError
-from reconciler.live.locks import client_transaction
-from reconciler.live.state import read_live, write_live
+from reconciler.live.locks import client_transaction, clients_transaction
+from reconciler.live.state import read_live, write_live, write_live_many
 from reconciler.model import JSON, ClientLive
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,9 @@ class ClientResult:
         return {"client_id": self.client_id, "outcome": self.outcome, "message": self.message}
 
 
+BATCH_SIZE = 200  # clients per transaction on the fast path
+
+
 def run_jobs(
     engine: Engine,
     jobs: Iterable[Job],
@@ -63,16 +66,84 @@ def run_jobs(
     run_id: int,
     clock: Clock = utc_now,
     on_done: Callable[[ClientResult], None] | None = None,
+    batch_size: int = BATCH_SIZE,
 ) -> list[ClientResult]:
-    """Run every job; a failing client never stops the others."""
+    """Run every job; a failing client never stops the others.
+
+    Jobs go in batches: one transaction locks, reads, writes, reads back and records a batch
+    of clients set-based. Any error in a batch rolls all of it back and its clients are
+    retried one transaction each, so one bad client is isolated and reported by name.
+    """
     results: list[ClientResult] = []
-    for job in jobs:
-        result = _run_one(engine, job, run_id, clock)
-        log.info("apply: client=%s outcome=%s", job.client_id, result.outcome)
-        results.append(result)
-        if on_done is not None:
-            on_done(result)
+    pending = list(jobs)
+    for start in range(0, len(pending), max(1, batch_size)):
+        batch = pending[start : start + batch_size]
+        done = _run_batch(engine, batch, run_id, clock) if len(batch) > 1 else None
+        if done is None:
+            done = [_run_one(engine, job, run_id, clock) for job in batch]
+        for result in done:
+            log.info("apply: client=%s outcome=%s", result.client_id, result.outcome)
+            results.append(result)
+            if on_done is not None:
+                on_done(result)
     return results
+
+
+def _run_batch(
+    engine: Engine, jobs: Sequence[Job], run_id: int, clock: Clock
+) -> list[ClientResult] | None:
+    """The fast path for a batch; None when anything failed and nothing was committed."""
+    ids = [job.client_id for job in jobs]
+    results: dict[str, ClientResult] = {}
+    try:
+        with clients_transaction(engine, ids) as conn:
+            lives = read_live(conn, ids)
+            writes: list[tuple[ClientLive, ClientLive]] = []
+            for job in jobs:
+                live = lives[job.client_id]
+                try:
+                    target = _checked_target(job, live)
+                except Refused as exc:
+                    results[job.client_id] = ClientResult(
+                        client_id=job.client_id, outcome="stale", message=_text(exc)
+                    )
+                    continue
+                if target == live:
+                    results[job.client_id] = ClientResult(
+                        client_id=job.client_id, outcome="unchanged"
+                    )
+                    continue
+                writes.append((live, target))
+            if writes:
+                write_live_many(conn, writes)
+                written = read_live(conn, [target.client_id for _, target in writes])
+                for _, target in writes:
+                    if written[target.client_id].to_json() != target.to_json():
+                        raise _Mismatch(target.client_id)
+                record_clients(conn, run_id, writes, clock())
+    except (ReconcilerError, sa_exc.SQLAlchemyError, _Mismatch) as exc:
+        log.info(
+            "apply: batch of %d rolled back (%s); retrying one client at a time",
+            len(jobs),
+            type(exc).__name__,
+        )
+        return None
+    for _, target in writes:
+        results[target.client_id] = ClientResult(client_id=target.client_id, outcome="applied")
+    return [results[job.client_id] for job in jobs]
+
+
+class _Mismatch(Exception):
+    """Read-back differs from the target inside a batch: retry the batch client by client."""
+
+
+def _checked_target(job: Job, live: ClientLive) -> ClientLive:
+    if job.expected_fingerprint is not None and live.fingerprint() != job.expected_fingerprint:
+        raise Refused(
+            f"client {job.client_id}: live state changed since the plan (stale)",
+            hint=job.stale_hint,
+        )
+    return job.target(live)
 
 
 def _run_one(engine: Engine, job: Job, run_id: int, clock: Clock) -> ClientResult:

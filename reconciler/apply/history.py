@@ -6,7 +6,7 @@ client's own transaction, so history never claims a client whose write did not c
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -98,6 +98,25 @@ def record_client(
             after=after.to_json(),
             committed_at=now,
         )
+    )
+
+
+def record_clients(
+    conn: Connection, run_id: int, changes: Sequence[tuple[ClientLive, ClientLive]], now: datetime
+) -> None:
+    """Snapshot many clients inside their (shared) apply transaction."""
+    conn.execute(
+        insert(reconciler_run_clients),
+        [
+            {
+                "run_id": run_id,
+                "client_id": before.client_id,
+                "before": before.to_json(),
+                "after": after.to_json(),
+                "committed_at": now,
+            }
+            for before, after in changes
+        ],
     )
 
 

@@ -67,7 +67,7 @@ def write_live_many(conn: Connection, changes: Sequence[tuple[ClientLive, Client
                         "module_id": module_id,
                         "enabled": new.enabled,
                         "version": new.version,
-                        "settings": plain_json(new.settings),
+                        "settings": _json_ready(new.settings),
                         "updated_at": now,
                     }
                 )
@@ -87,14 +87,19 @@ def write_live_many(conn: Connection, changes: Sequence[tuple[ClientLive, Client
         pairs = tuple_(rows_table.c.client_id, rows_table.c.module_id)
         conn.execute(delete(rows_table).where(pairs.in_(list(pair_batch))))
     if new_rows:
-        conn.execute(insert(rows_table), new_rows)
+        conn.execute(insert(rows_table), new_rows)  # executemany: psycopg pipelines it
     key = store_key(conn.engine)
     for _, target in changes:
         invalidate(key, target.client_id)
 
 
 def _legacy_values(row: LegacyRow) -> dict[str, object]:
-    return {name: plain_json(value) for name, value in row.to_json().items()}
+    return {name: _json_ready(value) for name, value in row.to_json().items()}
+
+
+def _json_ready(value: object) -> object:
+    """Plain dicts and lists go to the driver as they are; anything else is made plain."""
+    return value if type(value) in (dict, list) or value is None else plain_json(value)
 
 
 def iter_live_batches(conn: Connection, batch_size: int = 1000) -> Iterator[dict[str, ClientLive]]:

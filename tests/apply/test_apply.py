@@ -141,3 +141,20 @@ def test_protected_module_and_client_limit_refuse(store_url: str) -> None:
         ]
     )
     assert dump(store_url) == before
+
+
+def test_one_bad_client_in_a_batch_is_isolated(store_url: str) -> None:
+    """A client missing from the original `clients` table fails by name; the batch's others apply."""
+    add_clients(store_url, [A, C])  # B is not a known client on PostgreSQL
+    desired = [client(cid, forms=DesiredModule(version="1.2.0")) for cid in IDS]
+    report = api.apply(store_url, make_plan(store_url, desired), meta=META)
+    outcomes = {r.client_id: (r.outcome, r.message) for r in report.results}
+    if store_url.startswith("postgresql"):
+        assert outcomes[B] == ("failed", f"client {B} is not in the clients table (client_app_overrides.client_id references clients(id); create the client in the application first, or correct client_id)")
+        assert [r["client_id"] for r in legacy_rows(store_url)] == [A, C]
+    else:  # SQLite stores created by `init` have no clients table
+        assert outcomes[B] == ("applied", "")
+    assert (outcomes[A], outcomes[C]) == (("applied", ""), ("applied", ""))
+    assert [s.client_id for s in api.history_show(store_url, report.run_id).snapshots] == sorted(
+        cid for cid, (outcome, _) in outcomes.items() if outcome == "applied"
+    )
