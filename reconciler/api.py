@@ -30,7 +30,9 @@ def validate(desired_dir: str = "desired-state", *, ref: str | None = None) -> D
 
     Args:
         desired_dir: the directory holding reconciler.yaml, modules/, profiles/, clients/.
-        ref: a git revision to read instead of the working tree (not supported yet).
+        ref: a git revision (branch, tag, sha, HEAD~1...) to read instead of the working tree,
+            without checking it out; `desired_dir` then names the directory's place in the
+            repository that contains it.
 
     Returns:
         The resolved DesiredState: settings, module catalog, and every client resolved
@@ -38,17 +40,17 @@ def validate(desired_dir: str = "desired-state", *, ref: str | None = None) -> D
 
     Raises:
         ValidationFailed: with every problem (file:line:column, JSON path, reason), sorted.
-        ReconcilerError: the directory or its reconciler.yaml is missing; `ref` was given.
+        ReconcilerError: the directory or its reconciler.yaml is missing (at `ref`); with `ref`,
+            the directory is not in a git repository or the revision is unknown.
         The CLI exits 1 for both, 0 when the state is valid.
     """
     from reconciler.desired.load import load_desired
-    from reconciler.errors import ReconcilerError
+    from reconciler.desired.source import GitRevision
 
-    if ref is not None:
-        raise ReconcilerError(
-            "--ref is not supported yet", hint="check out the revision and validate the directory"
-        )
-    return load_desired(desired_dir)
+    if ref is None:
+        return load_desired(desired_dir)
+    with GitRevision(desired_dir, ref) as source:
+        return load_desired(source)
 
 
 def schema(kind: str) -> str:
@@ -592,11 +594,10 @@ def drift(
     state = validate(desired_dir, ref=ref)
     chosen = sorted(_select_clients(state, client_ids, shard), key=lambda c: c.client_id)
     ids = [c.client_id for c in chosen]
-    with store_errors(store_url):
-        with make_engine(store_url).connect() as conn:
-            require_initialised(conn)
-            lives = read_live(conn, ids)
-            lasts = last_applied(conn, None if not (client_ids or shard) else ids)
+    with store_errors(store_url), make_engine(store_url).connect() as conn:
+        require_initialised(conn)
+        lives = read_live(conn, ids)
+        lasts = last_applied(conn, None if not (client_ids or shard) else ids)
     sensitive = sensitive_paths(state.catalog)
     clients = tuple(
         classify(
