@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import posixpath
 from dataclasses import dataclass, field
+from typing import Any
 
 import semantic_version
 
@@ -79,23 +80,24 @@ def build_catalog(files: list[YamlFile], broken: set[str]) -> Catalog:
     return catalog
 
 
-def _module_def(data: dict[str, object]) -> ModuleDef:
+def _module_def(data: dict[str, Any]) -> ModuleDef:
+    """A ModuleDef from a schema-valid module file."""
     deps = tuple(
         Dependency(id=d["id"], version=d.get("version", "*"), optional=d.get("optional", False))
-        for d in data.get("dependencies", [])  # type: ignore[union-attr]
+        for d in data.get("dependencies", [])
     )
     schema = data.get("settings_schema", {})
     return ModuleDef(
-        id=str(data["id"]),
-        name=str(data["name"]),
-        version=str(data["version"]),
-        description=str(data.get("description", "")),
-        capabilities=tuple(data.get("capabilities", [])),  # type: ignore[arg-type]
+        id=data["id"],
+        name=data["name"],
+        version=data["version"],
+        description=data.get("description", ""),
+        capabilities=tuple(data.get("capabilities", [])),
         dependencies=deps,
-        conflicts=tuple(data.get("conflicts", [])),  # type: ignore[arg-type]
-        settings_schema=schema,  # type: ignore[arg-type]
-        default_settings=data.get("default_settings", {}),  # type: ignore[arg-type]
-        protected=bool(data.get("protected", False)),
+        conflicts=tuple(data.get("conflicts", [])),
+        settings_schema=schema,
+        default_settings=data.get("default_settings", {}),
+        protected=data.get("protected", False),
         sensitive_paths=sensitive_paths(schema),
     )
 

@@ -155,7 +155,7 @@ class Compiler:
                         return False
                     sub = props.get(key)
                     matched = sub is not None
-                    if matched and not sub(value):
+                    if sub is not None and not sub(value):
                         return False
                     for regex, pattern_check in patterns:
                         if regex.search(key):

@@ -46,7 +46,7 @@ def _has(data: JSON, path: Path) -> bool:
         if not isinstance(data, dict | list):
             return False
         try:
-            data = data[part]
+            data = data[part]  # type: ignore[index]
         except (KeyError, IndexError, TypeError):
             return False
     return True
