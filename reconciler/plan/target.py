@@ -25,13 +25,14 @@ def legacy_list(live: ClientLive, legacy_defaults: Sequence[str]) -> tuple[str, 
 
 
 def module_states(live: ClientLive, legacy_defaults: Sequence[str]) -> dict[str, ModuleState]:
-    """Every module either store knows, enabled when either store enables it."""
+    """Every module either store knows; where both know it the registry wins, as in the
+    unified view (live/unified.py) and the original's merge."""
     listed = set(legacy_list(live, legacy_defaults))
     states: dict[str, ModuleState] = {}
     for module in sorted(listed | set(live.registry)):
         row = live.registry.get(module)
         states[module] = ModuleState(
-            enabled=module in listed or (row is not None and row.enabled),
+            enabled=row.enabled if row is not None else module in listed,
             version=None if row is None else row.version,
             settings={} if row is None else row.settings,
         )
