@@ -12,11 +12,15 @@ MARKDOWN_LIMIT = 65_000  # GitHub rejects comments over 65,536 characters
 _ROW_COLOR = {"+": "green", "-": "red", "~": "yellow", "i": "cyan"}
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def summary_line(summary: Summary) -> str:
     text = (
-        f"{summary.clients_changed} clients to change, {summary.clients_unchanged} unchanged: "
-        f"{summary.enabled} modules to enable, {summary.disabled} to disable, "
-        f"{summary.updated} to update, {summary.overrides} override paths"
+        f"{_n(summary.clients_changed, 'client')} to change, {summary.clients_unchanged} unchanged: "
+        f"{_n(summary.enabled, 'module')} to enable, {summary.disabled} to disable, "
+        f"{summary.updated} to update, {_n(summary.overrides, 'override path')}"
     )
     if summary.informational:
         text += f"; {summary.informational} informational (preserve)"
@@ -29,6 +33,8 @@ def write_text(plan: Plan, out: IO[str]) -> None:
     if plan.desired_commit:
         header += f" (desired state at {plan.desired_commit[:12]})"
     out.write(paint(header, "bold", on) + "\n")
+    if plan.changed_since is not None:
+        out.write("".join(f"{line}\n" for line in plan.changed_since.lines()))
     for client in plan.clients:
         out.write(
             "\n"
@@ -62,6 +68,8 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
         f"| {s.overrides} | {s.informational} |",
         "",
     ]
+    if plan.changed_since is not None:
+        head += [f"- {_md_cell(line)}" for line in plan.changed_since.lines()] + [""]
     if not plan.clients:
         head.append("No changes. Live state matches the desired state.")
     text = "\n".join(head) + "\n"
