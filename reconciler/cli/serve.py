@@ -51,10 +51,12 @@ def serve_cmd(host: str, port: int, store_url: str, desired_dir: str, cache_ttl:
     config = ServeConfig(
         store_url=store_url, desired_dir=desired_dir, token=token, cache_ttl=cache_ttl, host=host
     )
+    app = create_app(config)
+    app.state.dashboard.warm()
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"serving {display_url(store_url)} at http://{shown}:{port}/", err=True)
     uvicorn.run(
-        create_app(config),
+        app,
         host=host,
         port=port,
         log_level="info",

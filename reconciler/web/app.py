@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,16 @@ class Dashboard:
             self.config.store_url, self.config.desired_dir
         ).to_json()
         return report
+
+    def warm(self) -> None:
+        """Classify the fleet in the background now, so the first visitor finds it cached."""
+        threading.Thread(target=self._warm, daemon=True).start()
+
+    def _warm(self) -> None:
+        try:
+            self.fleet.get()
+        except Exception as exc:  # the overview will show the error; say it on stderr too
+            log.warning("serve: classifying the fleet failed: %s", redact_urls(str(exc)))
 
     def refresh(self) -> None:
         """Recompute the drift report now; the plan is recomputed on its next use."""

@@ -6,6 +6,7 @@ pages never classify: they filter and slice an index built once per report (issu
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -14,6 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.model import JSON
+from reconciler.secrets import redact_urls
+
+log = logging.getLogger(__name__)
 
 CLASSES: tuple[str, ...] = ("drifted", "pending", "never_applied", "in_sync")
 CLASS_LABELS: dict[str, str] = {
@@ -83,32 +87,63 @@ class FleetView:
 
 
 class TTLCache:
-    """Holds one value computed by `compute`, recomputed when older than `ttl` seconds.
+    """Holds one value computed by `compute`; stale after `ttl` seconds.
 
-    One lock: concurrent requests for a stale value wait for a single computation instead of
-    classifying the fleet once each.
+    The first `get` computes (one computation even when many requests ask at once). A stale
+    value is still returned at once while one background thread recomputes it, so no page
+    waits for the fleet to be classified again; `refresh=True` recomputes before returning.
     """
 
     def __init__(self, compute: Callable[[], Any], ttl: float) -> None:
         self._compute = compute
         self._ttl = ttl
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the fields below
+        self._computing = threading.Lock()  # one computation at a time
         self._value: Any = None
         self._stamp = 0.0
+        self._background: threading.Thread | None = None
 
     def get(self, *, refresh: bool = False) -> Any:
         with self._lock:
-            fresh = self._value is not None and time.monotonic() - self._stamp < self._ttl
-            if refresh or not fresh:
-                self._value = self._compute()
-                self._stamp = time.monotonic()
-            return self._value
+            value = self._value
+            if value is not None and not refresh:
+                if time.monotonic() - self._stamp >= self._ttl and self._background is None:
+                    self._background = threading.Thread(target=self._recompute, daemon=True)
+                    self._background.start()
+                return value
+        with self._computing:
+            with self._lock:  # another request may have computed it meanwhile
+                if self._value is not None and self._value is not value and not refresh:
+                    return self._value
+            return self._store(self._compute())
+
+    def _store(self, value: Any) -> Any:
+        with self._lock:
+            self._value, self._stamp = value, time.monotonic()
+        return value
+
+    def _recompute(self) -> None:
+        try:
+            with self._computing:
+                self._store(self._compute())
+        except Exception as exc:  # keep serving the stale value; say why on stderr
+            log.warning("serve: background refresh failed: %s", redact_urls(str(exc)))
+        finally:
+            with self._lock:
+                self._background = None
+
+    def wait(self) -> None:
+        """Wait for a background recomputation, if one runs (tests, shutdown)."""
+        thread = self._background
+        if thread is not None:
+            thread.join()
 
     def peek(self) -> Any:
         """The cached value, however old, or None; never computes."""
         return self._value
 
     def clear(self) -> None:
+        """Forget the value: the next `get` computes it (after a write, stale is wrong)."""
         with self._lock:
             self._value = None
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -96,7 +97,8 @@ def same_origin(request: Request) -> bool:
 
 
 class SecurityHeaders:
-    """ASGI middleware adding SECURITY_HEADERS to every HTTP response."""
+    """ASGI middleware adding SECURITY_HEADERS, and `server-timing: app;dur=<ms>` (time spent
+    in the application until the response starts), to every HTTP response."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -106,14 +108,18 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        start = time.perf_counter()
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                elapsed = (time.perf_counter() - start) * 1000
                 present = {k.lower() for k, _ in message.get("headers", [])}
                 extra = [
                     (k.encode(), v.encode())
                     for k, v in SECURITY_HEADERS.items()
                     if k.encode() not in present
                 ]
+                extra.append((b"server-timing", f"app;dur={elapsed:.1f}".encode()))
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 

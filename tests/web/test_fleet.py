@@ -83,4 +83,34 @@ def test_ttl_cache_reuses_until_refreshed_or_cleared() -> None:
     cache.clear()
     assert cache.peek() is None
     assert cache.get() == 3
-    assert TTLCache(compute, ttl=0).get() == 4
+
+
+def test_stale_value_is_served_while_one_thread_recomputes() -> None:
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    cache = TTLCache(compute, ttl=0)
+    assert cache.get() == 1  # nothing cached: computed now
+    assert cache.get() == 1  # stale: served, recomputed in the background
+    cache.wait()
+    assert cache.peek() == 2
+    assert cache.get(refresh=True) == 3
+
+
+def test_failed_background_refresh_keeps_the_stale_value() -> None:
+    results: list[Any] = [1, RuntimeError("store down")]
+
+    def compute() -> int:
+        value = results.pop(0)
+        if isinstance(value, Exception):
+            raise value
+        return int(value)
+
+    cache = TTLCache(compute, ttl=0)
+    assert cache.get() == 1
+    assert cache.get() == 1
+    cache.wait()
+    assert cache.peek() == 1

@@ -1,0 +1,126 @@
+"""Benchmark the dashboard's fleet overview on PostgreSQL (issue 9).
+
+    python bench/serve.py [--clients 10000] [--rounds 50]
+
+Generates a fleet (bench/gen_fleet.py), applies it to an empty store (every client has a last
+run), then ~1% are drifted by plain SQL. Serves the dashboard with uvicorn on a loopback port
+and times requests by their `server-timing` header (time in the application; the client's wall
+time is shown beside it): the first overview (classifies the fleet and caches it), then cached
+overview pages, a class filter, a search, a deep page and /api/drift.
+Target: overview < 300 ms server time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import httpx
+import uvicorn
+from common import fleet, fresh_database, timed
+from sqlalchemy import text
+
+from reconciler import api
+from reconciler.apply.runner import RunMeta
+from reconciler.live.engine import make_engine
+from reconciler.web.app import ServeConfig, create_app
+
+
+@contextmanager
+def serving(config: ServeConfig) -> Iterator[str]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(config), log_level="warning", ws="none", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def drift_some(url: str, share: float = 0.01) -> int:
+    """Old code rewrites the legacy list of every 1/share-th client: drift to find."""
+    step = round(1 / share)
+    with make_engine(url).begin() as conn:
+        result = conn.execute(
+            text(
+                "UPDATE client_app_overrides SET modules_enabled = '[\"support\"]'::jsonb "
+                "WHERE id IN (SELECT id FROM client_app_overrides ORDER BY client_id) "
+                "AND (('x' || substr(md5(client_id::text), 1, 8))::bit(32)::int % :step) = 0"
+            ),
+            {"step": step},
+        )
+        return int(result.rowcount)
+
+
+def measure(client: httpx.Client, path: str, rounds: int) -> tuple[float, float, float]:
+    """Median and max server milliseconds (the `server-timing` header) and median wall
+    milliseconds of `rounds` GETs of `path`."""
+    server, wall = [], []
+    for _ in range(rounds):
+        seconds, response = timed(lambda: client.get(path))
+        assert response.status_code == 200, (path, response.status_code)
+        server.append(float(response.headers["server-timing"].split("dur=")[1]))
+        wall.append(seconds * 1000)
+    return statistics.median(server), max(server), statistics.median(wall)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=50)
+    args = parser.parse_args(argv)
+    root = fleet(args.clients)
+    with fresh_database("bench_serve") as url:
+        meta = RunMeta(actor="bench", command="bench/serve.py")
+        api.apply(url, api.plan(url, str(root)), force=True, meta=meta)  # every client applied
+        drifted = drift_some(url)
+        config = ServeConfig(store_url=url, desired_dir=str(root), token="bench", cache_ttl=3600)
+        with serving(config) as base, httpx.Client(base_url=base, timeout=600) as client:
+            cold_s, first = timed(lambda: client.get("/"))
+            assert first.status_code == 200
+            cold_server = first.headers["server-timing"].split("dur=")[1]
+            summary = client.get("/api/drift").json()["summary"]
+            print(f"clients                     {args.clients}  (drift summary {summary})")
+            print(f"drifted by SQL              {drifted}")
+            print(
+                f"first overview (classify)   server {cold_server} ms "
+                f"(wall {cold_s * 1000:.0f} ms): computes and caches the drift report"
+            )
+            for label, path in [
+                ("overview page 1 (cached)", "/"),
+                ("filter class=drifted", "/?class=drifted"),
+                ("search q=client name", "/?q=clinic"),
+                ("deep page", f"/?page={args.clients // 100}"),
+            ]:
+                median, worst, wall = measure(client, path, args.rounds)
+                verdict = "ok" if worst < 300 else "OVER TARGET"
+                print(
+                    f"{label:<27} server {median:.1f} ms median, {worst:.1f} ms max "
+                    f"(wall {wall:.1f} ms)  target < 300 ms: {verdict}"
+                )
+            median, worst, wall = measure(client, "/api/drift", max(3, args.rounds // 10))
+            print(
+                f"{'/api/drift (whole report)':<27} server {median:.1f} ms median, "
+                f"{worst:.1f} ms max (wall {wall:.1f} ms)"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
