@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from reconciler.apply.executor import ClientResult
     from reconciler.apply.history import RunDetail, RunInfo
     from reconciler.model import ClientLive, ClientStatus, DesiredState, InitResult, StatusReport
+    from reconciler.plan.changed import ChangedSince
     from reconciler.plan.drift import DriftReport
     from reconciler.plan.model import Plan
     from reconciler.render.runs import Masker
@@ -317,6 +318,7 @@ def plan(
     ref: str | None = None,
     client_ids: Sequence[str] = (),
     shard: str | None = None,
+    changed_since: str | None = None,
 ) -> Plan:
     """Compute what `apply` would change.
 
@@ -326,6 +328,9 @@ def plan(
         ref: read the desired state from this git revision instead of the working tree.
         client_ids: only these clients (each must exist in the desired state).
         shard: `K/N`, only the clients of that shard.
+        changed_since: a git revision; plan only the clients whose resolved desired state
+            differs between it and the working tree (or `ref`); `plan.changed_since` says
+            what was compared and which clients were deleted (see `changed_clients`).
 
     Returns:
         A `Plan` listing the clients with changes (sorted), with the unchanged count.
@@ -340,8 +345,13 @@ def plan(
     from reconciler.plan.build import plan_clients
     from reconciler.plan.model import Plan
 
-    state = validate(desired_dir, ref=ref)
-    chosen = _select_clients(state, client_ids, shard)
+    since = None
+    if changed_since is not None:
+        state, since = changed_clients(desired_dir, changed_since, ref=ref)
+        chosen = _filter_clients([state.clients[c] for c in since.changed], client_ids, shard)
+    else:
+        state = validate(desired_dir, ref=ref)
+        chosen = _select_clients(state, client_ids, shard)
     with store_errors(store_url):
         engine = make_engine(store_url)
         with engine.connect() as conn:
@@ -361,6 +371,7 @@ def plan(
         desired_root=str(state.root),
         settings=state.settings,
         catalog=state.catalog,
+        changed_since=since,
     )
 
 
@@ -630,3 +641,93 @@ def heal(
         return ApplyReport(kind="heal", run_id=None)
     planned = plan(store_url, desired_dir, ref=ref, client_ids=drifted)
     return apply(store_url, planned, force=force, meta=meta, on_done=on_done, kind="heal")
+
+
+def _filter_clients(chosen: list[Any], client_ids: Sequence[str], shard: str | None) -> list[Any]:
+    """`--client` and `--shard K/N` over an already chosen list (no unknown-id check)."""
+    from reconciler.plan.select import parse_shard
+
+    parsed = parse_shard(shard)
+    wanted = set(client_ids)
+    return [
+        c
+        for c in chosen
+        if (not wanted or c.client_id in wanted) and (parsed is None or c.client_id in parsed)
+    ]
+
+
+def changed_clients(
+    desired_dir: str, since: str, *, ref: str | None = None
+) -> tuple[DesiredState, ChangedSince]:
+    """The clients whose resolved desired state differs between git revision `since` and the
+    working tree (or `ref`), for `plan --changed-since` (SPEC §6).
+
+    Changed paths come from `git diff --name-only -z` (plus untracked files). When only client
+    files changed, just those are parsed and resolved on both sides; when reconciler.yaml, a
+    profile or a module changed, the current side is resolved whole to find the clients using
+    them, and only those are resolved at `since`. Clients whose file is gone are reported in
+    `ChangedSince.deleted` and not planned: their live state is left as is.
+
+    Returns:
+        The current desired state (holding at least the changed clients) and what was compared.
+
+    Raises:
+        ValidationFailed: the current desired state is invalid. (An invalid state at `since`
+            is a warning: every candidate client is then planned.)
+        ReconcilerError: not a git repository, or an unknown revision.
+    """
+    from reconciler.desired.load import load_desired
+    from reconciler.desired.source import GitRevision, Source, WorkingTree
+    from reconciler.errors import ReconcilerError
+    from reconciler.git import Repo
+    from reconciler.plan import changed as ch
+
+    repo = Repo.containing(desired_dir, purpose="--changed-since")
+    prefix = repo.prefix_of(desired_dir)
+    base_commit = repo.resolve(since)
+    head_commit = repo.resolve(ref) if ref else None
+    paths = repo.changed_paths(base_commit, head_commit, prefix)
+    changes = ch.classify_paths(paths)
+    head_source: Source = (
+        GitRevision(desired_dir, ref, repo=repo) if ref else WorkingTree(desired_dir)
+    )
+    warnings: list[str] = []
+    try:
+        only = None if changes.fans_out else changes.client_files
+        head = load_desired(head_source, only_client_files=only)
+    finally:
+        if isinstance(head_source, GitRevision):
+            head_source.close()
+    with GitRevision(desired_dir, since, repo=repo) as base_source:
+        base_settings = None
+        try:
+            if changes.settings:
+                base_settings = load_desired(base_source, only_client_files=()).settings
+            settings_changed = changes.settings and ch.settings_affect_clients(
+                base_settings, head.settings
+            )
+            compared = ch.candidates(changes, head.clients, settings_changed=settings_changed)
+            files = changes.client_files | {head.clients[c].file for c in compared}
+            base = load_desired(base_source, only_client_files=files).clients
+        except ReconcilerError as exc:
+            warnings.append(
+                f"the desired state at {since} does not load ({exc.message}); "
+                "every candidate client is planned"
+            )
+            settings_changed = changes.settings
+            compared = ch.candidates(changes, head.clients, settings_changed=settings_changed)
+            base = None
+    legacy_changed = base_settings is not None and (
+        base_settings.legacy_defaults != head.settings.legacy_defaults
+    )
+    changed, deleted = ch.compare(base, head.clients, compared, force_all=legacy_changed)
+    return head, ch.ChangedSince(
+        rev=since,
+        commit=base_commit,
+        head=f"--ref {ref}" if ref else "working tree",
+        paths=tuple(paths),
+        compared=len(compared),
+        changed=tuple(changed),
+        deleted=tuple(deleted),
+        warnings=tuple(warnings),
+    )

@@ -27,6 +27,13 @@ from reconciler.render.plan import render_markdown, write_text
     help="Save the plan for `apply FILE` (no secrets inside).",
 )
 @click.option(
+    "--changed-since",
+    default=None,
+    metavar="REV",
+    help="Only clients whose resolved desired state differs from git revision REV "
+    "(e.g. origin/main); deleted clients are reported, not planned.",
+)
+@click.option(
     "--detailed-exitcode",
     is_flag=True,
     help="Exit 2 when there are changes, 0 when none, 1 on error.",
@@ -39,6 +46,7 @@ def plan_cmd(
     shard: str | None,
     fmt: str,
     out_file: str | None,
+    changed_since: str | None,
     detailed_exitcode: bool,
 ) -> int:
     """Show the changes apply would make: modules enabled/disabled, versions, settings per
@@ -49,8 +57,16 @@ def plan_cmd(
       reconciler plan
       reconciler plan --format markdown > plan.md     # PR comment
       reconciler plan --out plan.json && reconciler apply plan.json
+      reconciler plan --changed-since origin/main --format markdown   # CI on a PR
     """
-    planned = api.plan(store_url, desired_dir, ref=ref, client_ids=client_ids, shard=shard)
+    planned = api.plan(
+        store_url,
+        desired_dir,
+        ref=ref,
+        client_ids=client_ids,
+        shard=shard,
+        changed_since=changed_since,
+    )
     if out_file:
         api.save_plan(planned, out_file)
         click.echo(f"saved plan to {out_file}", err=True)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.model import JSON, ClientLive, ModuleDef, Settings, fingerprint
+
+if TYPE_CHECKING:
+    from reconciler.plan.changed import ChangedSince
 
 FORMAT_VERSION = 1
 SENSITIVE = "(sensitive)"
@@ -188,6 +191,8 @@ class Plan:
     # What apply needs for safety checks; not part of the plan's JSON.
     settings: Settings | None = field(default=None, compare=False)
     catalog: Mapping[str, ModuleDef] = field(default_factory=dict, compare=False)
+    # `plan --changed-since`: what was compared and which clients were deleted (issue 6).
+    changed_since: ChangedSince | None = None
 
     @property
     def summary(self) -> Summary:
@@ -199,7 +204,7 @@ class Plan:
         return any(c.writes for c in self.clients)
 
     def to_json(self, *, hash_sensitive: bool = False) -> dict[str, JSON]:
-        return {
+        data = {
             "format_version": FORMAT_VERSION,
             "kind": "plan",
             "store": self.store,
@@ -208,3 +213,6 @@ class Plan:
             "summary": self.summary.to_json(),
             "clients": [c.to_json(hash_sensitive=hash_sensitive) for c in self.clients],
         }
+        if self.changed_since is not None:  # the key exists exactly for --changed-since plans
+            data["changed_since"] = self.changed_since.to_json()
+        return data
