@@ -24,7 +24,8 @@ from reconciler.live.engine import display_url
     default=30.0,
     show_default=True,
     type=click.FloatRange(0),
-    help="Seconds a drift report or plan is reused before it is computed again.",
+    help="Seconds before the cached drift report and plan are recomputed (in the background; "
+    "the Refresh button recomputes at once).",
 )
 def serve_cmd(host: str, port: int, store_url: str, desired_dir: str, cache_ttl: float) -> int:
     """Serve the dashboard: fleet drift, clients, plan, history and revert.

@@ -23,7 +23,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from reconciler import __version__, api
-from reconciler.errors import ReconcilerError
+from reconciler.errors import Problem, ReconcilerError
 from reconciler.live.engine import display_url
 from reconciler.model import JSON
 from reconciler.render.view import show
@@ -125,18 +125,31 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def error_response(request: Request, status: int, message: str, hint: str = "") -> Response:
+def error_response(
+    request: Request,
+    status: int,
+    message: str,
+    hint: str = "",
+    problems: tuple[Problem, ...] = (),
+) -> Response:
     """An error as JSON (`/api/...`) or as a page; messages are redacted of URL passwords."""
     message, hint = redact_urls(message), redact_urls(hint)
     if _wants_json(request):
-        return json_response({"error": message, "hint": hint}, status)
-    context = {"title": f"Error {status}", "status": status, "message": message, "hint": hint}
+        data = {"error": message, "hint": hint, "problems": [p.to_json() for p in problems]}
+        return json_response(data, status)
+    context = {
+        "title": f"Error {status}",
+        "status": status,
+        "message": message,
+        "hint": hint,
+        "problems": [str(p) for p in problems],
+    }
     return dashboard(request).render(request, "error.html", context, status)
 
 
 async def _reconciler_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ReconcilerError)
-    return error_response(request, 500, exc.message, exc.hint)
+    return error_response(request, 500, exc.message, exc.hint, exc.problems)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -153,14 +153,8 @@ def run_page(request: Request) -> Response:
     run_id: int = request.path_params["run_id"]
     data = load_run(board.config.store_url, board.config.desired_dir, run_id)
     view = board.fleet.peek()  # names only when the overview is cached: never classify here
-    names = (
-        {
-            c["client_id"]: (view.client(c["client_id"]) or {}).get("name", "")
-            for c in data["clients"]
-        }
-        if view
-        else {}
-    )
+    found = [view.client(c["client_id"]) for c in data["clients"]] if view else []
+    names = {c["client_id"]: c["name"] for c in found if c}
     context = {
         "title": f"Run {run_id}",
         "run": data["run"],
