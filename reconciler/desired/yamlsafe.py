@@ -13,7 +13,6 @@ from typing import Any
 
 import yaml
 import yaml.reader
-from yaml.constructor import SafeConstructor
 from yaml.events import (
     AliasEvent,
     DocumentStartEvent,
@@ -24,9 +23,8 @@ from yaml.events import (
     SequenceStartEvent,
     StreamEndEvent,
 )
-from yaml.nodes import ScalarNode
-from yaml.resolver import Resolver
 
+from reconciler.desired.scalars import EXACT, MISS, TYPED_START, NotPlain, resolve
 from reconciler.errors import Location, Problem
 
 try:  # libyaml: the fast path the benchmark's floor also uses
@@ -39,8 +37,6 @@ MAX_DEPTH = 64
 Path = tuple[str | int, ...]
 _Pos = tuple[int, int, int, int]  # key line, key column, value line, value column (1-based)
 
-_RESOLVERS: dict[str | None, list[tuple[str, re.Pattern[str]]]] = Resolver.yaml_implicit_resolvers
-_CONSTRUCT = SafeConstructor()
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -121,54 +117,6 @@ def too_big(file: str, size: int, limit: int) -> Problem:
     return Problem(Location(file, 1, 1), "$", reason)
 
 
-# Plain scalars whose implicit type is bool or null (PyYAML's YAML 1.1 resolver, exact words).
-_EXACT: dict[str, JSON] = {
-    **{w: True for w in ("yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON")},
-    **{w: False for w in ("no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF")},
-    **{w: None for w in ("~", "null", "Null", "NULL", "")},
-}
-_MISS = object()
-_TYPED_START = frozenset("-+.0123456789<=")  # first characters of int, float, date, <<, =
-
-
-def _resolve(value: str) -> JSON:
-    """YAML 1.1 implicit typing of a plain scalar, exactly as PyYAML's SafeLoader does it."""
-    exact = _EXACT.get(value, _MISS)
-    if exact is not _MISS:
-        return exact
-    if value[0] not in _TYPED_START:
-        return value
-    if value.isascii() and value.isdigit() and (value[0] != "0" or len(value) == 1):
-        return int(value)
-    tag = None
-    for candidate, regexp in _RESOLVERS.get(value[0], ()):
-        if regexp.match(value):
-            tag = candidate
-            break
-    if tag is None:
-        return value
-    if tag == "tag:yaml.org,2002:int":
-        return _CONSTRUCT.construct_yaml_int(ScalarNode(tag, value))
-    if tag == "tag:yaml.org,2002:float":
-        number = _CONSTRUCT.construct_yaml_float(ScalarNode(tag, value))
-        if number != number or number in (float("inf"), float("-inf")):
-            raise _NotPlain(f"{value} is not a JSON number; quote it for a string")
-        return number
-    if tag == "tag:yaml.org,2002:timestamp":
-        raise _NotPlain(f"{value} would be read as a date/time, which is not plain data; quote it")
-    if tag == "tag:yaml.org,2002:merge":
-        raise _NotPlain("merge keys (<<) are not allowed; write the keys out", soft=False)
-    return value  # `=` (the YAML 1.1 "value" type) is kept as the plain string it looks like
-
-
-class _NotPlain(Exception):
-    """A scalar whose implicit type is not JSON; soft: the data stays usable as a string."""
-
-    def __init__(self, message: str, *, soft: bool = True) -> None:
-        super().__init__(message)
-        self.soft = soft
-
-
 def _stack_path(stack: list[list[Any]], *, adding: bool = True) -> Path:
     """JSON path of the value being added at the top of `stack` (adding) or of the top container."""
     parts: list[str | int] = []
@@ -235,13 +183,13 @@ def _build(
                     check_node(event)
                 value: JSON = event.value
                 if event.implicit[0]:
-                    exact = _EXACT.get(value, _MISS)
-                    if exact is not _MISS:
+                    exact = EXACT.get(value, MISS)
+                    if exact is not MISS:
                         value = exact
-                    elif value[0] in _TYPED_START:
+                    elif value[0] in TYPED_START:
                         try:
-                            value = _resolve(value)
-                        except _NotPlain as exc:
+                            value = resolve(value)
+                        except NotPlain as exc:
                             fail(str(exc), soft=exc.soft)
             elif cls is MappingStartEvent or cls is SequenceStartEvent:
                 if event.anchor is not None or event.tag is not None:
