@@ -21,6 +21,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.live.locks import client_transaction, clients_transaction
 from reconciler.live.state import read_live, write_live, write_live_many
 from reconciler.model import JSON, ClientLive
+from reconciler.secrets import redact_urls
 
 log = logging.getLogger(__name__)
 
@@ -175,12 +176,9 @@ def _run_one(engine: Engine, job: Job, run_id: int, clock: Clock) -> ClientResul
     except ReconcilerError as exc:
         return ClientResult(client_id=cid, outcome="failed", message=_text(exc))
     except sa_exc.SQLAlchemyError as exc:
-        reason = (
-            type(exc.orig).__name__
-            if getattr(exc, "orig", None) is not None
-            else type(exc).__name__
-        )
-        detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else ""
+        cause: BaseException = getattr(exc, "orig", None) or exc
+        lines = str(cause).strip().splitlines()
+        reason, detail = type(cause).__name__, redact_urls(lines[0] if lines else "")
         return ClientResult(
             client_id=cid,
             outcome="failed",

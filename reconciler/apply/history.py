@@ -72,7 +72,9 @@ def start_run(engine: Engine, *, now: datetime, **fields: Any) -> int:
         result = conn.execute(
             insert(reconciler_runs).values(started_at=now, status="running", **fields)
         )
-        return int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
 
 def finish_run(

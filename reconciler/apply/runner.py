@@ -135,6 +135,15 @@ def execute(
     return ApplyReport(kind=kind, run_id=run_id, results=tuple(results), plan_summary=plan_summary)
 
 
+def _constant(state: ClientLive) -> Callable[[ClientLive], ClientLive]:
+    """A target function that ignores live state (the plan already decided)."""
+
+    def target(live: ClientLive) -> ClientLive:
+        return state
+
+    return target
+
+
 def plan_jobs(plan: Plan) -> list[Job]:
     """Jobs that write each client's planned target, if live is still what the plan read."""
     jobs = []
@@ -146,7 +155,7 @@ def plan_jobs(plan: Plan) -> list[Job]:
             Job(
                 client_id=client.client_id,
                 expected_fingerprint=client.live_fingerprint,
-                target=lambda live, target=target: target,
+                target=_constant(target),
             )
         )
     return jobs
@@ -207,9 +216,7 @@ def revert_jobs(
         Job(
             client_id=s.client_id,
             expected_fingerprint=None if force else s.after.fingerprint(),
-            target=lambda live, before=s.before: ClientLive(
-                client_id=live.client_id, legacy=before.legacy, registry=before.registry
-            ),
+            target=_constant(s.before),
             stale_hint=hint,
         )
         for s in detail.snapshots

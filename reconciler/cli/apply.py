@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -16,13 +18,16 @@ from reconciler.render.progress import progress
 from reconciler.render.runs import write_report_markdown, write_report_text
 
 
-def run_options(f):  # type: ignore[no-untyped-def]
+def run_options(f: F) -> F:
     """Options every writing command shares: --force, --reason, --actor."""
     f = click.option("--actor", default="", help="Who runs this (recorded; default: OS user).")(f)
     f = click.option("--reason", default=None, help="Why (recorded in history).")(f)
     return click.option(
         "--force", is_flag=True, help="Override safety thresholds and protected modules."
     )(f)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def write_report(report: ApplyReport, fmt: str) -> int:

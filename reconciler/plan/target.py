@@ -110,4 +110,4 @@ def _target_legacy(
         if untouched:
             return None  # no row still means "the legacy defaults" (SPEC §4)
         columns = {k: {} if v is None else v for k, v in columns.items()}
-    return LegacyRow(modules_enabled=modules, **columns)  # type: ignore[arg-type]
+    return LegacyRow(modules_enabled=modules, **columns)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import IO
 
-from reconciler.plan.drift import DriftClass, DriftReport
+from reconciler.plan.drift import PRIORITY, DriftClass, DriftReport
 from reconciler.render.color import enabled, paint
 
 _COLOR = {"drifted": "red", "pending": "yellow", "never_applied": "cyan", "in_sync": "green"}
@@ -30,7 +30,7 @@ def write_text(report: DriftReport, out: IO[str]) -> None:
     for client in report.clients:
         if client.status is DriftClass.IN_SYNC:
             continue
-        labels = ", ".join(_LABEL[c] for c in client.to_json()["classes"])  # type: ignore[union-attr]
+        labels = ", ".join(_LABEL[c] for c in PRIORITY if c in client.classes)
         line = f"  {client.name or client.client_id:<24} {client.client_id}  {labels}"
         if client.last_run is not None:
             line += f" (last run {client.last_run})"
