@@ -98,7 +98,7 @@ def _run_batch(
     results: dict[str, ClientResult] = {}
     try:
         with clients_transaction(engine, ids) as conn:
-            lives = read_live(conn, ids)
+            lives = read_live(conn, ids, lock=True)  # old code's writes: stale, not lost
             writes: list[tuple[ClientLive, ClientLive]] = []
             for job in jobs:
                 live = lives[job.client_id]
@@ -151,7 +151,7 @@ def _run_one(engine: Engine, job: Job, run_id: int, clock: Clock) -> ClientResul
     cid = job.client_id
     try:
         with client_transaction(engine, cid) as conn:
-            live = read_live(conn, [cid])[cid]
+            live = read_live(conn, [cid], lock=True)[cid]
             if (
                 job.expected_fingerprint is not None
                 and live.fingerprint() != job.expected_fingerprint

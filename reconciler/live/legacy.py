@@ -23,9 +23,13 @@ _COLUMNS = (legacy_table.c.client_id, *(legacy_table.c[name] for name in LEGACY_
 
 
 def read_legacy(
-    conn: Connection, client_ids: Collection[str] | None = None
+    conn: Connection, client_ids: Collection[str] | None = None, *, lock: bool = False
 ) -> dict[str, LegacyRow]:
-    """Legacy rows by client id (None: all rows); clients without a row are absent."""
+    """Legacy rows by client id (None: all rows); clients without a row are absent.
+
+    `lock` (apply): SELECT ... FOR UPDATE, so a row old code is writing is read only once that
+    write commits; a plain UPDATE under READ COMMITTED would otherwise overwrite it (SPEC §5).
+    """
     result: dict[str, LegacyRow] = {}
     if client_ids is None:
         for row in conn.execute(select(*_COLUMNS)):
@@ -34,6 +38,8 @@ def read_legacy(
     wanted = id_map(conn, client_ids)
     for batch in batches(sorted(wanted)):
         query = select(*_COLUMNS).where(legacy_table.c.client_id.in_(batch))
+        if lock:
+            query = query.with_for_update()
         for row in conn.execute(query):
             requested = wanted[str(row[0])]
             result[requested] = _to_legacy(requested, row)

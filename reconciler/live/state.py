@@ -19,9 +19,14 @@ from reconciler.live.tables import reconciler_client_modules as rows_table
 from reconciler.model import ClientLive, LegacyRow
 
 
-def read_live(conn: Connection, client_ids: Collection[str] | None = None) -> dict[str, ClientLive]:
-    """Live state by client id, sorted; with `client_ids`, every requested id is present."""
-    legacy = read_legacy(conn, client_ids)
+def read_live(
+    conn: Connection, client_ids: Collection[str] | None = None, *, lock: bool = False
+) -> dict[str, ClientLive]:
+    """Live state by client id, sorted; with `client_ids`, every requested id is present.
+
+    `lock`: hold the legacy rows read until the transaction ends (apply's stale check).
+    """
+    legacy = read_legacy(conn, client_ids, lock=lock)
     registry = read_registry(conn, client_ids)
     ids = set(client_ids) if client_ids is not None else set(legacy) | set(registry)
     return {
