@@ -1,0 +1,60 @@
+"""The result of `import` as text or markdown; JSON is `ImportReport.to_json()` (SPEC §7)."""
+
+from __future__ import annotations
+
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:  # render depends on no layer above it
+    from reconciler.imports import ImportedClient, ImportReport
+
+_VERB = {
+    "written": "wrote",
+    "overwritten": "overwrote",
+    "exists": "exists, not overwritten (pass --force)",
+    "failed": "failed",
+}
+
+
+def _modules(client: ImportedClient) -> str:
+    counts = {"unified": 0, "legacy": 0, "registry": 0}
+    for module in client.modules:
+        counts[module.source] += 1
+    shown = ", ".join(f"{n} {source}" for source, n in counts.items())
+    conflicts = client.conflict_count
+    plural = "" if conflicts == 1 else "s"
+    row = "" if client.legacy_row else "; no legacy row (legacy defaults)"
+    return f"{len(client.modules)} modules ({shown}){row}, {conflicts} conflict{plural}"
+
+
+def write_text(report: ImportReport, out: IO[str]) -> None:
+    out.write(f"Import from {report.store} into {report.out_dir}\n")
+    for client in report.clients:
+        line = f"  {_VERB[client.status]} {client.file}  {client.client_id}"
+        if client.status in ("written", "overwritten"):
+            line += f"  strategy {client.strategy}, {_modules(client)}"
+        elif client.status == "failed":
+            line += f": {client.error}"
+        out.write(line + "\n")
+    summary = report.to_json()["summary"]
+    out.write(
+        f"\n{summary['written'] + summary['overwritten']} written, {summary['exists']} existing "
+        f"(not overwritten), {summary['failed']} failed, {summary['conflicts']} conflicts\n"
+    )
+
+
+def write_markdown(report: ImportReport, out: IO[str]) -> None:
+    out.write(f"### module-reconciler import\n\nStore `{report.store}` into `{report.out_dir}`\n\n")
+    out.write("| client | file | status | strategy | modules | conflicts |\n")
+    out.write("|---|---|---|---|---|---:|\n")
+    for c in report.clients:
+        out.write(
+            f"| `{c.client_id}` | `{c.file}` | {c.status} | {c.strategy} | {len(c.modules)} "
+            f"| {c.conflict_count} |\n"
+        )
+
+
+def write_warnings(report: ImportReport, err: IO[str]) -> None:
+    """Every conflict between the stores, one `warning:` line each (stderr)."""
+    for client in report.clients:
+        for line in client.warnings():
+            err.write(f"warning: {line}\n")
