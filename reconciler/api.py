@@ -6,7 +6,8 @@ The CLI and the web dashboard are thin skins over these functions. Each function
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from reconciler.apply.runner import ApplyReport, RunMeta
@@ -14,8 +15,10 @@ from reconciler.apply.runner import ApplyReport, RunMeta
 if TYPE_CHECKING:
     from reconciler.apply.executor import ClientResult
     from reconciler.apply.history import RunDetail, RunInfo
+    from reconciler.desired.load import DesiredStream
     from reconciler.imports import ImportReport
     from reconciler.model import (
+        ClientDesired,
         ClientLive,
         ClientStatus,
         DesiredState,
@@ -60,6 +63,65 @@ def validate(desired_dir: str = "desired-state", *, ref: str | None = None) -> D
         return load_desired(desired_dir)
     with GitRevision(desired_dir, ref) as source:
         return load_desired(source)
+
+
+def check(desired_dir: str = "desired-state", *, ref: str | None = None) -> dict[str, int]:
+    """Validate like `validate`, streaming: memory grows with a batch of clients, not the fleet.
+
+    Returns:
+        Counts of what was read: clients, modules, profiles.
+
+    Raises:
+        ValidationFailed, ReconcilerError: as `validate`.
+    """
+    with _desired_stream(desired_dir, ref) as stream:
+        clients = sum(len(batch) for batch in stream.batches())
+        stream.finish()
+        return {
+            "clients": clients,
+            "modules": len(stream.catalog),
+            "profiles": len(stream.profiles),
+        }
+
+
+@contextmanager
+def _desired_stream(desired_dir: str, ref: str | None) -> Iterator[DesiredStream]:
+    """The desired state of the working tree or of git revision `ref`, to read in batches."""
+    from reconciler.desired.load import DesiredStream
+    from reconciler.desired.source import GitRevision, WorkingTree
+
+    if ref is None:
+        yield DesiredStream(WorkingTree(desired_dir))
+        return
+    with GitRevision(desired_dir, ref) as source:
+        yield DesiredStream(source)
+
+
+def _stream_selected(
+    stream: DesiredStream, client_ids: Sequence[str], shard: str | None
+) -> Iterator[list[ClientDesired]]:
+    """Batches of the clients a run covers (`--client`, `--shard K/N`); after the last batch,
+    every problem of the desired state is raised, and `--client` ids that no file has."""
+    from reconciler.errors import ReconcilerError
+    from reconciler.plan.select import parse_shard
+
+    parsed = parse_shard(shard)
+    wanted = set(client_ids)
+    for batch in stream.batches():
+        chosen = [
+            c
+            for c in batch
+            if (not wanted or c.client_id in wanted) and (parsed is None or c.client_id in parsed)
+        ]
+        if chosen:
+            yield chosen
+    stream.finish()
+    unknown = sorted(wanted - stream.client_ids)
+    if unknown:
+        raise ReconcilerError(
+            f"client(s) not in the desired state: {', '.join(unknown)}",
+            hint=f"client ids are the client_id of files under {stream.source.root}/clients/",
+        )
 
 
 def schema(kind: str) -> str:
@@ -357,20 +419,37 @@ def plan(
     if changed_since is not None:
         state, since = changed_clients(desired_dir, changed_since, ref=ref)
         chosen = _filter_clients([state.clients[c] for c in since.changed], client_ids, shard)
-    else:
-        state = validate(desired_dir, ref=ref)
-        chosen = _select_clients(state, client_ids, shard)
-    with store_errors(store_url):
-        engine = make_engine(store_url)
-        with engine.connect() as conn:
+        with store_errors(store_url), make_engine(store_url).connect() as conn:
             require_initialised(conn)
             lives = read_live(conn, [c.client_id for c in chosen])
-    plans, unchanged = plan_clients(
-        chosen,
-        lives,
-        legacy_defaults=state.settings.legacy_defaults,
-        catalog=state.catalog,
-    )
+        plans, unchanged = plan_clients(
+            chosen,
+            lives,
+            legacy_defaults=state.settings.legacy_defaults,
+            catalog=state.catalog,
+        )
+    else:
+        # Streaming: each batch of clients is resolved, read live and planned, then dropped;
+        # only plans with changes are kept (issue 8: memory grows with the batch).
+        plans, unchanged = [], 0
+        with (
+            _desired_stream(desired_dir, ref) as stream,
+            store_errors(store_url),
+            make_engine(store_url).connect() as conn,
+        ):
+            require_initialised(conn)
+            for batch in _stream_selected(stream, client_ids, shard):
+                lives = read_live(conn, [c.client_id for c in batch])
+                batch_plans, batch_unchanged = plan_clients(
+                    batch,
+                    lives,
+                    legacy_defaults=stream.settings.legacy_defaults,
+                    catalog=stream.catalog,
+                )
+                plans.extend(batch_plans)
+                unchanged += batch_unchanged
+            state = stream.state({})
+        plans.sort(key=lambda p: p.client_id)
     return Plan(
         clients=tuple(plans),
         unchanged=unchanged,
@@ -610,25 +689,33 @@ def drift(
     from reconciler.plan.build import sensitive_paths
     from reconciler.plan.drift import DriftReport, classify
 
-    state = validate(desired_dir, ref=ref)
-    chosen = sorted(_select_clients(state, client_ids, shard), key=lambda c: c.client_id)
-    ids = [c.client_id for c in chosen]
-    with store_errors(store_url), make_engine(store_url).connect() as conn:
+    clients: list[Any] = []
+    with (
+        _desired_stream(desired_dir, ref) as stream,
+        store_errors(store_url),
+        make_engine(store_url).connect() as conn,
+    ):
         require_initialised(conn)
-        lives = read_live(conn, ids)
-        lasts = last_applied(conn, None if not (client_ids or shard) else ids)
-    sensitive = sensitive_paths(state.catalog)
-    clients = tuple(
-        classify(
-            c,
-            lives.get(c.client_id) or ClientLive(client_id=c.client_id),
-            lasts.get(c.client_id),
-            legacy_defaults=state.settings.legacy_defaults,
-            sensitive=sensitive,
-        )
-        for c in chosen
+        sensitive = sensitive_paths(stream.catalog)
+        for batch in _stream_selected(stream, client_ids, shard):
+            ids = [c.client_id for c in batch]
+            lives = read_live(conn, ids)
+            lasts = last_applied(conn, ids)
+            clients.extend(
+                classify(
+                    c,
+                    lives.get(c.client_id) or ClientLive(client_id=c.client_id),
+                    lasts.get(c.client_id),
+                    legacy_defaults=stream.settings.legacy_defaults,
+                    sensitive=sensitive,
+                )
+                for c in batch
+            )
+        state = stream.state({})
+    clients.sort(key=lambda c: c.client_id)
+    return DriftReport(
+        clients=tuple(clients), store=display_url(store_url), desired_commit=state.commit
     )
-    return DriftReport(clients=clients, store=display_url(store_url), desired_commit=state.commit)
 
 
 def heal(

@@ -25,13 +25,11 @@ def validate_cmd(directory: str | None, desired_dir: str, ref: str | None, fmt: 
     """
     root = directory or desired_dir
     try:
-        state = api.validate(root, ref=ref)
+        counts = api.check(root, ref=ref)
     except ValidationFailed as exc:
         counts = getattr(exc, "counts", {})
         report = validation.ValidationReport(problems=exc.problems, **counts)
     else:
-        report = validation.ValidationReport(
-            clients=len(state.clients), modules=len(state.catalog), profiles=len(state.profiles)
-        )
+        report = validation.ValidationReport(**counts)
     validation.write(report, fmt, sys.stdout)
     return EXIT_OK if report.valid else EXIT_ERROR

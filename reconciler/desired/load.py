@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from reconciler.desired.catalog import build_catalog, stem
@@ -45,6 +46,25 @@ class _Reader:
         return yf
 
 
+def _as_source(source_or_path: Source | str | os.PathLike[str]) -> Source:
+    if isinstance(source_or_path, str | os.PathLike):
+        return WorkingTree(source_or_path)
+    return source_or_path
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Loading allocates millions of small acyclic objects that all stay alive; the cyclic GC
+    would rescan them again and again (about a third of the time at 10,000 clients)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def load_desired(
     source_or_path: Source | str | os.PathLike[str],
     *,
@@ -55,68 +75,129 @@ def load_desired(
     `only_client_files` (paths as `list_files` gives them) resolves just those clients; settings,
     catalog and profiles are still loaded and checked. Raises ValidationFailed with every problem.
     """
-    if isinstance(source_or_path, str | os.PathLike):
-        source: Source = WorkingTree(source_or_path)
-    else:
-        source = source_or_path
-    # Loading allocates millions of small acyclic objects that all stay alive; the cyclic GC
-    # would rescan them again and again (about a third of the time at 10,000 clients).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _load(source, only_client_files)
-    finally:
-        if collecting:
-            gc.enable()
+    with _no_gc():
+        stream = DesiredStream(_as_source(source_or_path))
+        clients: dict[str, ClientDesired] = {}
+        for batch in stream.batches(only_client_files):
+            for client in batch:
+                clients.setdefault(client.client_id, client)
+        stream.finish()
+        return stream.state(dict(sorted(clients.items())))
 
 
-def _load(source: Source, only_client_files: Collection[str] | None) -> DesiredState:
-    """load_desired without the GC juggling."""
-    problems: list[Problem] = []
-    reader = _Reader(source, problems)
-    exists = getattr(source, "exists", None)
-    if exists is not None and not exists(SETTINGS_FILE):
-        raise ReconcilerError(
-            f"{source.root} is not a desired-state directory: it has no {SETTINGS_FILE}",
-            hint="pass the right directory (argument, --dir or RECONCILER_DIR); "
-            "`reconciler schema settings` shows the format",
-        )
-    settings_yf = reader.read(SETTINGS_FILE, DEFAULT_MAX_FILE_BYTES)
-    settings, defaults, found = build_settings(settings_yf)
-    problems.extend(found)
-    limit = settings.max_file_bytes
+class DesiredStream:
+    """A desired-state tree read in batches of clients, so memory grows with the batch and not
+    with the fleet (issue 8). Settings, catalog and profiles load at once; `batches()` parses,
+    checks and resolves client files; `finish()` raises once with every problem found."""
 
-    module_files, broken = [], set()
-    for relpath in source.list_files("modules"):
-        yf = reader.read(relpath, limit)
-        if yf is None:
-            broken.add(stem(relpath))
-        else:
-            module_files.append(yf)
-    catalog = build_catalog(module_files, broken)
-    problems.extend(catalog.problems)
-    problems.extend(check_settings_ids(settings_yf, catalog))
-    if defaults is not None:
-        problems.extend(check_layer_modules(defaults, catalog))
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.problems: list[Problem] = []
+        self._reader = _Reader(source, self.problems)
+        self._owners: dict[str, list[str]] = {}  # client_id -> files (relpaths) that claim it
+        self._seen = 0
+        with _no_gc():
+            self._load_shared()
 
-    profiles: dict[str, Layer] = {}
-    broken_profiles: set[str] = set()
-    for relpath in source.list_files("profiles"):
-        yf = reader.read(relpath, limit)
-        layer, found = build_profile(yf) if yf is not None else (None, [])
+    def _load_shared(self) -> None:
+        source, reader, problems = self.source, self._reader, self.problems
+        exists = getattr(source, "exists", None)
+        if exists is not None and not exists(SETTINGS_FILE):
+            raise ReconcilerError(
+                f"{source.root} is not a desired-state directory: it has no {SETTINGS_FILE}",
+                hint="pass the right directory (argument, --dir or RECONCILER_DIR); "
+                "`reconciler schema settings` shows the format",
+            )
+        settings_yf = reader.read(SETTINGS_FILE, DEFAULT_MAX_FILE_BYTES)
+        settings, defaults, found = build_settings(settings_yf)
         problems.extend(found)
-        if layer is None:
-            broken_profiles.add(stem(relpath))
-            continue
-        profiles[stem(relpath)] = layer
-        problems.extend(check_layer_modules(layer, catalog))
+        limit = settings.max_file_bytes
 
-    resolver = Resolver(settings, defaults, profiles, broken_profiles, catalog)
-    problems.extend(resolver.check_shared())
-    seen_clients: list[str] = []
-    clients = _load_clients(source, reader, resolver, only_client_files, problems, seen_clients)
-    if problems:
-        unique = sorted(set(problems))
+        module_files, broken = [], set()
+        for relpath in source.list_files("modules"):
+            yf = reader.read(relpath, limit)
+            if yf is None:
+                broken.add(stem(relpath))
+            else:
+                module_files.append(yf)
+        catalog = build_catalog(module_files, broken)
+        problems.extend(catalog.problems)
+        problems.extend(check_settings_ids(settings_yf, catalog))
+        if defaults is not None:
+            problems.extend(check_layer_modules(defaults, catalog))
+
+        profiles: dict[str, Layer] = {}
+        broken_profiles: set[str] = set()
+        for relpath in source.list_files("profiles"):
+            yf = reader.read(relpath, limit)
+            layer, found = build_profile(yf) if yf is not None else (None, [])
+            problems.extend(found)
+            if layer is None:
+                broken_profiles.add(stem(relpath))
+                continue
+            profiles[stem(relpath)] = layer
+            problems.extend(check_layer_modules(layer, catalog))
+
+        self.settings = settings
+        self.catalog = dict(sorted(catalog.modules.items()))
+        self.profiles = {name: layer.data for name, layer in sorted(profiles.items())}
+        self._counts = {
+            "modules": len(module_files) + len(broken),
+            "profiles": len(profiles) + len(broken_profiles),
+        }
+        self._resolver = Resolver(settings, defaults, profiles, broken_profiles, catalog)
+        problems.extend(self._resolver.check_shared())
+
+    def client_files(self, only: Collection[str] | None = None) -> list[str]:
+        files = self.source.list_files("clients")
+        if only is None:
+            return files
+        wanted = set(only)
+        return [f for f in files if f in wanted]
+
+    def batches(
+        self, only: Collection[str] | None = None, size: int = 2000
+    ) -> Iterator[list[ClientDesired]]:
+        """Resolved clients, `size` files at a time, in file order; problems are collected."""
+        files = self.client_files(only)
+        for start in range(0, len(files), size):
+            with _no_gc():
+                yield [c for f in files[start : start + size] if (c := self._client(f))]
+
+    def _client(self, relpath: str) -> ClientDesired | None:
+        self._seen += 1
+        yf = self._reader.read(relpath, self.settings.max_file_bytes)
+        if yf is None:
+            return None
+        found = check_file("client", yf)
+        client_id: Any = yf.data.get("client_id")
+        if isinstance(client_id, str):
+            self._owners.setdefault(client_id, []).append(relpath)
+        if found:
+            self.problems.extend(found)
+            return None
+        client, found = self._resolver.resolve(yf)
+        self.problems.extend(found)
+        return client
+
+    @property
+    def client_ids(self) -> set[str]:
+        """Every client_id seen so far (all of them once `batches()` is exhausted)."""
+        return set(self._owners)
+
+    def finish(self) -> None:
+        """Raise ValidationFailed with every problem (duplicate client_ids included), if any."""
+        duplicated = {cid: files for cid, files in self._owners.items() if len(files) > 1}
+        if duplicated:
+            limit = self.settings.max_file_bytes
+            reread = {
+                cid: [yf for f in files if (yf := self._reader.read(f, limit)) is not None]
+                for cid, files in duplicated.items()
+            }
+            self.problems.extend(duplicate_client_ids(reread))
+        if not self.problems:
+            return
+        unique = sorted(set(self.problems))
         count = f"{len(unique)} problem{'s' if len(unique) != 1 else ''}"
         error = ValidationFailed(
             f"{count} in desired state",
@@ -124,52 +205,16 @@ def _load(source: Source, only_client_files: Collection[str] | None) -> DesiredS
             problems=unique,
         )
         # How many files of each kind were read, for `validate`'s summary.
-        error.counts = {  # type: ignore[attr-defined]
-            "clients": len(seen_clients),
-            "modules": len(module_files) + len(broken),
-            "profiles": len(profiles) + len(broken_profiles),
-        }
+        error.counts = {"clients": self._seen, **self._counts}  # type: ignore[attr-defined]
         raise error
-    return DesiredState(
-        root=source.root,
-        settings=settings,
-        catalog=dict(sorted(catalog.modules.items())),
-        clients=clients,
-        commit=source.commit,
-        profiles={name: layer.data for name, layer in sorted(profiles.items())},
-    )
 
-
-def _load_clients(
-    source: Source,
-    reader: _Reader,
-    resolver: Resolver,
-    only: Collection[str] | None,
-    problems: list[Problem],
-    seen: list[str],
-) -> Mapping[str, ClientDesired]:
-    """Parse, check and resolve client files; duplicate client_ids point at each other."""
-    wanted = None if only is None else set(only)
-    owners: dict[str, list[YamlFile]] = {}
-    clients: dict[str, ClientDesired] = {}
-    limit = resolver.settings.max_file_bytes
-    for relpath in source.list_files("clients"):
-        if wanted is not None and relpath not in wanted:
-            continue
-        seen.append(relpath)
-        yf = reader.read(relpath, limit)
-        if yf is None:
-            continue
-        found = check_file("client", yf)
-        client_id: Any = yf.data.get("client_id")
-        if isinstance(client_id, str):
-            owners.setdefault(client_id, []).append(yf)
-        if found:
-            problems.extend(found)
-            continue
-        client, found = resolver.resolve(yf)
-        problems.extend(found)
-        if client is not None:
-            clients.setdefault(client.client_id, client)
-    problems.extend(duplicate_client_ids(owners))
-    return dict(sorted(clients.items()))
+    def state(self, clients: Mapping[str, ClientDesired]) -> DesiredState:
+        """A DesiredState over these clients (all of them, or one batch)."""
+        return DesiredState(
+            root=self.source.root,
+            settings=self.settings,
+            catalog=self.catalog,
+            clients=clients,
+            commit=self.source.commit,
+            profiles=self.profiles,
+        )
