@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,9 @@ def fleet(tmp_path: Path) -> tuple[Path, list[str]]:
     return desired, sorted(ids)
 
 
-def run(capsys: pytest.CaptureFixture[str], verb: str, store: str, desired: Path, *args: str):  # type: ignore[no-untyped-def]
+def run(
+    capsys: pytest.CaptureFixture[str], verb: str, store: str, desired: Path, *args: str
+) -> Any:
     result = invoke(
         capsys, verb, "--store", store, "--dir", str(desired), "--format", "json", *args
     )

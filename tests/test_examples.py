@@ -1,0 +1,126 @@
+"""The pre-commit hook and the example CI workflows: their shell steps run for real here."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler.live.engine import make_engine
+from reconciler.live.migrate import init
+from tests.cli.cli_helpers import EXAMPLE, EXAMPLE_IDS
+from tests.git_helpers import commit_all, git, init_repo
+from tests.helpers import run_sql
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOWS = REPO / "examples" / "github-actions"
+BIN = Path(sys.executable).parent  # where the `reconciler` console script is installed
+
+
+def load(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())
+
+
+def step(workflow: str, name: str) -> dict[str, Any]:
+    jobs = load(WORKFLOWS / workflow)["jobs"]
+    steps = [s for job in jobs.values() for s in job["steps"]]
+    return next(s for s in steps if s.get("name") == name)
+
+
+def test_pre_commit_hook_definition() -> None:
+    hooks = load(REPO / ".pre-commit-hooks.yaml")
+    assert [h["id"] for h in hooks] == ["reconciler-validate"]
+    hook = hooks[0]
+    assert (hook["entry"], hook["language"], hook["pass_filenames"]) == (
+        "reconciler validate",
+        "python",
+        False,
+    )
+    pattern = re.compile(hook["files"])
+    assert pattern.search("desired-state/clients/acme.yaml")
+    assert pattern.search("desired-state/reconciler.yaml")
+    assert pattern.search("modules/forms.yml")
+    assert not pattern.search("README.md")
+    assert not pattern.search("desired-state/notes/x.yaml")
+
+
+def run_step(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run a workflow `run:` script as GitHub does with `shell: bash`."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    full.update(env, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=cwd,
+        env=full,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def pr_checkout(tmp_path: Path) -> Path:
+    """A clone of `origin` (main: the example) on a PR branch that edits one client."""
+    origin = init_repo(tmp_path / "origin")
+    shutil.copytree(EXAMPLE, origin / "desired-state")
+    commit_all(origin, "desired state")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True)
+    git(clone, "checkout", "-q", "-b", "more-fields")
+    path = clone / "desired-state" / "clients" / "acme-dental.yaml"
+    path.write_text(path.read_text().replace("max_fields: 60", "max_fields: 80"))
+    commit_all(clone, "acme-dental: 80 form fields")
+    return clone
+
+
+def test_pr_workflow_plan_step(tmp_path: Path) -> None:
+    clone = pr_checkout(tmp_path)
+    store = f"sqlite:///{tmp_path}/live.db"
+    init(make_engine(store))
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    validate = run_step(step("reconciler-plan.yml", "Validate")["run"], clone, {})
+    assert (validate.returncode, validate.stdout) == (0, "ok: 6 clients, 12 modules, 3 profiles\n")
+    done = run_step(
+        step("reconciler-plan.yml", "Plan what this pull request changes")["run"],
+        clone,
+        {
+            "RECONCILER_STORE": store,
+            "BASE_REF": "main",
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_STEP_SUMMARY": str(summary),
+        },
+    )
+    assert done.returncode == 0, done.stderr
+    assert output.read_text() == "changes=true\n"
+    plan = (clone / "plan.md").read_text()
+    assert plan == summary.read_text()
+    assert plan.startswith("### module-reconciler plan\n")
+    assert "- Changed since origin/main (" in plan
+    assert f"<code>{EXAMPLE_IDS['acme-dental']}</code>" in plan
+    assert f"<code>{EXAMPLE_IDS['bright-smiles']}</code>" not in plan
+
+
+def test_drift_workflow_fails_on_drift(tmp_path: Path) -> None:
+    clone = pr_checkout(tmp_path)
+    store = f"sqlite:///{tmp_path}/live.db"
+    init(make_engine(store))
+    env = {"RECONCILER_STORE": store, "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    apply = run_step("reconciler apply --yes --dir desired-state", clone, env)
+    assert apply.returncode == 0, apply.stderr
+    script = step("reconciler-drift.yml", "Drift report")["run"]
+    in_sync = run_step(script, clone, env)
+    assert in_sync.returncode == 0, in_sync.stderr
+    run_sql(
+        store,
+        "UPDATE client_app_overrides SET modules_enabled = %s WHERE client_id = %s",
+        ['["support"]', EXAMPLE_IDS["bright-smiles"]],
+    )
+    drifted = run_step(script, clone, env)
+    assert drifted.returncode == 2
+    assert '"drifted": 1' in (clone / "drift.json").read_text()
+    assert "drifted" in (tmp_path / "summary").read_text()
