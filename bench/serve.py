@@ -114,6 +114,14 @@ def main(argv: list[str] | None = None) -> int:
                     f"{label:<27} server {median:.1f} ms median, {worst:.1f} ms max "
                     f"(wall {wall:.1f} ms)  target < 300 ms: {verdict}"
                 )
+            some = client.get("/api/drift").json()["clients"][0]["client_id"]
+            for label, path in [
+                ("client page (uncached)", f"/clients/{some}"),
+                ("history page", "/history"),
+                ("run page (run 1)", "/runs/1"),
+            ]:
+                median, worst, wall = measure(client, path, 3)
+                print(f"{label:<27} server {median:.1f} ms median, {worst:.1f} ms max (3 rounds)")
             median, worst, wall = measure(client, "/api/drift", max(3, args.rounds // 10))
             print(
                 f"{'/api/drift (whole report)':<27} server {median:.1f} ms median, "

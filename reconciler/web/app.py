@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from reconciler import __version__, api
 from reconciler.errors import Problem, ReconcilerError
 from reconciler.live.engine import display_url
 from reconciler.model import JSON
+from reconciler.render.runs import detail_json
 from reconciler.render.view import show
 from reconciler.secrets import redact_urls
 from reconciler.web.fleet import CLASS_LABELS, CLASSES, TTLCache, fleet_cache
@@ -57,6 +59,12 @@ class Dashboard:
         self.plan = TTLCache(
             lambda: api.plan(config.store_url, config.desired_dir), config.cache_ttl
         )
+        # Loading a large desired state takes seconds: pages reuse one masker and plan.
+        self.masker = TTLCache(
+            lambda: api.masker(config.store_url, config.desired_dir), config.cache_ttl
+        )
+        self._runs: OrderedDict[int, dict[str, JSON]] = OrderedDict()
+        self._runs_lock = threading.Lock()
         self.csrf = Csrf()
         self.env = Environment(
             loader=FileSystemLoader(HERE / "templates"),
@@ -86,9 +94,36 @@ class Dashboard:
             log.warning("serve: classifying the fleet failed: %s", redact_urls(str(exc)))
 
     def refresh(self) -> None:
-        """Recompute the drift report now; the plan is recomputed on its next use."""
+        """Recompute the drift report now; the plan and masker are recomputed on next use."""
         self.plan.clear()
+        self.masker.clear()
         self.fleet.get(refresh=True)
+
+    def written(self) -> None:
+        """After a write (revert): cached reports are wrong, not merely old."""
+        self.plan.clear()
+        self.fleet.clear()
+
+    def run_json(self, run_id: int) -> dict[str, JSON]:
+        """`history show RUN --format json` (masked); finished runs never change, so the last
+        few are kept."""
+        with self._runs_lock:
+            if run_id in self._runs:
+                self._runs.move_to_end(run_id)
+                return self._runs[run_id]
+        try:
+            detail = api.history_show(self.config.store_url, run_id)
+        except ReconcilerError as exc:
+            if exc.message == f"run {run_id} not found":
+                raise not_found(exc.message, exc.hint) from None
+            raise
+        data: dict[str, JSON] = detail_json(detail, self.masker.get())
+        if detail.run.status != "running":
+            with self._runs_lock:
+                self._runs[run_id] = data
+                while len(self._runs) > 8:
+                    self._runs.popitem(last=False)
+        return data
 
     def render(
         self, request: Request, template: str, context: dict[str, Any], status: int = 200

@@ -101,6 +101,7 @@ class TTLCache:
         self._computing = threading.Lock()  # one computation at a time
         self._value: Any = None
         self._stamp = 0.0
+        self.computed_at: datetime | None = None  # wall time of the value, for pages
         self._background: threading.Thread | None = None
 
     def get(self, *, refresh: bool = False) -> Any:
@@ -120,6 +121,7 @@ class TTLCache:
     def _store(self, value: Any) -> Any:
         with self._lock:
             self._value, self._stamp = value, time.monotonic()
+            self.computed_at = datetime.now(UTC)
         return value
 
     def _recompute(self) -> None:

@@ -20,7 +20,6 @@ from reconciler.apply.runner import RunMeta
 from reconciler.errors import ReconcilerError
 from reconciler.render.runs import history_json
 from reconciler.web.app import dashboard, error_response, json_response, not_found
-from reconciler.web.pages import load_run
 from reconciler.web.security import bearer, token_ok
 
 log = logging.getLogger(__name__)
@@ -66,9 +65,7 @@ def history(request: Request) -> Response:
 def run(request: Request) -> Response:
     """`reconciler history show RUN --format json` (sensitive settings masked)."""
     board = dashboard(request)
-    return json_response(
-        load_run(board.config.store_url, board.config.desired_dir, request.path_params["run_id"])
-    )
+    return json_response(board.run_json(request.path_params["run_id"]))
 
 
 async def revert(request: Request) -> Response:
@@ -98,8 +95,7 @@ async def revert(request: Request) -> Response:
         )
     except ReconcilerError as exc:
         return error_response(request, 400, exc.message, exc.hint)
-    board.plan.clear()
-    board.fleet.clear()
+    board.written()
     return json_response(report.to_json(), 200 if report.ok else 409)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from dataclasses import replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +21,6 @@ from reconciler.model import JSON
 from reconciler.plan.diff import json_paths
 from reconciler.plan.model import Plan
 from reconciler.render.plan import render_markdown, write_text
-from reconciler.render.runs import detail_json
 from reconciler.render.view import show
 from reconciler.web.app import dashboard, error_response, not_found
 from reconciler.web.fleet import CLASSES
@@ -86,8 +86,18 @@ def client_page(request: Request) -> Response:
             f"client {client_id} is not in the desired state",
             "the overview lists every client of the desired state; refresh it after a change",
         )
-    report = api.status(cfg.store_url, [client_id], desired_dir=cfg.desired_dir)
-    plan = api.plan(cfg.store_url, cfg.desired_dir, client_ids=[client_id])
+    fleet_plan: Plan = board.plan.get()
+    mine = tuple(c for c in fleet_plan.clients if c.client_id == client_id)
+    plan = replace(fleet_plan, clients=mine, unchanged=0 if mine else 1)
+    settings = fleet_plan.settings
+    # The cached plan's settings and masker spare a reload of the desired state (seconds for
+    # a large fleet); the live state itself is read now.
+    report = api.status(
+        cfg.store_url,
+        [client_id],
+        legacy_defaults=settings.legacy_defaults if settings else None,
+        sensitive=board.masker.get().sensitive,
+    )
     runs = api.history(cfg.store_url, client_id=client_id, limit=10)
     context = {
         "title": drift["name"] or client_id,
@@ -96,7 +106,8 @@ def client_page(request: Request) -> Response:
         "client": report.clients[0] if report.clients else None,
         "warnings": report.warnings,
         "plan_lines": plan_lines(plan),
-        "has_changes": plan.has_changes,
+        "has_changes": bool(plan.clients),
+        "plan_at": board.plan.computed_at,
         "runs": runs,
     }
     return board.render(request, "client.html", context)
@@ -125,40 +136,37 @@ def _show_legacy(state: dict[str, JSON]) -> dict[str, JSON]:
     return {**state, "legacy": state["legacy"] if state["legacy"] is not None else "(no row)"}
 
 
-def snapshot_diffs(data: dict[str, JSON]) -> list[dict[str, Any]]:
+def snapshot_diffs(snapshots: list[dict[str, JSON]]) -> list[dict[str, Any]]:
     """Per client of a run (already masked), the paths where before and after differ."""
     clients = []
-    for snap in data["clients"]:
+    for snap in snapshots:
         before, after = _show_legacy(snap["before"]), _show_legacy(snap["after"])
         rows = [(".".join(p), show(old), show(new)) for p, old, new in json_paths(before, after)]
         clients.append({"client_id": snap["client_id"], "rows": rows, **snap})
     return clients
 
 
-def load_run(store_url: str, desired_dir: str, run_id: int) -> dict[str, JSON]:
-    """A run as `history show --format json` gives it (masked), or a 404."""
-    try:
-        detail = api.history_show(store_url, run_id)
-    except ReconcilerError as exc:
-        if exc.message == f"run {run_id} not found":
-            raise not_found(exc.message, exc.hint) from None
-        raise
-    data: dict[str, JSON] = detail_json(detail, api.masker(store_url, desired_dir))
-    return data
-
-
 def run_page(request: Request) -> Response:
     """One run: who, when, why, and each client's before -> after, with revert buttons."""
     board = dashboard(request)
     run_id: int = request.path_params["run_id"]
-    data = load_run(board.config.store_url, board.config.desired_dir, run_id)
+    data = board.run_json(run_id)
+    everyone: list[dict[str, JSON]] = data["clients"]
+    per_page = board.config.per_page
+    pages = max(1, -(-len(everyone) // per_page))
+    page = min(max(1, _int(request.query_params.get("page"), 1)), pages)
+    shown = everyone[(page - 1) * per_page : page * per_page]
     view = board.fleet.peek()  # names only when the overview is cached: never classify here
-    found = [view.client(c["client_id"]) for c in data["clients"]] if view else []
+    found = [view.client(c["client_id"]) for c in shown] if view else []
     names = {c["client_id"]: c["name"] for c in found if c}
     context = {
         "title": f"Run {run_id}",
         "run": data["run"],
-        "clients": snapshot_diffs(data),
+        "clients": snapshot_diffs(shown),
+        "total": len(everyone),
+        "first": (page - 1) * per_page + 1,
+        "page": page,
+        "pages": pages,
         "names": names,
     }
     return board.render(request, "run.html", context)
@@ -210,8 +218,7 @@ async def revert_action(request: Request) -> Response:
         )
     except ReconcilerError as exc:
         return error_response(request, 400, exc.message, exc.hint)
-    board.plan.clear()
-    board.fleet.clear()
+    board.written()
     log.info("serve: revert of run %d: run %s, ok=%s", run_id, report.run_id, report.ok)
     context = {"title": f"Revert of run {run_id}", "run_id": run_id, "report": report.to_json()}
     return board.render(request, "reverted.html", context, 200 if report.ok else 409)

@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 
 from reconciler.live.demo import ACME_DENTAL, LAKESIDE_VETS
-from tests.web.conftest import DRIFTED, PENDING, Fleet, csrf_from, drift_legacy
+from reconciler.web.app import ServeConfig
+from tests.web.conftest import DRIFTED, PENDING, TOKEN, Fleet, csrf_from, drift_legacy, serving
 
 
 def cli_json(fleet: Fleet, *args: str, ok: tuple[int, ...] = (0,)) -> Any:
@@ -183,3 +184,16 @@ def test_security_headers_and_host_check(http: httpx.Client) -> None:
     assert "SameSite=strict" in page.headers["set-cookie"]
     rebound = http.get("/", headers={"host": "attacker.example"})
     assert rebound.status_code == 400
+
+
+def test_run_page_is_paginated(fleet: Fleet) -> None:
+    config = ServeConfig(
+        store_url=fleet.store_url, desired_dir=fleet.desired_dir, token=TOKEN, per_page=2
+    )
+    with serving(config) as base, httpx.Client(base_url=base) as http:
+        pages = [http.get("/runs/1", params={"page": n}).text for n in (1, 2, 3, 9)]
+    shown = [re.findall(r'<section class="snapshot" id="client-([0-9a-f-]+)">', p) for p in pages]
+    everyone = [s["client_id"] for s in cli_json(fleet, "history", "show", "1")["clients"]]
+    assert shown[:3] == [everyone[0:2], everyone[2:4], everyone[4:5]]
+    assert shown[3] == shown[2]  # clamped to the last page
+    assert "Clients 3–4 of 5." in pages[1]
