@@ -84,14 +84,17 @@ class Dashboard:
         return report
 
     def warm(self) -> None:
-        """Classify the fleet in the background now, so the first visitor finds it cached."""
+        """Classify the fleet, then plan it, in the background now, so that the first visitors
+        find the overview and client pages cached."""
         threading.Thread(target=self._warm, daemon=True).start()
 
     def _warm(self) -> None:
-        try:
-            self.fleet.get()
-        except Exception as exc:  # the overview will show the error; say it on stderr too
-            log.warning("serve: classifying the fleet failed: %s", redact_urls(str(exc)))
+        for cache in (self.fleet, self.plan, self.masker):
+            try:
+                cache.get()
+            except Exception as exc:  # the page will show the error; say it on stderr too
+                log.warning("serve: preparing the dashboard failed: %s", redact_urls(str(exc)))
+                return
 
     def refresh(self) -> None:
         """Recompute the drift report now; the plan and masker are recomputed on next use."""

@@ -103,6 +103,7 @@ class TTLCache:
         self._stamp = 0.0
         self.computed_at: datetime | None = None  # wall time of the value, for pages
         self._background: threading.Thread | None = None
+        self._generation = 0  # bumped by clear(): a computation begun before is not kept
 
     def get(self, *, refresh: bool = False) -> Any:
         with self._lock:
@@ -116,18 +117,21 @@ class TTLCache:
             with self._lock:  # another request may have computed it meanwhile
                 if self._value is not None and self._value is not value and not refresh:
                     return self._value
-            return self._store(self._compute())
+                generation = self._generation
+            return self._store(self._compute(), generation)
 
-    def _store(self, value: Any) -> Any:
+    def _store(self, value: Any, generation: int) -> Any:
         with self._lock:
-            self._value, self._stamp = value, time.monotonic()
-            self.computed_at = datetime.now(UTC)
+            if generation == self._generation:
+                self._value, self._stamp = value, time.monotonic()
+                self.computed_at = datetime.now(UTC)
         return value
 
     def _recompute(self) -> None:
         try:
             with self._computing:
-                self._store(self._compute())
+                generation = self._generation
+                self._store(self._compute(), generation)
         except Exception as exc:  # keep serving the stale value; say why on stderr
             log.warning("serve: background refresh failed: %s", redact_urls(str(exc)))
         finally:
@@ -148,6 +152,7 @@ class TTLCache:
         """Forget the value: the next `get` computes it (after a write, stale is wrong)."""
         with self._lock:
             self._value = None
+            self._generation += 1
 
 
 def fleet_cache(compute_report: Callable[[], dict[str, JSON]], ttl: float) -> TTLCache:

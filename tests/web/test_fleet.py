@@ -114,3 +114,15 @@ def test_failed_background_refresh_keeps_the_stale_value() -> None:
     assert cache.get() == 1
     cache.wait()
     assert cache.peek() == 1
+
+
+def test_a_computation_begun_before_clear_is_not_kept() -> None:
+    cache: TTLCache
+
+    def compute() -> str:
+        cache.clear()  # a write lands while the old state is being read
+        return "read before the write"
+
+    cache = TTLCache(compute, ttl=3600)
+    assert cache.get() == "read before the write"  # the caller still gets its answer
+    assert cache.peek() is None  # but the next request reads again
