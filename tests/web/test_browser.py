@@ -47,6 +47,7 @@ def test_browse_to_a_drifted_client_and_revert_a_run(fleet: Fleet, page: Any) ->
     ARTIFACTS.mkdir(exist_ok=True)
     page.goto("/")
     assert page.locator("#count-drifted").inner_text() == "1"
+    page.screenshot(path=str(ARTIFACTS / "dashboard-overview.png"), full_page=True)
     page.get_by_role("link", name="drifted 1").click()
     page.wait_for_url("**/?class=drifted")
     page.get_by_role("link", name="northwind-clinic").click()
@@ -80,4 +81,5 @@ def test_browse_to_a_drifted_client_and_revert_a_run(fleet: Fleet, page: Any) ->
     page.goto("/history")
     assert page.locator("table.runs tbody tr").count() == 2
     page.goto("/")
-    page.screenshot(path=str(ARTIFACTS / "dashboard-overview.png"), full_page=True)
+    assert page.locator("#count-drifted").inner_text() == "0"  # the revert cleared the cache
+    page.screenshot(path=str(ARTIFACTS / "dashboard-after-revert.png"), full_page=True)
