@@ -9,8 +9,8 @@ import click
 from reconciler import api
 from reconciler.cli import options
 from reconciler.errors import EXIT_CHANGES, EXIT_OK
-from reconciler.render import write_json
 from reconciler.render.plan import render_markdown, write_text
+from reconciler.render.plan import write_json as write_plan_json
 
 
 @click.command("plan")
@@ -71,7 +71,7 @@ def plan_cmd(
         api.save_plan(planned, out_file)
         click.echo(f"saved plan to {out_file}", err=True)
     if fmt == "json":
-        write_json(planned.to_json(), sys.stdout)
+        write_plan_json(planned, sys.stdout)
     elif fmt == "markdown":
         sys.stdout.write(render_markdown(planned))
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from reconciler.model import ClientDesired, ClientLive, ModuleDef
 from reconciler.plan.diff import diff_client
@@ -65,8 +66,10 @@ def plan_clients(
     for client in sorted(desired, key=lambda c: c.client_id):
         live = lives.get(client.client_id) or ClientLive(client_id=client.client_id)
         plan = plan_client(client, live, legacy_defaults=legacy_defaults, sensitive=sensitive)
-        if plan.changes:
+        if plan.writes:
             plans.append(plan)
+        elif plan.changes:  # informational only: apply never needs its states
+            plans.append(replace(plan, live=None, target=None))
         else:
             unchanged += 1
     return plans, unchanged

@@ -203,16 +203,21 @@ class Plan:
         """True when applying would write (informational changes are never applied)."""
         return any(c.writes for c in self.clients)
 
-    def to_json(self, *, hash_sensitive: bool = False) -> dict[str, JSON]:
-        data = {
+    def to_json_header(self) -> dict[str, JSON]:
+        """Every key of `to_json()` but "clients"."""
+        data: dict[str, JSON] = {
             "format_version": FORMAT_VERSION,
             "kind": "plan",
             "store": self.store,
             "desired_commit": self.desired_commit,
             "desired_root": self.desired_root,
             "summary": self.summary.to_json(),
-            "clients": [c.to_json(hash_sensitive=hash_sensitive) for c in self.clients],
         }
         if self.changed_since is not None:  # the key exists exactly for --changed-since plans
             data["changed_since"] = self.changed_since.to_json()
+        return data
+
+    def to_json(self, *, hash_sensitive: bool = False) -> dict[str, JSON]:
+        data = self.to_json_header()
+        data["clients"] = [c.to_json(hash_sensitive=hash_sensitive) for c in self.clients]
         return data

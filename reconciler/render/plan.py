@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import textwrap
 from typing import IO
 
 from reconciler.plan.model import ClientPlan, Plan, Summary
@@ -17,8 +19,9 @@ def _n(count: int, noun: str) -> str:
 
 
 def summary_line(summary: Summary) -> str:
+    changed = _n(summary.clients_changed, "client")
     text = (
-        f"{_n(summary.clients_changed, 'client')} to change, {summary.clients_unchanged} unchanged: "
+        f"{changed} to change, {summary.clients_unchanged} unchanged: "
         f"{_n(summary.enabled, 'module')} to enable, {summary.disabled} to disable, "
         f"{summary.updated} to update, {_n(summary.overrides, 'override path')}"
     )
@@ -49,6 +52,26 @@ def write_text(plan: Plan, out: IO[str]) -> None:
     if not plan.clients:
         out.write("\nNo changes. Live state matches the desired state.\n")
     out.write("\n" + paint("Plan: " + summary_line(plan.summary), "bold", on) + "\n")
+
+
+def write_json(plan: Plan, out: IO[str]) -> None:
+    """The plan's JSON (exactly `Plan.to_json()` with sorted keys), written client by client
+    so a 100,000-client plan never sits in memory as one document."""
+    header = plan.to_json_header()
+    keys = sorted([*header, "clients"])
+    out.write("{")
+    for position, key in enumerate(keys):
+        out.write(("," if position else "") + f"\n  {json.dumps(key)}: ")
+        if key != "clients":
+            value = json.dumps(header[key], indent=2, sort_keys=True, ensure_ascii=False)
+            out.write(value.replace("\n", "\n  "))
+            continue
+        out.write("[")
+        for index, client in enumerate(plan.clients):
+            text = json.dumps(client.to_json(), indent=2, sort_keys=True, ensure_ascii=False)
+            out.write(("," if index else "") + "\n" + textwrap.indent(text, "    "))
+        out.write("\n  ]" if plan.clients else "]")
+    out.write("\n}\n")
 
 
 def _md_cell(text: str) -> str:

@@ -1,0 +1,153 @@
+"""One command for the scale report (issue 8).
+
+    python bench/report.py [--sizes 1000 10000 100000] [--out bench/RESULTS.md]
+
+For each size: generate a fleet (bench/gen_fleet.py, cached), make it a git repository, create a
+fresh PostgreSQL database (RECONCILER_TEST_PG's server) with live state equal to desired except
+~10% of clients, then time each command as a user runs it (a CLI subprocess, wall time and peak
+RSS from GNU time): validate, plan, drift, apply, `plan --changed-since HEAD` with one changed
+client, and `status` of one client; next to the floor measured in the same run (CSafeLoader
+parse of the same files + one SELECT of all live rows). Prints a markdown table and writes it,
+with the date and the machine, to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import fleet, floor, fresh_database, seed_live
+
+REPO = Path(__file__).resolve().parent.parent
+RECONCILER = [sys.executable, "-m", "reconciler"]
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.com",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.com",
+}
+
+
+def measure(args: list[str], cwd: Path | None = None) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS in MiB and exit code of one command."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+        check=False,
+    )
+    wall = time.perf_counter() - start
+    rss_kb = int(re.findall(r"^(\d+)$", proc.stderr, re.M)[-1])
+    if proc.returncode not in (0, 2):
+        tail = "\n".join(proc.stderr.splitlines()[-5:])
+        raise SystemExit(f"{' '.join(args)} failed with {proc.returncode}:\n{tail}")
+    return wall, rss_kb / 1024, proc.returncode
+
+
+def git_repo(root: Path) -> None:
+    """Commit the fleet once (cached by a marker), so --changed-since has a base."""
+    if (root / ".git").exists():
+        subprocess.run(["git", "checkout", "-q", "--", "."], cwd=root, check=True)
+        return
+    env = {**os.environ, **GIT_ENV}
+    for cmd in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-q", "-m", "fleet"],
+    ):
+        subprocess.run(cmd, cwd=root, check=True, env=env)
+
+
+def one_client_edit(root: Path) -> str:
+    """Change one client file in the working tree; return its client_id."""
+    path = sorted((root / "clients").glob("*.yaml"))[
+        len(list((root / "clients").glob("*.yaml"))) // 2
+    ]
+    text = path.read_text()
+    path.write_text(
+        text.replace("primary_color:", 'primary_color: "#abcdef"\n    old_primary_color:', 1)
+    )
+    return re.search(r"^client_id: (\S+)", text, re.M).group(1)  # type: ignore[union-attr]
+
+
+def run_size(n: int) -> list[tuple[str, float, float, float]]:
+    root = fleet(n)
+    git_repo(root)
+    rows: list[tuple[str, float, float, float]] = []
+    with fresh_database() as url:
+        seed_live(url, root)
+        base = ["--store", url, "--dir", str(root)]
+        flo = floor(root, url)
+        rows.append(("floor (parse + SELECT)", flo, 0.0, flo))
+        for label, args in (
+            ("validate", [*RECONCILER, "validate", str(root)]),
+            ("plan", [*RECONCILER, "plan", *base, "--format", "json"]),
+            ("drift", [*RECONCILER, "drift", *base, "--format", "json"]),
+            ("apply (~10% changed)", [*RECONCILER, "apply", "--yes", "--force", *base]),
+        ):
+            wall, rss, _ = measure(args)
+            rows.append((label, wall, rss, flo))
+        client_id = one_client_edit(root)
+        wall, rss, _ = measure(
+            [*RECONCILER, "plan", *base, "--changed-since", "HEAD", "--format", "json"]
+        )
+        rows.append(("plan --changed-since (1 client)", wall, rss, flo))
+        wall, rss, _ = measure([*RECONCILER, "status", "--client", client_id, *base])
+        rows.append(("status (1 client)", wall, rss, flo))
+        git_repo(root)  # undo the edit
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md")
+    args = parser.parse_args(argv)
+    results = {n: run_size(n) for n in args.sizes}
+    cores = os.cpu_count()
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    lines = [
+        "# Benchmark results",
+        "",
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {cores} cores, "
+        f"{mem:.0f} GiB, Python {platform.python_version()}, PostgreSQL on 127.0.0.1. "
+        "Wall time and peak RSS of each CLI command (a fresh process, as users run it); "
+        "`x floor` = time / (CSafeLoader parse of the same files + one SELECT of all live rows).",
+        "",
+        "| clients | command | wall s | peak RSS MiB | x floor |",
+        "|---:|---|---:|---:|---:|",
+    ]
+    for n, rows in results.items():
+        for label, wall, rss, flo in rows:
+            rss_text = f"{rss:.0f}" if rss else "-"
+            lines.append(f"| {n:,} | {label} | {wall:.2f} | {rss_text} | {wall / flo:.2f} |")
+    sizes = sorted(results)
+    if len(sizes) >= 2:
+        small, big = sizes[-2], sizes[-1]
+        plan_small = next(w for label, w, _, _ in results[small] if label == "plan")
+        plan_big = next(w for label, w, _, _ in results[big] if label == "plan")
+        lines += [
+            "",
+            f"plan time {small:,} -> {big:,} clients: x{plan_big / plan_small:.1f} (target <= 11x)",
+        ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.out.write_text(text)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
