@@ -211,7 +211,7 @@ def status(
     from reconciler.model import ORIGINAL_LEGACY_DEFAULTS, ClientLive, StatusReport
 
     warnings: list[str] = []
-    desired = _desired_for_status(desired_dir, warnings)
+    desired = _desired_for_status(desired_dir, warnings, client_ids)
     defaults = tuple(
         legacy_defaults
         if legacy_defaults is not None
@@ -251,8 +251,12 @@ def status(
     )
 
 
-def _desired_for_status(desired_dir: str | None, warnings: list[str]) -> DesiredState | None:
-    """The desired state when `desired_dir` exists and loads; a warning when it does not load."""
+def _desired_for_status(
+    desired_dir: str | None, warnings: list[str], client_ids: Sequence[str] = ()
+) -> DesiredState | None:
+    """The desired state when `desired_dir` exists and loads; a warning when it does not load.
+    With `client_ids`, only client files whose bytes mention one of them are parsed, so the
+    status of one client stays fast in a 100,000-client tree."""
     from pathlib import Path
 
     from reconciler.errors import ReconcilerError
@@ -264,7 +268,18 @@ def _desired_for_status(desired_dir: str | None, warnings: list[str]) -> Desired
     except ImportError:  # the loader is not part of this build
         return None
     try:
-        return load_desired(desired_dir)
+        if not client_ids:
+            return load_desired(desired_dir)
+        from reconciler.desired.source import WorkingTree
+
+        source = WorkingTree(desired_dir)
+        needles = [cid.encode() for cid in client_ids]
+        mentioning = []
+        for relpath in source.list_files("clients"):
+            data = source.read_bytes(relpath)
+            if any(n in data for n in needles):
+                mentioning.append(relpath)
+        return load_desired(source, only_client_files=mentioning)
     except ReconcilerError as exc:
         warnings.append(
             f"desired state in {desired_dir} not loaded ({exc.message}); showing live state with "
@@ -758,9 +773,10 @@ def changed_clients(
     working tree (or `ref`), for `plan --changed-since` (SPEC §6).
 
     Changed paths come from `git diff --name-only -z` (plus untracked files). When only client
-    files changed, just those are parsed and resolved on both sides; when reconciler.yaml, a
-    profile or a module changed, the current side is resolved whole to find the clients using
-    them, and only those are resolved at `since`. Clients whose file is gone are reported in
+    files changed, just those are parsed and resolved on both sides; when a profile or a module
+    changed, only the clients whose files can use it are resolved (a file naming it, found by
+    its bytes), then those using it are resolved at `since`; a reconciler.yaml change to what
+    clients resolve compares every client. Clients whose file is gone are reported in
     `ChangedSince.deleted` and not planned: their live state is left as is.
 
     Returns:
@@ -771,61 +787,9 @@ def changed_clients(
             is a warning: every candidate client is then planned.)
         ReconcilerError: not a git repository, or an unknown revision.
     """
-    from reconciler.desired.load import load_desired
-    from reconciler.desired.source import GitRevision, Source, WorkingTree
-    from reconciler.errors import ReconcilerError
-    from reconciler.git import Repo
-    from reconciler.plan import changed as ch
+    from reconciler.changed_since import changed_clients as compare
 
-    repo = Repo.containing(desired_dir, purpose="--changed-since")
-    prefix = repo.prefix_of(desired_dir)
-    base_commit = repo.resolve(since)
-    head_commit = repo.resolve(ref) if ref else None
-    paths = repo.changed_paths(base_commit, head_commit, prefix)
-    changes = ch.classify_paths(paths)
-    head_source: Source = (
-        GitRevision(desired_dir, ref, repo=repo) if ref else WorkingTree(desired_dir)
-    )
-    warnings: list[str] = []
-    try:
-        only = None if changes.fans_out else changes.client_files
-        head = load_desired(head_source, only_client_files=only)
-    finally:
-        if isinstance(head_source, GitRevision):
-            head_source.close()
-    with GitRevision(desired_dir, since, repo=repo) as base_source:
-        base_settings = None
-        try:
-            if changes.settings:
-                base_settings = load_desired(base_source, only_client_files=()).settings
-            settings_changed = changes.settings and ch.settings_affect_clients(
-                base_settings, head.settings
-            )
-            compared = ch.candidates(changes, head.clients, settings_changed=settings_changed)
-            files = changes.client_files | {head.clients[c].file for c in compared}
-            base = load_desired(base_source, only_client_files=files).clients
-        except ReconcilerError as exc:
-            warnings.append(
-                f"the desired state at {since} does not load ({exc.message}); "
-                "every candidate client is planned"
-            )
-            settings_changed = changes.settings
-            compared = ch.candidates(changes, head.clients, settings_changed=settings_changed)
-            base = None
-    legacy_changed = base_settings is not None and (
-        base_settings.legacy_defaults != head.settings.legacy_defaults
-    )
-    changed, deleted = ch.compare(base, head.clients, compared, force_all=legacy_changed)
-    return head, ch.ChangedSince(
-        rev=since,
-        commit=base_commit,
-        head=f"--ref {ref}" if ref else "working tree",
-        paths=tuple(paths),
-        compared=len(compared),
-        changed=tuple(changed),
-        deleted=tuple(deleted),
-        warnings=tuple(warnings),
-    )
+    return compare(desired_dir, since, ref=ref)
 
 
 def import_state(
