@@ -212,6 +212,32 @@ class BlobReader:
             raise ReconcilerError(f"git cat-file --batch failed reading {sha}: {exc}") from None
         return data
 
+    def read_many(self, shas: Sequence[str]) -> dict[str, bytes]:
+        """Many blobs through one short-lived `cat-file --batch` (no round trip per blob)."""
+        if not shas:
+            return {}
+        try:
+            done = subprocess.run(
+                ["git", "cat-file", "--batch"],
+                cwd=self._repo.toplevel,
+                env=clean_env(),
+                input="".join(f"{sha}\n" for sha in shas).encode(),
+                capture_output=True,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise ReconcilerError("git is not installed (needed for --ref)") from None
+        out, pos, found = done.stdout, 0, {}
+        for sha in shas:
+            end = out.find(b"\n", pos)
+            header = out[pos:end].split()
+            if done.returncode != 0 or len(header) != 3 or header[1] != b"blob":
+                raise ReconcilerError(f"git cat-file --batch: cannot read blob {sha}")
+            size = int(header[2])
+            found[sha] = out[end + 1 : end + 1 + size]
+            pos = end + 2 + size
+        return found
+
     def close(self) -> None:
         if self._proc is not None:
             _stop(self._proc)

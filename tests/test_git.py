@@ -157,6 +157,15 @@ def test_blob_reader_reads_many_and_stops(repo: Path) -> None:
     reader.close()
     assert reader.read(tree["clients/a.yaml"].sha) == b"client_id: a\n"  # restarts on demand
     reader.close()
+    shas = [tree[p].sha for p in sorted(tree)]
+    assert reader.read_many(shas) == {
+        shas[0]: b"client_id: a\n",
+        shas[1]: b"client_id: b\n",
+        shas[2]: b"strategy: merge\n",
+    }
+    assert reader.read_many([]) == {}
+    with pytest.raises(ReconcilerError, match="cannot read blob 0000000"):
+        reader.read_many(["0" * 40])
 
 
 def test_run_git_failure_names_the_command(repo: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -109,9 +110,7 @@ class GitRevision:
     Close it (or use `with`) to stop its `git cat-file` process.
     """
 
-    def __init__(
-        self, path: str | os.PathLike[str], rev: str, *, repo: Repo | None = None
-    ) -> None:
+    def __init__(self, path: str | os.PathLike[str], rev: str, *, repo: Repo | None = None) -> None:
         from reconciler.git import BlobReader, Repo
 
         self.repo = repo or Repo.containing(path)
@@ -121,6 +120,7 @@ class GitRevision:
         self.root = f"{os.fspath(path)}@{rev}"
         self._tree = self.repo.tree(self._commit, self.prefix)
         self._blobs = BlobReader(self.repo)
+        self._cache: dict[str, bytes] = {}
 
     @property
     def commit(self) -> str:
@@ -137,7 +137,16 @@ class GitRevision:
         )
 
     def read_bytes(self, relpath: str) -> bytes:
+        cached = self._cache.pop(relpath, None)
+        if cached is not None:
+            return cached
         return self._blobs.read(self._entry(relpath).sha)
+
+    def prefetch(self, relpaths: Collection[str]) -> None:
+        """Read these files in one batch; each is then served once from memory."""
+        wanted = sorted({p for p in relpaths if p in self._tree and p not in self._cache})
+        blobs = self._blobs.read_many([self._tree[p].sha for p in wanted])
+        self._cache.update((p, blobs[self._tree[p].sha]) for p in wanted)
 
     def size(self, relpath: str) -> int:
         """Size in bytes from the tree listing, so oversized blobs are refused unread."""

@@ -303,3 +303,41 @@ def test_invalid_working_tree_fails_with_positions(
         "error: 1 problem in desired state\n"
         "hint: fix them and run `reconciler validate` again\n"
     )
+
+
+def test_profile_named_through_a_yaml_escape_is_still_found(
+    repo: tuple[Path, Path], store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, desired = repo
+    # "enterpris\x65" is "enterprise": the file holds no "enterprise" bytes, only a backslash.
+    edit(
+        desired / "clients/northwind-clinic.yaml",
+        "profiles: [foundation, growth, enterprise]",
+        'profiles: [foundation, growth, "enterpris\\x65"]',
+    )
+    commit_all(root, "northwind: escaped profile name")
+    edit(desired / "profiles/enterprise.yaml", "sla_hours: 4", "sla_hours: 2")
+    assert since(plan(capsys, store, desired, "--changed-since", "HEAD")) == {
+        "changed": [SUMMIT, NORTHWIND],
+        "compared": 2,
+        "paths": ["profiles/enterprise.yaml"],
+        "planned": [SUMMIT, NORTHWIND],
+    }
+
+
+def test_module_reached_through_a_profile_and_through_the_defaults(
+    repo: tuple[Path, Path], store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _root, desired = repo
+    # questionnaire-engine comes from the growth profile only; no client file names it.
+    edit(desired / "modules/questionnaire-engine.yaml", "version: 1.4.0", "version: 1.4.1")
+    assert since(plan(capsys, store, desired, "--changed-since", "HEAD")) == {
+        "changed": [ACME, SUMMIT, NORTHWIND],
+        "compared": 3,
+        "paths": ["modules/questionnaire-engine.yaml"],
+        "planned": [ACME, SUMMIT, NORTHWIND],
+    }
+    # support is in reconciler.yaml defaults: every client resolves it.
+    edit(desired / "modules/support.yaml", "version: 1.2.0", "version: 1.2.1")
+    result = since(plan(capsys, store, desired, "--changed-since", "HEAD"))
+    assert (result["compared"], len(result["changed"])) == (6, 6)
