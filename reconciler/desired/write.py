@@ -86,7 +86,7 @@ def client_document(
     return doc
 
 
-class _PlainDumper(yaml.SafeDumper):
+class _PlainDumper(yaml.SafeDumper):  # type: ignore[misc,unused-ignore]
     """Plain data only: never anchors or aliases, even for repeated objects."""
 
     def ignore_aliases(self, data: Any) -> bool:
@@ -95,7 +95,7 @@ class _PlainDumper(yaml.SafeDumper):
 
 def client_yaml(doc: Mapping[str, JSON], comments: Sequence[str] = ()) -> str:
     """The file text: the schema modeline, comment lines, then the document."""
-    body = yaml.dump(
+    body: str = yaml.dump(
         dict(doc),
         Dumper=_PlainDumper,
         sort_keys=False,
