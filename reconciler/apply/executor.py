@@ -37,6 +37,38 @@ class Refused(ReconcilerError):
     """This client must not be written (stale or changed desired state); others go on."""
 
 
+class ConnectionLost(ReconcilerError):
+    """The store connection died during a client's transaction: the run stops there.
+
+    `results` holds every client finished before, then the rolled-back ones as failed; the
+    clients after them were not attempted. A dead connection is not retried blindly: an
+    operator may have terminated it, or the server may be failing over (SPEC §5).
+    """
+
+    def __init__(self, message: str, *, hint: str, results: Sequence[ClientResult]) -> None:
+        super().__init__(message, hint=hint)
+        self.results = tuple(results)
+
+
+class _Lost(Exception):
+    """Raised inside run_jobs when a transaction's connection was lost."""
+
+    def __init__(self, client_ids: Sequence[str], detail: str) -> None:
+        super().__init__(detail)
+        self.client_ids = list(client_ids)
+        self.detail = detail
+
+
+def _is_disconnect(exc: BaseException) -> bool:
+    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+def _db_detail(exc: BaseException) -> str:
+    cause: BaseException = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {redact_urls(lines[0] if lines else '')}"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
     """One client to write: what live must still be, and how to get the target from it."""
@@ -79,15 +111,55 @@ def run_jobs(
     pending = list(jobs)
     for start in range(0, len(pending), max(1, batch_size)):
         batch = pending[start : start + batch_size]
-        done = _run_batch(engine, batch, run_id, clock) if len(batch) > 1 else None
-        if done is None:
-            done = [_run_one(engine, job, run_id, clock) for job in batch]
+        done: list[ClientResult] = []
+        try:
+            fast = _run_batch(engine, batch, run_id, clock) if len(batch) > 1 else None
+            if fast is not None:
+                done = fast
+            else:
+                for job in batch:
+                    done.append(_run_one(engine, job, run_id, clock))
+        except _Lost as lost:
+            _report(results, done, on_done)
+            raise _connection_lost(lost, results, len(pending) - len(results)) from None
         for result in done:
             log.info("apply: client=%s outcome=%s", result.client_id, result.outcome)
             results.append(result)
             if on_done is not None:
                 on_done(result)
     return results
+
+
+def _report(
+    results: list[ClientResult],
+    done: Sequence[ClientResult],
+    on_done: Callable[[ClientResult], None] | None,
+) -> None:
+    for result in done:
+        results.append(result)
+        if on_done is not None:
+            on_done(result)
+
+
+def _connection_lost(lost: _Lost, results: list[ClientResult], left: int) -> ConnectionLost:
+    """The error naming the client(s) in flight when the connection died, and what is left."""
+    for cid in lost.client_ids:
+        message = (
+            f"client {cid}: connection to the store lost while writing it ({lost.detail}); "
+            "rolled back, nothing written for it"
+        )
+        results.append(ClientResult(client_id=cid, outcome="failed", message=message))
+    others = len(lost.client_ids) - 1
+    with_others = f" (and {others} more in the same transaction)" if others else ""
+    applied = sum(1 for r in results if r.outcome == "applied")
+    return ConnectionLost(
+        f"connection to the store lost while writing client {lost.client_ids[0]}{with_others}: "
+        f"{lost.detail}; rolled back, nothing written for {'them' if others else 'it'}; "
+        f"{applied} client(s) applied before, {left - len(lost.client_ids)} not attempted",
+        hint="check the database server, then plan and apply again "
+        "(clients already applied have nothing left to change)",
+        results=results,
+    )
 
 
 def _run_batch(
@@ -123,6 +195,8 @@ def _run_batch(
                         raise _Mismatch(target.client_id)
                 record_clients(conn, run_id, writes, clock())
     except (ReconcilerError, sa_exc.SQLAlchemyError, _Mismatch) as exc:
+        if _is_disconnect(exc):
+            raise _Lost(ids, _db_detail(exc)) from exc
         log.info(
             "apply: batch of %d rolled back (%s); retrying one client at a time",
             len(jobs),
@@ -176,13 +250,12 @@ def _run_one(engine: Engine, job: Job, run_id: int, clock: Clock) -> ClientResul
     except ReconcilerError as exc:
         return ClientResult(client_id=cid, outcome="failed", message=_text(exc))
     except sa_exc.SQLAlchemyError as exc:
-        cause: BaseException = getattr(exc, "orig", None) or exc
-        lines = str(cause).strip().splitlines()
-        reason, detail = type(cause).__name__, redact_urls(lines[0] if lines else "")
+        if _is_disconnect(exc):
+            raise _Lost([cid], _db_detail(exc)) from exc
         return ClientResult(
             client_id=cid,
             outcome="failed",
-            message=f"client {cid}: database error ({reason}: {detail}); nothing written for it",
+            message=f"client {cid}: database error ({_db_detail(exc)}); nothing written for it",
         )
     return ClientResult(client_id=cid, outcome="applied")
 

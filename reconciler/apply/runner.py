@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from reconciler.apply.executor import (
     ClientResult,
     Clock,
+    ConnectionLost,
     Job,
     Refused,
     run_jobs,
@@ -124,6 +125,9 @@ def execute(
         status = (
             "done" if all(r.outcome in ("applied", "unchanged") for r in results) else "partial"
         )
+    except ConnectionLost as exc:  # the run stopped: record what it did, then say so
+        results, status = list(exc.results), "partial"
+        raise
     finally:
         finish_run(
             engine,
