@@ -43,7 +43,7 @@ def test_sigkill_mid_apply_leaves_every_client_before_or_after(
         runs_before = runs(store_url)
 
         victim = start(tmp_path, f"kill-{trial}", "apply", "--yes", "--force", *store)
-        if trial % 5 == 0:  # some kills at a random time from the start (planning, catalog, run row)
+        if trial % 5 == 0:  # a random time from the start: planning, catalog sync, run row
             time.sleep(rng.uniform(0.0, 2.0))
         else:  # the others once a random number of clients has committed
             goal = committed_before + rng.randrange(0, 540)
@@ -93,5 +93,3 @@ def rerun_json_run(stdout: str) -> int | None:
     report = json.loads(stdout)
     assert report["ok"] is True
     return None if report["run_id"] is None else int(report["run_id"])
-
-

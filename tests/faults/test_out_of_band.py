@@ -31,7 +31,7 @@ def _theme(url: str, cid: str) -> object:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _old_code_update(conn: object, url: str, cid: str, theme: dict[str, object]) -> str:
+def _old_code_update(url: str) -> str:
     """What the original application does: a plain UPDATE of the JSON column."""
     sql = "UPDATE client_app_overrides SET theme_overrides = %s WHERE client_id = %s"
     return sql if is_pg(url) else sql.replace("%s", "?")
@@ -51,7 +51,7 @@ def test_write_waiting_on_old_code_row_lock_is_refused_as_stale(
     oob_theme = {"primary_color": "#000000", "written_by": "old code"}
     with closing(raw_connect(pg_store)) as old:
         old.autocommit = False
-        old.execute(_old_code_update(old, pg_store, victim, oob_theme), [json.dumps(oob_theme), victim])
+        old.execute(_old_code_update(pg_store), [json.dumps(oob_theme), victim])
         old_pid = old.info.backend_pid
         apply = start(tmp_path, "apply", "apply", "--yes", "--force", *store)
         waiting = (
@@ -70,15 +70,17 @@ def test_write_waiting_on_old_code_row_lock_is_refused_as_stale(
 
 
 @pytest.mark.slow
-def test_old_code_writing_during_a_run_is_never_overwritten(
-    store_url: str, tmp_path: Path
-) -> None:
+def test_old_code_writing_during_a_run_is_never_overwritten(store_url: str, tmp_path: Path) -> None:
     """A thread of old-code UPDATEs during a run: each client it wrote ends with its last
     write (apply refused it as stale, or the write came after apply's commit)."""
     desired, ids = make_fleet(store_url, tmp_path / "fleet", 400)
     store = ["--store", store_url, "--dir", str(desired)]
     assert cli("apply", "--yes", "--force", *store).returncode == 0
-    written = [c for c in ids if run_sql(store_url, "SELECT 1 FROM client_app_overrides WHERE client_id = %s", [c])]
+    written = [
+        c
+        for c in ids
+        if run_sql(store_url, "SELECT 1 FROM client_app_overrides WHERE client_id = %s", [c])
+    ]
     mark_trial(desired, 1)
     plan_file = tmp_path / "plan.json"  # planned before old code starts writing
     assert cli("plan", "--out", str(plan_file), *store).returncode == 0
@@ -93,7 +95,7 @@ def test_old_code_writing_during_a_run_is_never_overwritten(
                 cid, n = rng.choice(written), n + 1
                 theme = {"written_by": "old code", "n": n}
                 conn.execute("BEGIN IMMEDIATE" if not is_pg(store_url) else "BEGIN")
-                conn.execute(_old_code_update(conn, store_url, cid, theme), [json.dumps(theme), cid])
+                conn.execute(_old_code_update(store_url), [json.dumps(theme), cid])
                 time.sleep(0.003)  # hold the row a moment, as a slow request would
                 conn.execute("COMMIT")
                 last[cid] = theme
