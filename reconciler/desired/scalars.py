@@ -25,6 +25,9 @@ EXACT: dict[str, JSON] = {
 }
 MISS = object()
 TYPED_START = frozenset("-+.0123456789<=")  # first characters of int, float, date, <<, =
+# Longer integers are refused before conversion: Python refuses str<->int past 4300 digits
+# (a crash later, in JSON and hashing) and YAML 1.1 sexagesimal `1:2:3:...` is quadratic.
+MAX_INT_CHARS = 100
 
 
 def resolve(value: str) -> JSON:
@@ -35,6 +38,8 @@ def resolve(value: str) -> JSON:
     if value[0] not in TYPED_START:
         return value
     if value.isascii() and value.isdigit() and (value[0] != "0" or len(value) == 1):
+        if len(value) > MAX_INT_CHARS:
+            raise NotPlain(_too_long(value))
         return int(value)
     tag = None
     for candidate, regexp in _RESOLVERS.get(value[0], ()):
@@ -44,6 +49,8 @@ def resolve(value: str) -> JSON:
     if tag is None:
         return value
     if tag == "tag:yaml.org,2002:int":
+        if len(value) > MAX_INT_CHARS:
+            raise NotPlain(_too_long(value))
         return _CONSTRUCT.construct_yaml_int(ScalarNode(tag, value))
     if tag == "tag:yaml.org,2002:float":
         number = _CONSTRUCT.construct_yaml_float(ScalarNode(tag, value))
@@ -55,6 +62,13 @@ def resolve(value: str) -> JSON:
     if tag == "tag:yaml.org,2002:merge":
         raise NotPlain("merge keys (<<) are not allowed; write the keys out", soft=False)
     return value  # `=` (the YAML 1.1 "value" type) is kept as the plain string it looks like
+
+
+def _too_long(value: str) -> str:
+    return (
+        f"integer of {len(value)} characters is too large (at most {MAX_INT_CHARS}); "
+        "quote it for a string"
+    )
 
 
 class NotPlain(Exception):
