@@ -393,7 +393,9 @@ def _report(
             )
         conflicts += work.notes.get(m.id, [])
         if how == "omit" and conflicts:
-            conflicts.append("kept as is: not listed (strategy merge leaves it alone)")
+            conflicts.append(
+                "kept as is: not listed (the client strategy leaves unlisted modules alone)"
+            )
         elif how == "preserve":
             conflicts.append("kept as is: strategy preserve")
         modules.append(
