@@ -18,9 +18,9 @@ from reconciler.desired.checks import (
 )
 from reconciler.desired.resolve import Layer, Resolver
 from reconciler.desired.schema import check_file
-from reconciler.desired.source import Source, WorkingTree
+from reconciler.desired.source import Source, UnreadableFile, WorkingTree
 from reconciler.desired.yamlsafe import YamlFile, parse, too_big
-from reconciler.errors import Problem, ReconcilerError, ValidationFailed
+from reconciler.errors import Location, Problem, ReconcilerError, ValidationFailed
 from reconciler.model import ClientDesired, DesiredState
 
 SETTINGS_FILE = "reconciler.yaml"
@@ -36,12 +36,18 @@ class _Reader:
         self._size = getattr(source, "size", None)
 
     def read(self, relpath: str, limit: int) -> YamlFile | None:
-        if self._size is not None:
-            size = self._size(relpath)
-            if size > limit:
-                self.problems.append(too_big(relpath, size, limit))
-                return None
-        yf, problems = parse(relpath, self.source.read_bytes(relpath), max_bytes=limit)
+        try:
+            if self._size is not None:
+                size = self._size(relpath)
+                if size > limit:
+                    self.problems.append(too_big(relpath, size, limit))
+                    return None
+            raw = self.source.read_bytes(relpath)
+        except UnreadableFile as exc:  # one problem among all the others, not a stop
+            reason = f"cannot read the file: {exc.reason}"
+            self.problems.append(Problem(Location(relpath, 1, 1), "$", reason))
+            return None
+        yf, problems = parse(relpath, raw, max_bytes=limit)
         self.problems.extend(problems)
         return yf
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -41,6 +42,15 @@ class Source(Protocol):
         ...
 
 
+class UnreadableFile(ReconcilerError):
+    """A desired-state file that is not read; the loader reports it at `relpath`:1:1."""
+
+    def __init__(self, relpath: str, reason: str) -> None:
+        super().__init__(f"cannot read {relpath}: {reason}")
+        self.relpath = relpath
+        self.reason = reason
+
+
 class WorkingTree:
     """Files of a directory as they are on disk; `commit` is HEAD when it is in a git repository."""
 
@@ -70,17 +80,36 @@ class WorkingTree:
         return sorted(found)
 
     def read_bytes(self, relpath: str) -> bytes:
+        path = self._checked(relpath)
         try:
-            return (self._base / relpath).read_bytes()
+            return path.read_bytes()
         except OSError as exc:
-            raise ReconcilerError(f"cannot read {relpath}: {exc.strerror}") from exc
+            raise UnreadableFile(relpath, exc.strerror or type(exc).__name__) from None
 
     def size(self, relpath: str) -> int:
         """Size in bytes, so oversized files are refused unread."""
+        return self._checked(relpath).stat().st_size
+
+    def _checked(self, relpath: str) -> Path:
+        """The path of a regular file inside the tree; a symlink may point only inside it, and
+        a FIFO or device would block or never end, so neither is ever opened (SPEC §3)."""
+        path = self._base / relpath
         try:
-            return (self._base / relpath).stat().st_size
-        except OSError as exc:
-            raise ReconcilerError(f"cannot read {relpath}: {exc.strerror}") from exc
+            real = path.resolve(strict=True)
+            info = real.stat()
+        except (OSError, RuntimeError) as exc:  # dangling link, loop, permissions
+            reason = getattr(exc, "strerror", None) or "symlink loop"
+            raise UnreadableFile(relpath, reason) from None
+        root = self._base.resolve()
+        if not real.is_relative_to(root):
+            raise UnreadableFile(
+                relpath,
+                "it is a symlink to a file outside the desired-state directory "
+                "(copy the file into the tree instead)",
+            )
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableFile(relpath, "not a regular file (a FIFO, device or socket)")
+        return path
 
     def exists(self, relpath: str) -> bool:
         """Whether a file exists in the tree."""
