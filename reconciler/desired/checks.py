@@ -50,7 +50,12 @@ def check_settings_ids(yf: YamlFile | None, catalog: Catalog) -> list[Problem]:
     if yf is None or not isinstance(yf.data.get("legacy"), dict):
         return []
     problems = []
-    for i, module_id in enumerate(yf.data["legacy"].get("defaults", [])):
+    defaults = yf.data["legacy"].get("defaults", [])
+    if not isinstance(defaults, list):  # the schema reports it; a string is not a list of ids
+        return []
+    for i, module_id in enumerate(defaults):
+        if not isinstance(module_id, str):  # likewise reported by the schema
+            continue
         if module_id not in catalog.modules and module_id not in catalog.broken:
             reason = f"unknown module {module_id!r} (no modules/{module_id}.yaml)"
             problems.append(yf.problem(("legacy", "defaults", i), reason))

@@ -111,8 +111,9 @@ def _meta() -> Draft202012Validator:
 def sensitive_paths(schema: Any, prefix: JsonPath = ()) -> frozenset[tuple[str, ...]]:
     """JSON paths of settings whose schema property has `sensitive: true`, at any depth."""
     found: set[tuple[str, ...]] = set()
-    if isinstance(schema, dict):
-        for name, sub in (schema.get("properties") or {}).items():
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if isinstance(properties, dict):  # anything else is an invalid schema, reported elsewhere
+        for name, sub in properties.items():
             if not isinstance(sub, dict):
                 continue
             path = (*prefix, name)
