@@ -221,7 +221,7 @@ def _build(
                             fail("complex mapping keys are not allowed", ())
                             break
                         fail(f"key {event.value} is not a string; quote it", soft=True)
-                        value = str(value)
+                        value = event.value  # as written: `null`, not Python's 'None'
                     if value in top[0]:
                         path = (*_stack_path(stack[:-1], adding=False), value)
                         fail(f"duplicate key {value!r}", path, soft=True)
