@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from reconciler.apply.executor import ClientResult
     from reconciler.apply.history import RunDetail, RunInfo
     from reconciler.desired.load import DesiredStream
-    from reconciler.imports import ImportReport
+    from reconciler.import_report import ImportReport
     from reconciler.model import (
         ClientDesired,
         ClientLive,
@@ -830,7 +830,8 @@ def import_state(
     from pathlib import Path
 
     from reconciler.errors import ReconcilerError
-    from reconciler.imports import ImportReport, import_clients
+    from reconciler.import_report import ImportReport
+    from reconciler.imports import import_clients
     from reconciler.live.engine import display_url, make_engine, store_errors
     from reconciler.live.migrate import require_initialised
     from reconciler.live.state import read_live

@@ -88,13 +88,16 @@ def _compare(
 ) -> tuple[DesiredState, ch.ChangedSince]:
     base_settings = _settings_at(base_source) if changes.settings else None
     only: set[str] | None = set(changes.client_files)
-    if changes.fans_out:
+    if changes.fans_out:  # find who can use what changed without resolving the fleet
         shared = load_desired(head_source, only_client_files=())
         settings_changed = changes.settings and ch.settings_affect_clients(
             base_settings, shared.settings
         )
         needles = None if settings_changed else _needles(changes, shared)
-        only = None if needles is None else only | _files_holding(head_source, needles)
+        if needles is None:
+            only = None  # a change every client resolves: load the whole tree
+        else:
+            only = set(changes.client_files) | _files_holding(head_source, needles)
     head = load_desired(head_source, only_client_files=only)
     settings_changed = changes.settings and ch.settings_affect_clients(base_settings, head.settings)
     compared = ch.candidates(changes, head.clients, settings_changed=settings_changed)
