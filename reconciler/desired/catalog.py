@@ -112,7 +112,7 @@ def _settings_validator(yf: YamlFile, problems: list[Problem]) -> Validator | No
             for p, k, r in findings
         )
         return None
-    validator = Validator(schema)
+    validator = Validator(schema, sensitive=sensitive_paths(schema))
     for path, key, reason in validator.findings(yf.data.get("default_settings", {})):
         problems.append(yf.problem(("default_settings", *path), reason, key=key))
     return validator

@@ -64,9 +64,16 @@ def _registry() -> Registry[Any]:
 class Validator:
     """A compiled schema: fast pre-check plus jsonschema for the messages."""
 
-    def __init__(self, schema: Mapping[str, Any], *, compiler: Compiler | None = None) -> None:
+    def __init__(
+        self,
+        schema: Mapping[str, Any],
+        *,
+        compiler: Compiler | None = None,
+        sensitive: frozenset[tuple[str, ...]] = frozenset(),
+    ) -> None:
         compiler = compiler or Compiler()
         self.schema = schema
+        self.sensitive = sensitive  # paths whose values never appear in a reason (SPEC §4)
         self.fast: Check = compiler.compile(schema)
         self._full = Draft202012Validator(schema, registry=_registry())
 
@@ -75,9 +82,18 @@ class Validator:
         if self.fast(instance):
             return []
         try:
-            return [f for error in self._full.iter_errors(instance) for f in _explain(error)]
+            return [
+                _redacted(error) if self._is_sensitive(error) else f
+                for error in self._full.iter_errors(instance)
+                for f in _explain(error)
+            ]
         except Exception as exc:  # e.g. an unresolvable $ref in a module's settings_schema
             return [((), False, f"the schema cannot be applied: {_one_line(str(exc))}")]
+
+    def _is_sensitive(self, error: ValidationError) -> bool:
+        return bool(self.sensitive) and _is_sensitive_path(
+            tuple(error.absolute_path), self.sensitive
+        )
 
 
 @functools.cache
@@ -196,6 +212,24 @@ def _explain(error: ValidationError) -> Iterator[Finding]:
         yield path, False, f"{_short(instance)}: {hint}"
         return
     yield path, False, _one_line(error.message)
+
+
+def _is_sensitive_path(path: JsonPath, sensitive: frozenset[tuple[str, ...]]) -> bool:
+    parts = tuple(str(p) for p in path)
+    return any(parts[: len(s)] == s for s in sensitive)
+
+
+def _redacted(error: ValidationError) -> Finding:
+    """A finding about a sensitive value that names the rule it breaks, never the value."""
+    path: JsonPath = tuple(error.absolute_path)
+    kw, expected = error.validator, error.validator_value
+    if kw == "type":
+        names = [expected] if isinstance(expected, str) else list(expected)
+        wanted = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
+        got = describe(error.instance).split(" (")[0]
+        return path, False, f"expected {wanted}, got {got} (sensitive value not shown)"
+    rule = _short(expected) if kw not in ("const", "enum") else "its allowed values"
+    return path, False, f"sensitive value (not shown) does not satisfy {kw}: {rule}"
 
 
 def _search(pattern: str, key: str) -> bool:
