@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from reconciler.live.tables import reconciler_run_clients, reconciler_runs
 from reconciler.model import JSON, ClientLive
+from reconciler.secrets import redact_urls
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +69,10 @@ class RunDetail:
 
 def start_run(engine: Engine, *, now: datetime, **fields: Any) -> int:
     """Insert a run in status `running` and return its id."""
+    # The command line may hold a store URL with its password (SPEC §4: never shown).
+    for name in ("command", "reason"):
+        if isinstance(fields.get(name), str):
+            fields[name] = redact_urls(fields[name])
     with engine.begin() as conn:
         result = conn.execute(
             insert(reconciler_runs).values(started_at=now, status="running", **fields)
@@ -129,8 +134,8 @@ def _run_info(row: Any, clients: int) -> RunInfo:
         started_at=row.started_at,
         finished_at=row.finished_at,
         actor=row.actor,
-        command=row.command,
-        reason=row.reason,
+        command=redact_urls(row.command),
+        reason=None if row.reason is None else redact_urls(row.reason),
         desired_commit=row.desired_commit,
         store=row.store,
         status=row.status,
