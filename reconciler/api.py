@@ -577,8 +577,14 @@ def apply_saved(
     enforce_safety(current, force=force)
     jobs = saved_jobs(saved, state, name=plan_file)
     with store_errors(store_url):
+        engine = make_engine(store_url)
+        if jobs and state.catalog:  # as `apply` does: history and status mask from it
+            from reconciler.live.registry import sync_catalog
+
+            with engine.begin() as conn:
+                sync_catalog(conn, state.catalog)
         return execute(
-            make_engine(store_url),
+            engine,
             jobs,
             kind="apply",
             meta=meta or RunMeta(),

@@ -118,13 +118,16 @@ class Masker:
 
     def __call__(self, live: ClientLive) -> ClientLive:
         from reconciler.model import RegistryModule
-        from reconciler.plan.mask import mask_settings
+        from reconciler.plan.mask import mask_secret_like, mask_settings
 
         registry = {
             m: RegistryModule(
                 enabled=row.enabled,
                 version=row.version,
-                settings=mask_settings(row.settings, self.sensitive.get(m, frozenset())),
+                # A module no catalog knows: mask secret-like keys, as status does (SPEC §4).
+                settings=mask_settings(row.settings, self.sensitive[m])
+                if m in self.sensitive
+                else mask_secret_like(row.settings),
             )
             for m, row in live.registry.items()
         }
