@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import fleet, floor, fresh_database, seed_live, timed  # noqa: E402
+from common import fleet, floor, fresh_database, seed_live, timed
 
-from reconciler import api  # noqa: E402
-from reconciler.apply.runner import RunMeta  # noqa: E402
+from reconciler import api
+from reconciler.apply.runner import RunMeta
 
 
 def main(argv: list[str] | None = None) -> int:

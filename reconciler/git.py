@@ -141,9 +141,30 @@ class Repo:
             return {}  # the directory does not exist at that commit
         return self._ls_tree(spec) if kind.strip() == b"tree" else {}
 
-    def _ls_tree(self, spec: str) -> dict[str, TreeEntry]:
+    def entries(self, commit: str, prefix: str, relpaths: Sequence[str]) -> dict[str, TreeEntry]:
+        """Just these files under `prefix` at `commit` (missing ones are absent), listed by
+        name in a few `ls-tree` calls instead of listing the whole tree."""
+        spec = f"{commit}:{prefix}" if prefix else f"{commit}^{{tree}}"
+        found: dict[str, TreeEntry] = {}
+        for start in range(0, len(relpaths), 500):
+            names = [f":(literal){p}" for p in relpaths[start : start + 500]]
+            try:
+                found.update(self._ls_tree(spec, names))
+            except ReconcilerError:
+                return found  # the directory does not exist at that commit
+        return found
+
+    def _ls_tree(self, spec: str, names: Sequence[str] = ()) -> dict[str, TreeEntry]:
         out = run_git(
-            ["ls-tree", "-r", "-z", "-l", "--end-of-options", spec],
+            [
+                "ls-tree",
+                "-r",
+                "-z",
+                "-l",
+                "--end-of-options",
+                spec,
+                *(["--", *names] if names else []),
+            ],
             cwd=self.toplevel,
             what="cannot list the tree",
         )

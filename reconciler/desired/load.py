@@ -18,7 +18,7 @@ from reconciler.desired.checks import (
 )
 from reconciler.desired.resolve import Layer, Resolver
 from reconciler.desired.schema import check_file
-from reconciler.desired.source import Source, UnreadableFile, WorkingTree
+from reconciler.desired.source import YAML_SUFFIXES, Source, UnreadableFile, WorkingTree
 from reconciler.desired.yamlsafe import YamlFile, parse, too_big
 from reconciler.errors import Location, Problem, ReconcilerError, ValidationFailed
 from reconciler.model import ClientDesired, DesiredState
@@ -155,11 +155,18 @@ class DesiredStream:
         problems.extend(self._resolver.check_shared())
 
     def client_files(self, only: Collection[str] | None = None) -> list[str]:
-        files = self.source.list_files("clients")
+        """Client files in order; with `only`, those of them that exist, found by name so a
+        few files of a huge tree cost a few look-ups, not a listing of the whole folder."""
         if only is None:
-            return files
-        wanted = set(only)
-        return [f for f in files if f in wanted]
+            return self.source.list_files("clients")
+        wanted = {f for f in only if f.startswith("clients/") and f.endswith(YAML_SUFFIXES)}
+        existing = getattr(self.source, "existing", None)
+        if existing is not None:
+            return list(existing(wanted))
+        exists = getattr(self.source, "exists", None)
+        if exists is not None:
+            return sorted(f for f in wanted if exists(f))
+        return [f for f in self.source.list_files("clients") if f in wanted]
 
     def batches(
         self, only: Collection[str] | None = None, size: int = 2000

@@ -112,8 +112,10 @@ class WorkingTree:
         return path
 
     def exists(self, relpath: str) -> bool:
-        """Whether a file exists in the tree."""
-        return (self._base / relpath).is_file()
+        """Whether a file of that name is in the tree (a dangling link counts, as it does when
+        listing, so reading it reports the problem instead of skipping the file)."""
+        path = self._base / relpath
+        return os.path.lexists(path) and not path.is_dir()
 
 
 def _head_commit(path: Path) -> str | None:
@@ -147,7 +149,11 @@ class GitRevision:
         self.rev = rev
         self._commit = self.repo.resolve(rev)
         self.root = f"{os.fspath(path)}@{rev}"
-        self._tree = self.repo.tree(self._commit, self.prefix)
+        # Listed lazily, one top-level folder at a time, or file by file (prefetch, exists):
+        # `plan --changed-since` reads a handful of files of a 100,000-file tree.
+        self._tree: dict[str, TreeEntry] = {}
+        self._listed: set[str] = set()
+        self._looked_up: set[str] = set()
         self._blobs = BlobReader(self.repo)
         self._cache: dict[str, bytes] = {}
 
@@ -157,6 +163,11 @@ class GitRevision:
 
     def list_files(self, subdir: str) -> list[str]:
         top = subdir.rstrip("/") + "/"
+        if top not in self._listed:
+            folder = f"{self.prefix}/{top[:-1]}" if self.prefix else top[:-1]
+            listed = self.repo.tree(self._commit, folder)
+            self._tree.update((top + path, entry) for path, entry in listed.items())
+            self._listed.add(top)
         return sorted(
             path
             for path in self._tree
@@ -164,6 +175,19 @@ class GitRevision:
             and path.endswith(YAML_SUFFIXES)
             and not any(part.startswith(".") for part in path[len(top) :].split("/")[:-1])
         )
+
+    def _lookup(self, relpaths: Collection[str]) -> None:
+        """Find these files' entries by name (not listing their folders)."""
+        missing = sorted(
+            p
+            for p in relpaths
+            if p not in self._tree
+            and p not in self._looked_up
+            and p.split("/", 1)[0] + "/" not in self._listed
+        )
+        if missing:
+            self._tree.update(self.repo.entries(self._commit, self.prefix, missing))
+            self._looked_up.update(missing)
 
     def read_bytes(self, relpath: str) -> bytes:
         cached = self._cache.pop(relpath, None)
@@ -173,6 +197,7 @@ class GitRevision:
 
     def prefetch(self, relpaths: Collection[str]) -> None:
         """Read these files in one batch; each is then served once from memory."""
+        self._lookup(relpaths)
         wanted = sorted({p for p in relpaths if p in self._tree and p not in self._cache})
         blobs = self._blobs.read_many([self._tree[p].sha for p in wanted])
         self._cache.update((p, blobs[self._tree[p].sha]) for p in wanted)
@@ -182,6 +207,7 @@ class GitRevision:
         return self._entry(relpath).size
 
     def _entry(self, relpath: str) -> TreeEntry:
+        self._lookup([relpath])
         entry = self._tree.get(relpath)
         if entry is None:
             at = f"{self.root} ({self._commit[:12]})"
@@ -189,7 +215,13 @@ class GitRevision:
         return entry
 
     def exists(self, relpath: str) -> bool:
+        self._lookup([relpath])
         return relpath in self._tree
+
+    def existing(self, relpaths: Collection[str]) -> list[str]:
+        """Those of `relpaths` that exist at the revision, sorted (one batched look-up)."""
+        self._lookup(relpaths)
+        return sorted(p for p in relpaths if p in self._tree)
 
     def close(self) -> None:
         """Stop the blob reader process."""
