@@ -1,4 +1,4 @@
-"""Shared benchmark plumbing: cached fleets, fresh PostgreSQL databases, seeded live state, floors."""
+"""Shared benchmark plumbing: cached fleets, fresh PostgreSQL databases, seeded state, floors."""
 
 from __future__ import annotations
 

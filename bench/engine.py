@@ -42,14 +42,16 @@ def main(argv: list[str] | None = None) -> int:
             f"plan                    {plan_s:.2f} s  ({plan_s / floor_s:.2f}x floor, target <= 2x)"
         )
         print(
-            f"apply ~10%              {changed} clients in {apply_s:.2f} s = {changed / apply_s:.0f} clients/s"
+            f"apply ~10%              {changed} clients in {apply_s:.2f} s "
+            f"= {changed / apply_s:.0f} clients/s"
         )
     with fresh_database() as url:
         planned = api.plan(url, str(root))
         apply_s, report = timed(lambda: api.apply(url, planned, force=True, meta=meta))
         changed = report.counts["applied"]
         print(
-            f"apply never-applied     {changed} clients in {apply_s:.2f} s = {changed / apply_s:.0f} clients/s (target >= 1000)"
+            f"apply never-applied     {changed} clients in {apply_s:.2f} s "
+            f"= {changed / apply_s:.0f} clients/s (target >= 1000)"
         )
     return 0
 

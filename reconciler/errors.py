@@ -1,4 +1,4 @@
-"""The one error type that reaches users, its locations and problems, and the exit codes (SPEC §7)."""
+"""The one error type that reaches users, its locations and problems, exit codes (SPEC §7)."""
 
 from __future__ import annotations
 

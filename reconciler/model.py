@@ -37,7 +37,7 @@ def fingerprint(value: JSON) -> str:
 
 
 def deep_merge(base: Mapping[str, JSON], over: Mapping[str, JSON]) -> dict[str, JSON]:
-    """A new dict: `over` deep-merged onto `base`; dicts merge, lists and scalars replace (SPEC §3)."""
+    """A new dict: `over` deep-merged onto `base`; dicts merge, lists/scalars replace (SPEC §3)."""
     merged = dict(base)
     for key, value in over.items():
         current = merged.get(key)
