@@ -150,7 +150,10 @@ def test_one_bad_client_in_a_batch_is_isolated(store_url: str) -> None:
     report = api.apply(store_url, make_plan(store_url, desired), meta=META)
     outcomes = {r.client_id: (r.outcome, r.message) for r in report.results}
     if store_url.startswith("postgresql"):
-        assert outcomes[B] == ("failed", f"client {B} is not in the clients table (client_app_overrides.client_id references clients(id); create the client in the application first, or correct client_id)")
+        assert outcomes[B] == (
+            "failed",
+            f"client {B} is not in the clients table (client_app_overrides.client_id references clients(id); create the client in the application first, or correct client_id)",
+        )
         assert [r["client_id"] for r in legacy_rows(store_url)] == [A, C]
     else:  # SQLite stores created by `init` have no clients table
         assert outcomes[B] == ("applied", "")
