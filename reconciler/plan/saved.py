@@ -50,6 +50,10 @@ def load_plan(text: str, *, name: str) -> SavedPlan:
             "the file may be truncated",
             hint=hint,
         ) from None
+    except RecursionError:  # `[[[[...` thousands deep: the decoder gives up
+        raise ReconcilerError(
+            f"{name}: not a saved plan (JSON nested too deeply)", hint=hint
+        ) from None
     if not isinstance(body, dict) or body.get("kind") != KIND:
         raise ReconcilerError(f"{name}: not a saved plan (kind is not {KIND!r})", hint=hint)
     version = body.get("format_version")
@@ -81,8 +85,10 @@ def load_plan(text: str, *, name: str) -> SavedPlan:
             desired_root=str(body.get("desired_root") or ""),
             clients=clients,
         )
-    except (KeyError, TypeError) as exc:
+    except KeyError as exc:
         raise ReconcilerError(f"{name}: saved plan is missing {exc}", hint=hint) from None
+    except (TypeError, AttributeError):  # e.g. `clients` not a list of objects
+        raise ReconcilerError(f"{name}: saved plan is malformed", hint=hint) from None
 
 
 def plan_json(plan: Plan) -> JSON:
