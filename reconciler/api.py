@@ -599,9 +599,16 @@ def save_plan(planned: Plan, path: str) -> None:
     """Write `planned` to `path` as a saved plan (no sensitive values, checksummed)."""
     from pathlib import Path
 
+    from reconciler.errors import ReconcilerError
     from reconciler.plan.saved import dump_plan
 
-    Path(path).write_text(dump_plan(planned), encoding="utf-8")
+    try:
+        Path(path).write_text(dump_plan(planned), encoding="utf-8")
+    except OSError as exc:
+        raise ReconcilerError(
+            f"cannot write plan file {path}: {exc.strerror or exc}",
+            hint="choose a writable path for --out",
+        ) from None
 
 
 def history(store_url: str, *, client_id: str | None = None, limit: int = 20) -> list[RunInfo]:
@@ -635,6 +642,12 @@ def history_show(store_url: str, run_id: int, *, client_ids: Sequence[str] = ())
         detail = get_run(engine, run_id, client_ids=client_ids)
     if detail is None:
         raise ReconcilerError(f"run {run_id} not found", hint="list runs with `reconciler history`")
+    missing = sorted(set(client_ids) - {s.client_id for s in detail.snapshots})
+    if missing:
+        raise ReconcilerError(
+            f"run {run_id} did not change client(s) {', '.join(missing)}",
+            hint=f"see `reconciler history show {run_id}`",
+        )
     return detail
 
 

@@ -13,9 +13,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from reconciler.live.ids import db_client_id
 from reconciler.live.tables import reconciler_run_clients, reconciler_runs
 from reconciler.model import JSON, ClientLive
 from reconciler.secrets import redact_urls
+
+MAX_RUN_ID = 2**31 - 1  # reconciler_runs.id is an INTEGER
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -172,6 +175,8 @@ def list_runs(engine: Engine, *, client_id: str | None = None, limit: int = 20) 
 
 def get_run(engine: Engine, run_id: int, *, client_ids: Collection[str] = ()) -> RunDetail | None:
     """A run with its client snapshots (all, or only `client_ids`); None when unknown."""
+    if not 1 <= run_id <= MAX_RUN_ID:  # the column's range: bigger ids overflow the driver
+        return None
     with engine.connect() as conn:
         row = conn.execute(select(reconciler_runs).where(reconciler_runs.c.id == run_id)).first()
         if row is None:
@@ -181,8 +186,9 @@ def get_run(engine: Engine, run_id: int, *, client_ids: Collection[str] = ()) ->
             .where(reconciler_run_clients.c.run_id == run_id)
             .order_by(reconciler_run_clients.c.client_id)
         )
-        if client_ids:
-            query = query.where(reconciler_run_clients.c.client_id.in_(list(client_ids)))
+        if client_ids:  # stored form; a non-UUID on PostgreSQL is a clear error, not a crash
+            wanted = [db_client_id(conn.dialect.name, c) for c in client_ids]
+            query = query.where(reconciler_run_clients.c.client_id.in_(wanted))
         snapshots = tuple(
             ClientSnapshot(
                 run_id=run_id,
@@ -193,7 +199,11 @@ def get_run(engine: Engine, run_id: int, *, client_ids: Collection[str] = ()) ->
             )
             for s in conn.execute(query)
         )
-    count = len(snapshots) if not client_ids else -1
+        count = len(snapshots)
+        if client_ids:
+            count = conn.execute(
+                select(func.count()).where(reconciler_run_clients.c.run_id == run_id)
+            ).scalar_one()
     return RunDetail(run=_run_info(row, count), snapshots=snapshots)
 
 
