@@ -30,6 +30,11 @@ def run_options(f: F) -> F:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def run_meta(actor: str, reason: str | None) -> RunMeta:
+    """Who runs this command line and why, as recorded with the run."""
+    return RunMeta(actor=actor, reason=reason, command=" ".join(["reconciler", *sys.argv[1:]]))
+
+
 def write_report(report: ApplyReport, fmt: str) -> int:
     if fmt == "json":
         write_json(report.to_json(), sys.stdout)
@@ -58,10 +63,7 @@ def confirm(question: str, yes: bool) -> None:
 @click.command("apply")
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False))
 @options.store
-@options.desired_dir
-@options.ref
-@options.client_ids
-@options.shard
+@options.selection
 @options.output_format
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @run_options
@@ -83,7 +85,7 @@ def apply_cmd(
     With PLAN_FILE (from `plan --out`), apply exactly that plan; clients whose live state
     changed since are refused as stale. Without it, plan now, show it, and ask (or --yes).
     """
-    meta = RunMeta(actor=actor, reason=reason, command=" ".join(["reconciler", *sys.argv[1:]]))
+    meta = run_meta(actor, reason)
     if plan_file:
         with progress(0, "apply") as tick:
             report = api.apply_saved(

@@ -7,9 +7,8 @@ import sys
 import click
 
 from reconciler import api
-from reconciler.apply.runner import RunMeta
 from reconciler.cli import options
-from reconciler.cli.apply import confirm, run_options
+from reconciler.cli.apply import confirm, run_meta, run_options
 from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from reconciler.plan.drift import DriftClass
 from reconciler.render import write_json
@@ -20,10 +19,7 @@ from reconciler.render.runs import write_report_text
 
 @click.command("drift")
 @options.store
-@options.desired_dir
-@options.ref
-@options.client_ids
-@options.shard
+@options.selection
 @options.output_format
 @click.option(
     "--heal", is_flag=True, help="Apply the desired state to drifted clients (a `heal` run)."
@@ -62,7 +58,7 @@ def drift_cmd(
         return EXIT_CHANGES
     drifted = report.count(DriftClass.DRIFTED)
     confirm(f"Heal {drifted} drifted client(s)?", yes)
-    meta = RunMeta(actor=actor, reason=reason, command=" ".join(["reconciler", *sys.argv[1:]]))
+    meta = run_meta(actor, reason)
     with progress(drifted, "heal") as tick:
         healed = api.heal(
             store_url, report, desired_dir, ref=ref, force=force, meta=meta, on_done=tick

@@ -75,3 +75,8 @@ def client_ids(f: F) -> F:
         metavar="ID",
         help="Only this client (repeatable).",
     )(f)
+
+
+def selection(f: F) -> F:
+    """Which desired state and which of its clients: --dir, --ref, --client, --shard."""
+    return desired_dir(ref(client_ids(shard(f))))

@@ -15,10 +15,7 @@ from reconciler.render.plan import write_json as write_plan_json
 
 @click.command("plan")
 @options.store
-@options.desired_dir
-@options.ref
-@options.client_ids
-@options.shard
+@options.selection
 @options.output_format
 @click.option(
     "--out",

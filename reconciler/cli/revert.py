@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from reconciler import api
-from reconciler.apply.runner import RunMeta
 from reconciler.cli import options
-from reconciler.cli.apply import confirm, run_options, write_report
+from reconciler.cli.apply import confirm, run_meta, run_options, write_report
 from reconciler.render.progress import progress
 
 
@@ -36,7 +33,7 @@ def revert_cmd(
     """
     detail = api.history_show(store_url, run_id, client_ids=client_ids)
     confirm(f"Revert run {run_id} for {len(detail.snapshots)} client(s)?", yes)
-    meta = RunMeta(actor=actor, reason=reason, command=" ".join(["reconciler", *sys.argv[1:]]))
+    meta = run_meta(actor, reason)
     with progress(len(detail.snapshots), "revert") as tick:
         report = api.revert(
             store_url, run_id, client_ids=client_ids, force=force, meta=meta, on_done=tick
