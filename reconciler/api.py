@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from reconciler import chunks
 from reconciler.apply.runner import ApplyReport, RunMeta
+
+R = TypeVar("R")
 
 if TYPE_CHECKING:
     from reconciler.apply.executor import ClientResult
@@ -18,7 +21,6 @@ if TYPE_CHECKING:
     from reconciler.desired.load import DesiredStream
     from reconciler.import_report import ImportReport
     from reconciler.model import (
-        ClientDesired,
         ClientLive,
         ClientStatus,
         DesiredState,
@@ -65,7 +67,9 @@ def validate(desired_dir: str = "desired-state", *, ref: str | None = None) -> D
         return load_desired(source)
 
 
-def check(desired_dir: str = "desired-state", *, ref: str | None = None) -> dict[str, int]:
+def check(
+    desired_dir: str = "desired-state", *, ref: str | None = None, jobs: int | None = None
+) -> dict[str, int]:
     """Validate like `validate`, streaming: memory grows with a batch of clients, not the fleet.
 
     Returns:
@@ -75,7 +79,7 @@ def check(desired_dir: str = "desired-state", *, ref: str | None = None) -> dict
         ValidationFailed, ReconcilerError: as `validate`.
     """
     with _desired_stream(desired_dir, ref) as stream:
-        clients = sum(len(batch) for batch in stream.batches())
+        clients = sum(stream.map(chunks.count, jobs=_jobs(jobs)))
         stream.finish()
         return {
             "clients": clients,
@@ -97,26 +101,26 @@ def _desired_stream(desired_dir: str, ref: str | None) -> Iterator[DesiredStream
         yield DesiredStream(source)
 
 
-def _stream_selected(
-    stream: DesiredStream, client_ids: Sequence[str], shard: str | None
-) -> Iterator[list[ClientDesired]]:
-    """Batches of the clients a run covers (`--client`, `--shard K/N`); after the last batch,
+def _jobs(jobs: int | None) -> int:
+    from reconciler.desired.parallel import default_jobs
+
+    return default_jobs() if jobs is None else jobs
+
+
+def _fleet(
+    stream: DesiredStream,
+    task: Callable[..., R],
+    args: tuple[Any, ...],
+    client_ids: Sequence[str],
+    jobs: int | None,
+) -> Iterator[R]:
+    """`task` over every batch of the fleet (reconciler/chunks.py); after the last batch,
     every problem of the desired state is raised, and `--client` ids that no file has."""
     from reconciler.errors import ReconcilerError
-    from reconciler.plan.select import parse_shard
 
-    parsed = parse_shard(shard)
-    wanted = set(client_ids)
-    for batch in stream.batches():
-        chosen = [
-            c
-            for c in batch
-            if (not wanted or c.client_id in wanted) and (parsed is None or c.client_id in parsed)
-        ]
-        if chosen:
-            yield chosen
+    yield from stream.map(task, args, jobs=_jobs(jobs))
     stream.finish()
-    unknown = sorted(wanted - stream.client_ids)
+    unknown = sorted(set(client_ids) - stream.client_ids)
     if unknown:
         raise ReconcilerError(
             f"client(s) not in the desired state: {', '.join(unknown)}",
@@ -375,27 +379,6 @@ def masker(store_url: str, desired_dir: str = "desired-state") -> Masker:
     return Masker({k: frozenset(v) for k, v in sensitive.items()})
 
 
-def _select_clients(state: Any, client_ids: Sequence[str], shard: str | None) -> list[Any]:
-    """The desired clients a run covers: `--client` ids (each must exist) and `--shard K/N`."""
-    from reconciler.errors import ReconcilerError
-    from reconciler.plan.select import parse_shard
-
-    parsed = parse_shard(shard)
-    if client_ids:
-        unknown = sorted(set(client_ids) - set(state.clients))
-        if unknown:
-            raise ReconcilerError(
-                f"client(s) not in the desired state: {', '.join(unknown)}",
-                hint=f"client ids are the client_id of files under {state.root}/clients/",
-            )
-        chosen = [state.clients[c] for c in sorted(set(client_ids))]
-    else:
-        chosen = list(state.clients.values())
-    if parsed is not None:
-        chosen = [c for c in chosen if c.client_id in parsed]
-    return chosen
-
-
 def plan(
     store_url: str,
     desired_dir: str = "desired-state",
@@ -404,6 +387,7 @@ def plan(
     client_ids: Sequence[str] = (),
     shard: str | None = None,
     changed_since: str | None = None,
+    jobs: int | None = None,
 ) -> Plan:
     """Compute what `apply` would change.
 
@@ -413,6 +397,7 @@ def plan(
         ref: read the desired state from this git revision instead of the working tree.
         client_ids: only these clients (each must exist in the desired state).
         shard: `K/N`, only the clients of that shard.
+        jobs: worker processes parsing a large tree (None: `RECONCILER_JOBS` or the cores).
         changed_since: a git revision; plan only the clients whose resolved desired state
             differs between it and the working tree (or `ref`); `plan.changed_since` says
             what was compared and which clients were deleted (see `changed_clients`).
@@ -433,7 +418,7 @@ def plan(
     since = None
     if changed_since is not None:
         state, since = changed_clients(desired_dir, changed_since, ref=ref)
-        chosen = _filter_clients([state.clients[c] for c in since.changed], client_ids, shard)
+        chosen = chunks.select([state.clients[c] for c in since.changed], client_ids, shard)
         with store_errors(store_url), make_engine(store_url).connect() as conn:
             require_initialised(conn)
             lives = read_live(conn, [c.client_id for c in chosen])
@@ -453,14 +438,8 @@ def plan(
             make_engine(store_url).connect() as conn,
         ):
             require_initialised(conn)
-            for batch in _stream_selected(stream, client_ids, shard):
-                lives = read_live(conn, [c.client_id for c in batch])
-                batch_plans, batch_unchanged = plan_clients(
-                    batch,
-                    lives,
-                    legacy_defaults=stream.settings.legacy_defaults,
-                    catalog=stream.catalog,
-                )
+            args = (store_url, client_ids, shard)
+            for batch_plans, batch_unchanged in _fleet(stream, chunks.plan, args, client_ids, jobs):
                 plans.extend(batch_plans)
                 unchanged += batch_unchanged
             state = stream.state({})
@@ -700,6 +679,7 @@ def drift(
     ref: str | None = None,
     client_ids: Sequence[str] = (),
     shard: str | None = None,
+    jobs: int | None = None,
 ) -> DriftReport:
     """Classify each client: in sync, drifted, pending, or never applied (SPEC §6).
 
@@ -707,7 +687,7 @@ def drift(
         store_url: SQLAlchemy URL of the live stores.
         desired_dir: the desired-state directory.
         ref: read the desired state from this git revision.
-        client_ids, shard: limit the clients, as for `plan`.
+        client_ids, shard, jobs: as for `plan`.
 
     Returns:
         A `DriftReport`; `report.any_drifted` means exit code 2 for the CLI.
@@ -715,13 +695,9 @@ def drift(
     Raises:
         ValidationFailed, ReconcilerError: as for `plan`.
     """
-    from reconciler.apply.history import last_applied
     from reconciler.live.engine import display_url, make_engine, store_errors
     from reconciler.live.migrate import require_initialised
-    from reconciler.live.state import read_live
-    from reconciler.model import ClientLive
-    from reconciler.plan.build import sensitive_paths
-    from reconciler.plan.drift import DriftReport, classify
+    from reconciler.plan.drift import DriftReport
 
     clients: list[Any] = []
     with (
@@ -730,21 +706,8 @@ def drift(
         make_engine(store_url).connect() as conn,
     ):
         require_initialised(conn)
-        sensitive = sensitive_paths(stream.catalog)
-        for batch in _stream_selected(stream, client_ids, shard):
-            ids = [c.client_id for c in batch]
-            lives = read_live(conn, ids)
-            lasts = last_applied(conn, ids)
-            clients.extend(
-                classify(
-                    c,
-                    lives.get(c.client_id) or ClientLive(client_id=c.client_id),
-                    lasts.get(c.client_id),
-                    legacy_defaults=stream.settings.legacy_defaults,
-                    sensitive=sensitive,
-                )
-                for c in batch
-            )
+        for batch in _fleet(stream, chunks.drift, (store_url, client_ids, shard), client_ids, jobs):
+            clients.extend(batch)
         state = stream.state({})
     clients.sort(key=lambda c: c.client_id)
     return DriftReport(
@@ -770,19 +733,6 @@ def heal(
         return ApplyReport(kind="heal", run_id=None)
     planned = plan(store_url, desired_dir, ref=ref, client_ids=drifted)
     return apply(store_url, planned, force=force, meta=meta, on_done=on_done, kind="heal")
-
-
-def _filter_clients(chosen: list[Any], client_ids: Sequence[str], shard: str | None) -> list[Any]:
-    """`--client` and `--shard K/N` over an already chosen list (no unknown-id check)."""
-    from reconciler.plan.select import parse_shard
-
-    parsed = parse_shard(shard)
-    wanted = set(client_ids)
-    return [
-        c
-        for c in chosen
-        if (not wanted or c.client_id in wanted) and (parsed is None or c.client_id in parsed)
-    ]
 
 
 def changed_clients(

@@ -74,6 +74,7 @@ def apply_cmd(
     ref: str | None,
     client_ids: tuple[str, ...],
     shard: str | None,
+    jobs: int | None,
     fmt: str,
     yes: bool,
     force: bool,
@@ -92,7 +93,9 @@ def apply_cmd(
                 store_url, plan_file, desired_dir, ref=ref, force=force, meta=meta, on_done=tick
             )
         return write_report(report, fmt)
-    planned = api.plan(store_url, desired_dir, ref=ref, client_ids=client_ids, shard=shard)
+    planned = api.plan(
+        store_url, desired_dir, ref=ref, client_ids=client_ids, shard=shard, jobs=jobs
+    )
     if not any(c.writes for c in planned.clients):
         write_text(planned, sys.stderr)
         return write_report(ApplyReport(kind="apply", run_id=None), fmt)

@@ -32,6 +32,7 @@ def drift_cmd(
     ref: str | None,
     client_ids: tuple[str, ...],
     shard: str | None,
+    jobs: int | None,
     fmt: str,
     heal: bool,
     yes: bool,
@@ -45,7 +46,9 @@ def drift_cmd(
     Exit 2 when any client drifted, 0 otherwise; with --heal, 0 once every drifted client
     was healed, 1 if any could not be.
     """
-    report = api.drift(store_url, desired_dir, ref=ref, client_ids=client_ids, shard=shard)
+    report = api.drift(
+        store_url, desired_dir, ref=ref, client_ids=client_ids, shard=shard, jobs=jobs
+    )
     if fmt == "json":
         write_json(report.to_json(), sys.stdout)
     elif fmt == "markdown":

@@ -77,6 +77,19 @@ def client_ids(f: F) -> F:
     )(f)
 
 
+def jobs(f: F) -> F:
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(1),
+        default=None,
+        envvar="RECONCILER_JOBS",
+        metavar="N",
+        help="Worker processes that parse, resolve and plan batches of a large tree "
+        "(5,000+ client files; env RECONCILER_JOBS). Default 1: no pool.",
+    )(f)
+
+
 def selection(f: F) -> F:
-    """Which desired state and which of its clients: --dir, --ref, --client, --shard."""
-    return desired_dir(ref(client_ids(shard(f))))
+    """Which desired state and which of its clients: --dir, --ref, --client, --shard, --jobs."""
+    return desired_dir(ref(client_ids(shard(jobs(f)))))

@@ -41,6 +41,7 @@ def plan_cmd(
     ref: str | None,
     client_ids: tuple[str, ...],
     shard: str | None,
+    jobs: int | None,
     fmt: str,
     out_file: str | None,
     changed_since: str | None,
@@ -63,6 +64,7 @@ def plan_cmd(
         client_ids=client_ids,
         shard=shard,
         changed_since=changed_since,
+        jobs=jobs,
     )
     if out_file:
         api.save_plan(planned, out_file)

@@ -16,8 +16,11 @@ from reconciler.render import validation
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 @options.desired_dir
 @options.ref
+@options.jobs
 @options.output_format
-def validate_cmd(directory: str | None, desired_dir: str, ref: str | None, fmt: str) -> int:
+def validate_cmd(
+    directory: str | None, desired_dir: str, ref: str | None, jobs: int | None, fmt: str
+) -> int:
     """Check DIRECTORY (default: --dir, RECONCILER_DIR or ./desired-state).
 
     Prints every problem as `file:line:column: $.json.path: reason`, sorted, then a count;
@@ -25,7 +28,7 @@ def validate_cmd(directory: str | None, desired_dir: str, ref: str | None, fmt: 
     """
     root = directory or desired_dir
     try:
-        counts = api.check(root, ref=ref)
+        counts = api.check(root, ref=ref, jobs=jobs)
     except ValidationFailed as exc:
         counts = getattr(exc, "counts", {})
         report = validation.ValidationReport(problems=exc.problems, **counts)

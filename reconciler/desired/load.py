@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.desired.catalog import build_catalog, stem
 from reconciler.desired.checks import (
@@ -16,6 +16,7 @@ from reconciler.desired.checks import (
     check_settings_ids,
     duplicate_client_ids,
 )
+from reconciler.desired.parallel import MIN_FILES, parallel_map
 from reconciler.desired.resolve import Layer, Resolver
 from reconciler.desired.schema import check_file
 from reconciler.desired.source import YAML_SUFFIXES, Source, UnreadableFile, WorkingTree
@@ -23,6 +24,7 @@ from reconciler.desired.yamlsafe import YamlFile, parse, too_big
 from reconciler.errors import Location, Problem, ReconcilerError, ValidationFailed
 from reconciler.model import ClientDesired, DesiredState
 
+R = TypeVar("R")
 SETTINGS_FILE = "reconciler.yaml"
 DEFAULT_MAX_FILE_BYTES = 1024 * 1024
 
@@ -175,9 +177,22 @@ class DesiredStream:
         files = self.client_files(only)
         for start in range(0, len(files), size):
             with _no_gc():
-                yield [c for f in files[start : start + size] if (c := self._client(f))]
+                yield [c for f in files[start : start + size] if (c := self.resolve_file(f))]
 
-    def _client(self, relpath: str) -> ClientDesired | None:
+    def map(
+        self, task: Callable[..., R], args: tuple[Any, ...] = (), *, size: int = 2000, jobs: int = 1
+    ) -> Iterator[R]:
+        """`task(stream, batch, *args)` for every batch of clients, in file order. With `jobs`
+        > 1 and a large working tree, worker processes parse, resolve and run the task."""
+        files = self.client_files()
+        if jobs > 1 and len(files) >= MIN_FILES and isinstance(self.source, WorkingTree):
+            yield from parallel_map(self, files, task, args, size, jobs)
+            return
+        for batch in self.batches(size=size):
+            yield task(self, batch, *args)
+
+    def resolve_file(self, relpath: str) -> ClientDesired | None:
+        """Parse, check and resolve one client file; problems are collected, None if any."""
         self._seen += 1
         yf = self._reader.read(relpath, self.settings.max_file_bytes)
         if yf is None:
@@ -192,6 +207,20 @@ class DesiredStream:
         client, found = self._resolver.resolve(yf)
         self.problems.extend(found)
         return client
+
+    def reset_owners(self) -> None:
+        self._owners = {}
+
+    def owner_pairs(self) -> list[tuple[str, str]]:
+        """(client_id, file) for every client file read since the last reset."""
+        return [(cid, f) for cid, files in self._owners.items() for f in files]
+
+    def merge(self, problems: list[Problem], owners: list[tuple[str, str]], seen: int) -> None:
+        """Take in what a worker found (parallel.py), as if this stream had read the files."""
+        self.problems.extend(problems)
+        for client_id, relpath in owners:
+            self._owners.setdefault(client_id, []).append(relpath)
+        self._seen += seen
 
     @property
     def client_ids(self) -> set[str]:

@@ -1,0 +1,93 @@
+"""Work on one batch of resolved clients: the unit that fleet commands stream and, for large
+trees, run in worker processes (issue 8). Functions here are module-level so they pickle."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from reconciler.model import ClientDesired, ClientLive
+
+if TYPE_CHECKING:
+    from reconciler.desired.load import DesiredStream
+    from reconciler.plan.drift import ClientDrift
+    from reconciler.plan.model import ClientPlan
+
+
+def select(
+    batch: Sequence[ClientDesired], client_ids: Sequence[str], shard: str | None
+) -> list[ClientDesired]:
+    """The clients of a batch that `--client` and `--shard K/N` keep."""
+    from reconciler.plan.select import parse_shard
+
+    parsed = parse_shard(shard)
+    wanted = set(client_ids)
+    return [
+        c
+        for c in batch
+        if (not wanted or c.client_id in wanted) and (parsed is None or c.client_id in parsed)
+    ]
+
+
+def count(stream: DesiredStream, batch: list[ClientDesired]) -> int:
+    """`validate`: how many clients resolved."""
+    return len(batch)
+
+
+def plan(
+    stream: DesiredStream,
+    batch: list[ClientDesired],
+    store_url: str,
+    client_ids: Sequence[str],
+    shard: str | None,
+) -> tuple[list[ClientPlan], int]:
+    """`plan`: the plans with changes of a batch, and how many clients had none."""
+    from reconciler.live.engine import make_engine
+    from reconciler.live.state import read_live
+    from reconciler.plan.build import plan_clients
+
+    chosen = select(batch, client_ids, shard)
+    if not chosen:
+        return [], 0
+    with make_engine(store_url).connect() as conn:
+        lives = read_live(conn, [c.client_id for c in chosen])
+    return plan_clients(
+        chosen,
+        lives,
+        legacy_defaults=stream.settings.legacy_defaults,
+        catalog=stream.catalog,
+    )
+
+
+def drift(
+    stream: DesiredStream,
+    batch: list[ClientDesired],
+    store_url: str,
+    client_ids: Sequence[str],
+    shard: str | None,
+) -> list[ClientDrift]:
+    """`drift`: the drift class of each client of a batch."""
+    from reconciler.apply.history import last_applied
+    from reconciler.live.engine import make_engine
+    from reconciler.live.state import read_live
+    from reconciler.plan.build import sensitive_paths
+    from reconciler.plan.drift import classify
+
+    chosen = select(batch, client_ids, shard)
+    ids = [c.client_id for c in chosen]
+    if not ids:
+        return []
+    with make_engine(store_url).connect() as conn:
+        lives = read_live(conn, ids)
+        lasts = last_applied(conn, ids)
+    sensitive = sensitive_paths(stream.catalog)
+    return [
+        classify(
+            c,
+            lives.get(c.client_id) or ClientLive(client_id=c.client_id),
+            lasts.get(c.client_id),
+            legacy_defaults=stream.settings.legacy_defaults,
+            sensitive=sensitive,
+        )
+        for c in chosen
+    ]

@@ -1,0 +1,85 @@
+"""Batches of client files handled in worker processes, for large trees on multi-core
+machines (issue 8). Each worker parses, resolves and runs the batch's task (plan, drift, count)
+itself, so only small results cross processes; the parent keeps the file order and merges
+problems. `jobs=1` turns it off."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from reconciler.errors import Problem
+
+if TYPE_CHECKING:
+    from reconciler.desired.load import DesiredStream
+
+# Below this many client files a pool costs more (start-up, imports) than it saves.
+MIN_FILES = 5000
+R = TypeVar("R")
+Task = Callable[..., R]
+
+_worker_stream: DesiredStream | None = None  # one per worker process, for its whole life
+
+
+def default_jobs() -> int:
+    """`RECONCILER_JOBS`, else 1 (no pool): on the 2-core reference machine the pool did not
+    pay (bench/parallel.py); with 4+ free cores pass --jobs."""
+    configured = os.environ.get("RECONCILER_JOBS", "").strip()
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return 1
+
+
+def _init_worker(root: str) -> None:
+    global _worker_stream
+    from reconciler.desired.load import DesiredStream
+    from reconciler.desired.source import WorkingTree
+
+    _worker_stream = DesiredStream(WorkingTree(root))
+
+
+def _run_chunk(
+    files: Sequence[str], task: Task[Any], args: tuple[Any, ...]
+) -> tuple[Any, list[Problem], list[tuple[str, str]], int]:
+    stream = _worker_stream
+    assert stream is not None, "worker not initialised"
+    stream.problems.clear()
+    stream.reset_owners()
+    clients = [c for f in files if (c := stream.resolve_file(f))]
+    result = task(stream, clients, *args)
+    return result, list(stream.problems), stream.owner_pairs(), len(files)
+
+
+def parallel_map(
+    stream: DesiredStream,
+    files: Sequence[str],
+    task: Task[R],
+    args: tuple[Any, ...],
+    size: int,
+    jobs: int,
+) -> Iterator[R]:
+    """`task` over batches of `files` in `jobs` workers, results in file order; at most two
+    batches per worker are in flight, so memory stays bounded by the batch size."""
+    chunks = iter([files[start : start + size] for start in range(0, len(files), size)])
+    with ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("forkserver"),
+        initializer=_init_worker,
+        initargs=(stream.source.root,),
+    ) as pool:
+        pending: deque[Future[tuple[Any, list[Problem], list[tuple[str, str]], int]]] = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(_run_chunk, chunk, task, args))
+            if len(pending) >= 2 * jobs:
+                break
+        while pending:
+            result, problems, owners, seen = pending.popleft().result()
+            chunk = next(chunks, None)
+            if chunk is not None:
+                pending.append(pool.submit(_run_chunk, chunk, task, args))
+            stream.merge(problems, owners, seen)
+            yield result
