@@ -25,6 +25,7 @@ from reconciler.errors import Location, Problem, ReconcilerError, ValidationFail
 from reconciler.model import ClientDesired, DesiredState
 
 R = TypeVar("R")
+BATCH_SIZE = 2000  # client files per batch: memory grows with this, not with the fleet
 SETTINGS_FILE = "reconciler.yaml"
 DEFAULT_MAX_FILE_BYTES = 1024 * 1024
 
@@ -171,22 +172,28 @@ class DesiredStream:
         return [f for f in self.source.list_files("clients") if f in wanted]
 
     def batches(
-        self, only: Collection[str] | None = None, size: int = 2000
+        self, only: Collection[str] | None = None, size: int | None = None
     ) -> Iterator[list[ClientDesired]]:
         """Resolved clients, `size` files at a time, in file order; problems are collected."""
         files = self.client_files(only)
+        size = size or BATCH_SIZE
         for start in range(0, len(files), size):
             with _no_gc():
                 yield [c for f in files[start : start + size] if (c := self.resolve_file(f))]
 
     def map(
-        self, task: Callable[..., R], args: tuple[Any, ...] = (), *, size: int = 2000, jobs: int = 1
+        self,
+        task: Callable[..., R],
+        args: tuple[Any, ...] = (),
+        *,
+        size: int | None = None,
+        jobs: int = 1,
     ) -> Iterator[R]:
         """`task(stream, batch, *args)` for every batch of clients, in file order. With `jobs`
         > 1 and a large working tree, worker processes parse, resolve and run the task."""
         files = self.client_files()
         if jobs > 1 and len(files) >= MIN_FILES and isinstance(self.source, WorkingTree):
-            yield from parallel_map(self, files, task, args, size, jobs)
+            yield from parallel_map(self, files, task, args, size or BATCH_SIZE, jobs)
             return
         for batch in self.batches(size=size):
             yield task(self, batch, *args)

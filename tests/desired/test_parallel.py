@@ -1,0 +1,47 @@
+"""--jobs N: worker processes give exactly the serial results, problems included."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reconciler import api
+from reconciler.desired import load
+from reconciler.errors import ValidationFailed
+from tests.cli.cli_helpers import EXAMPLE_IDS, copy_example
+from tests.helpers import add_clients
+
+MANY_ERRORS = Path(__file__).parents[1] / "fixtures" / "desired" / "many-errors"
+
+
+@pytest.fixture(autouse=True)
+def _pool_for_small_trees(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(load, "MIN_FILES", 0)
+    monkeypatch.setattr(load, "BATCH_SIZE", 2)  # several batches, duplicates across them
+
+
+def test_plan_and_drift_equal_serial(store_url: str, tmp_path: Path) -> None:
+    desired = str(copy_example(tmp_path))
+    add_clients(store_url, EXAMPLE_IDS.values())
+    serial = api.plan(store_url, desired, jobs=1)
+    parallel = api.plan(store_url, desired, jobs=2)
+    assert parallel.to_json() == serial.to_json()
+    assert [c.target for c in parallel.clients] == [c.target for c in serial.clients]
+    assert (
+        api.drift(store_url, desired, jobs=2).to_json()
+        == api.drift(store_url, desired, jobs=1).to_json()
+    )
+
+
+def test_problems_equal_serial(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(MANY_ERRORS, tree)
+    with pytest.raises(ValidationFailed) as serial:
+        api.check(str(tree), jobs=1)
+    with pytest.raises(ValidationFailed) as parallel:
+        api.check(str(tree), jobs=2)
+    assert [str(p) for p in parallel.value.problems] == [str(p) for p in serial.value.problems]
+    assert parallel.value.counts == serial.value.counts  # type: ignore[attr-defined]
+    assert any("is also used in" in str(p) for p in parallel.value.problems)
