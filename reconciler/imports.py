@@ -198,7 +198,10 @@ def _needed(state: DesiredState, work: _Work, besides: str) -> set[str]:
     return {
         dep.id
         for m in work.unified
-        if m.enabled and m.id != besides and work.handling.get(m.id, "omit") != "omit"
+        if m.enabled
+        and m.id != besides
+        and work.handling.get(m.id, "omit") != "omit"
+        and m.id in state.catalog  # a module live still has but the catalog retired
         for dep in state.catalog[m.id].dependencies
         if not dep.optional
     }
