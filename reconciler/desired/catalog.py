@@ -9,6 +9,7 @@ from typing import Any
 
 import semantic_version
 
+from reconciler.desired.regexes import risky_patterns
 from reconciler.desired.schema import (
     Validator,
     check_file,
@@ -105,7 +106,7 @@ def _module_def(data: dict[str, Any]) -> ModuleDef:
 def _settings_validator(yf: YamlFile, problems: list[Problem]) -> Validator | None:
     """Compile settings_schema, and check default_settings against it."""
     schema = yf.data.get("settings_schema", {})
-    findings = settings_schema_findings(schema)
+    findings = settings_schema_findings(schema) or list(risky_patterns(schema))
     if findings:
         problems.extend(
             yf.problem(("settings_schema", *p), f"invalid settings_schema: {r}", key=k)

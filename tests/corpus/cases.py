@@ -146,6 +146,14 @@ CASES: tuple[Case, ...] = (
         b"id: corpus-nested\nname: Nested\nversion: 1.0.0\nsettings_schema:\n  type: object\n"
         b"  properties:\n    smtp:\n      type: object\n      properties: [{a: 1}]\n",
     ),
+    Case(  # `(a+)+$` against forty a's and a b would backtrack for hours: refused unrun
+        "module-redos-pattern",
+        "modules/corpus-redos.yaml",
+        b"id: corpus-redos\nname: ReDoS\nversion: 1.0.0\nsettings_schema:\n  type: object\n"
+        b"  properties:\n    code: {type: string, pattern: '^(a+)+$'}\n"
+        b"  patternProperties:\n    '^(\\w+\\s?)*$': {type: string}\n"
+        b"default_settings:\n  code: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab\n",
+    ),
     Case(
         "profile-wrong-types",
         "profiles/corpus-profile.yaml",
