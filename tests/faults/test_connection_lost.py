@@ -45,7 +45,7 @@ def _signed(classid: int, objid: int) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("after_clients", [0, 150, 400])
+@pytest.mark.parametrize("after_clients", [0, 150, 300])
 def test_terminated_backend_stops_the_run_naming_the_client_in_flight(
     pg_store: str, tmp_path: Path, after_clients: int
 ) -> None:

@@ -72,6 +72,7 @@ def _sensitive_schema(desired: Path, rule: str) -> None:
     path.write_text(text.replace("sensitive: true", f"{rule}\n          sensitive: true"))
 
 
+@pytest.mark.slow
 def test_no_password_or_sensitive_value_in_any_output(pg_store: str, tmp_path: Path) -> None:
     store = make_url(pg_store).set(password=PASSWORD).render_as_string(hide_password=False)
     assert PASSWORD in store
