@@ -14,6 +14,7 @@ from reconciler import chunks
 from reconciler.apply.runner import ApplyReport, RunMeta
 
 R = TypeVar("R")
+Progress = Callable[[int, int], None]  # (done, total)
 
 if TYPE_CHECKING:
     from reconciler.apply.executor import ClientResult
@@ -68,7 +69,11 @@ def validate(desired_dir: str = "desired-state", *, ref: str | None = None) -> D
 
 
 def check(
-    desired_dir: str = "desired-state", *, ref: str | None = None, jobs: int | None = None
+    desired_dir: str = "desired-state",
+    *,
+    ref: str | None = None,
+    jobs: int | None = None,
+    on_progress: Progress | None = None,
 ) -> dict[str, int]:
     """Validate like `validate`, streaming: memory grows with a batch of clients, not the fleet.
 
@@ -79,7 +84,7 @@ def check(
         ValidationFailed, ReconcilerError: as `validate`.
     """
     with _desired_stream(desired_dir, ref) as stream:
-        clients = sum(stream.map(chunks.count, jobs=_jobs(jobs)))
+        clients = sum(stream.map(chunks.count, jobs=_jobs(jobs), on_progress=on_progress))
         stream.finish()
         return {
             "clients": clients,
@@ -113,12 +118,13 @@ def _fleet(
     args: tuple[Any, ...],
     client_ids: Sequence[str],
     jobs: int | None,
+    on_progress: Progress | None = None,
 ) -> Iterator[R]:
     """`task` over every batch of the fleet (reconciler/chunks.py); after the last batch,
     every problem of the desired state is raised, and `--client` ids that no file has."""
     from reconciler.errors import ReconcilerError
 
-    yield from stream.map(task, args, jobs=_jobs(jobs))
+    yield from stream.map(task, args, jobs=_jobs(jobs), on_progress=on_progress)
     stream.finish()
     unknown = sorted(set(client_ids) - stream.client_ids)
     if unknown:
@@ -388,6 +394,7 @@ def plan(
     shard: str | None = None,
     changed_since: str | None = None,
     jobs: int | None = None,
+    on_progress: Progress | None = None,
 ) -> Plan:
     """Compute what `apply` would change.
 
@@ -397,7 +404,8 @@ def plan(
         ref: read the desired state from this git revision instead of the working tree.
         client_ids: only these clients (each must exist in the desired state).
         shard: `K/N`, only the clients of that shard.
-        jobs: worker processes parsing a large tree (None: `RECONCILER_JOBS` or the cores).
+        jobs: worker processes for a large tree (None: `RECONCILER_JOBS`, else 1).
+        on_progress: called as `(client files done, client files in all)` after each batch.
         changed_since: a git revision; plan only the clients whose resolved desired state
             differs between it and the working tree (or `ref`); `plan.changed_since` says
             what was compared and which clients were deleted (see `changed_clients`).
@@ -439,7 +447,8 @@ def plan(
         ):
             require_initialised(conn)
             args = (store_url, client_ids, shard)
-            for batch_plans, batch_unchanged in _fleet(stream, chunks.plan, args, client_ids, jobs):
+            batches = _fleet(stream, chunks.plan, args, client_ids, jobs, on_progress)
+            for batch_plans, batch_unchanged in batches:
                 plans.extend(batch_plans)
                 unchanged += batch_unchanged
             state = stream.state({})
@@ -680,6 +689,7 @@ def drift(
     client_ids: Sequence[str] = (),
     shard: str | None = None,
     jobs: int | None = None,
+    on_progress: Progress | None = None,
 ) -> DriftReport:
     """Classify each client: in sync, drifted, pending, or never applied (SPEC §6).
 
@@ -706,7 +716,8 @@ def drift(
         make_engine(store_url).connect() as conn,
     ):
         require_initialised(conn)
-        for batch in _fleet(stream, chunks.drift, (store_url, client_ids, shard), client_ids, jobs):
+        args = (store_url, client_ids, shard)
+        for batch in _fleet(stream, chunks.drift, args, client_ids, jobs, on_progress):
             clients.extend(batch)
         state = stream.state({})
     clients.sort(key=lambda c: c.client_id)

@@ -14,7 +14,7 @@ from reconciler.cli import options
 from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
 from reconciler.render import write_json
 from reconciler.render.plan import write_text
-from reconciler.render.progress import progress
+from reconciler.render.progress import fleet_progress, progress
 from reconciler.render.runs import write_report_markdown, write_report_text
 
 
@@ -93,9 +93,16 @@ def apply_cmd(
                 store_url, plan_file, desired_dir, ref=ref, force=force, meta=meta, on_done=tick
             )
         return write_report(report, fmt)
-    planned = api.plan(
-        store_url, desired_dir, ref=ref, client_ids=client_ids, shard=shard, jobs=jobs
-    )
+    with fleet_progress("plan") as on_progress:
+        planned = api.plan(
+            store_url,
+            desired_dir,
+            ref=ref,
+            client_ids=client_ids,
+            shard=shard,
+            jobs=jobs,
+            on_progress=on_progress,
+        )
     if not any(c.writes for c in planned.clients):
         write_text(planned, sys.stderr)
         return write_report(ApplyReport(kind="apply", run_id=None), fmt)

@@ -13,7 +13,7 @@ from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from reconciler.plan.drift import DriftClass
 from reconciler.render import write_json
 from reconciler.render.drift import write_markdown, write_text
-from reconciler.render.progress import progress
+from reconciler.render.progress import fleet_progress, progress
 from reconciler.render.runs import write_report_text
 
 
@@ -46,9 +46,16 @@ def drift_cmd(
     Exit 2 when any client drifted, 0 otherwise; with --heal, 0 once every drifted client
     was healed, 1 if any could not be.
     """
-    report = api.drift(
-        store_url, desired_dir, ref=ref, client_ids=client_ids, shard=shard, jobs=jobs
-    )
+    with fleet_progress("drift") as on_progress:
+        report = api.drift(
+            store_url,
+            desired_dir,
+            ref=ref,
+            client_ids=client_ids,
+            shard=shard,
+            jobs=jobs,
+            on_progress=on_progress,
+        )
     if fmt == "json":
         write_json(report.to_json(), sys.stdout)
     elif fmt == "markdown":

@@ -11,6 +11,7 @@ from reconciler.cli import options
 from reconciler.errors import EXIT_CHANGES, EXIT_OK
 from reconciler.render.plan import render_markdown, write_text
 from reconciler.render.plan import write_json as write_plan_json
+from reconciler.render.progress import fleet_progress
 
 
 @click.command("plan")
@@ -57,15 +58,17 @@ def plan_cmd(
       reconciler plan --out plan.json && reconciler apply plan.json
       reconciler plan --changed-since origin/main --format markdown   # CI on a PR
     """
-    planned = api.plan(
-        store_url,
-        desired_dir,
-        ref=ref,
-        client_ids=client_ids,
-        shard=shard,
-        changed_since=changed_since,
-        jobs=jobs,
-    )
+    with fleet_progress("plan") as on_progress:
+        planned = api.plan(
+            store_url,
+            desired_dir,
+            ref=ref,
+            client_ids=client_ids,
+            shard=shard,
+            changed_since=changed_since,
+            jobs=jobs,
+            on_progress=on_progress,
+        )
     if out_file:
         api.save_plan(planned, out_file)
         click.echo(f"saved plan to {out_file}", err=True)

@@ -10,6 +10,7 @@ from reconciler import api
 from reconciler.cli import options
 from reconciler.errors import EXIT_ERROR, EXIT_OK, ValidationFailed
 from reconciler.render import validation
+from reconciler.render.progress import fleet_progress
 
 
 @click.command("validate")
@@ -28,7 +29,8 @@ def validate_cmd(
     """
     root = directory or desired_dir
     try:
-        counts = api.check(root, ref=ref, jobs=jobs)
+        with fleet_progress("validate") as on_progress:
+            counts = api.check(root, ref=ref, jobs=jobs, on_progress=on_progress)
     except ValidationFailed as exc:
         counts = getattr(exc, "counts", {})
         report = validation.ValidationReport(problems=exc.problems, **counts)

@@ -175,8 +175,9 @@ class DesiredStream:
         self, only: Collection[str] | None = None, size: int | None = None
     ) -> Iterator[list[ClientDesired]]:
         """Resolved clients, `size` files at a time, in file order; problems are collected."""
-        files = self.client_files(only)
-        size = size or BATCH_SIZE
+        return self._resolved(self.client_files(only), size or BATCH_SIZE)
+
+    def _resolved(self, files: list[str], size: int) -> Iterator[list[ClientDesired]]:
         for start in range(0, len(files), size):
             with _no_gc():
                 yield [c for f in files[start : start + size] if (c := self.resolve_file(f))]
@@ -188,15 +189,21 @@ class DesiredStream:
         *,
         size: int | None = None,
         jobs: int = 1,
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> Iterator[R]:
         """`task(stream, batch, *args)` for every batch of clients, in file order. With `jobs`
-        > 1 and a large working tree, worker processes parse, resolve and run the task."""
+        > 1 and a large working tree, worker processes parse, resolve and run the task.
+        `on_progress(files done, files in all)` follows each batch."""
         files = self.client_files()
+        size = size or BATCH_SIZE
         if jobs > 1 and len(files) >= MIN_FILES and isinstance(self.source, WorkingTree):
-            yield from parallel_map(self, files, task, args, size or BATCH_SIZE, jobs)
-            return
-        for batch in self.batches(size=size):
-            yield task(self, batch, *args)
+            results = parallel_map(self, files, task, args, size, jobs)
+        else:
+            results = (task(self, batch, *args) for batch in self._resolved(files, size))
+        for done, result in enumerate(results, start=1):
+            if on_progress is not None:
+                on_progress(min(done * size, len(files)), len(files))
+            yield result
 
     def resolve_file(self, relpath: str) -> ClientDesired | None:
         """Parse, check and resolve one client file; problems are collected, None if any."""

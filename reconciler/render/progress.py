@@ -23,3 +23,18 @@ def progress(total: int, label: str) -> Iterator[Callable[..., None]]:
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda *_: bar.advance(task)
+
+
+@contextmanager
+def fleet_progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    """Yield a `(done, total)` callback for a walk over the fleet; a no-op off a TTY."""
+    if not enabled(sys.stderr):
+        yield lambda done, total: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    columns: list[Any] = [label, BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)

@@ -45,3 +45,13 @@ def test_problems_equal_serial(tmp_path: Path) -> None:
     assert [str(p) for p in parallel.value.problems] == [str(p) for p in serial.value.problems]
     assert parallel.value.counts == serial.value.counts  # type: ignore[attr-defined]
     assert any("is also used in" in str(p) for p in parallel.value.problems)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_progress_follows_each_batch(store_url: str, tmp_path: Path, jobs: int) -> None:
+    desired = str(copy_example(tmp_path))
+    seen: list[tuple[int, int]] = []
+    api.plan(
+        store_url, desired, jobs=jobs, on_progress=lambda done, total: seen.append((done, total))
+    )
+    assert seen == [(2, 6), (4, 6), (6, 6)]
