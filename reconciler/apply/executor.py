@@ -53,14 +53,21 @@ class ConnectionLost(ReconcilerError):
 class _Lost(Exception):
     """Raised inside run_jobs when a transaction's connection was lost."""
 
-    def __init__(self, client_ids: Sequence[str], detail: str) -> None:
+    def __init__(self, client_ids: Sequence[str], detail: str, *, locked: bool = False) -> None:
         super().__init__(detail)
         self.client_ids = list(client_ids)
         self.detail = detail
+        self.locked = locked
 
 
 def _is_disconnect(exc: BaseException) -> bool:
     return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+def _is_locked(exc: BaseException) -> bool:
+    """SQLite's write lock stayed taken for the whole busy timeout: every later client would
+    wait that long too, so the run stops instead of failing client after client."""
+    return isinstance(exc, sa_exc.OperationalError) and "database is locked" in str(exc.orig)
 
 
 def _db_detail(exc: BaseException) -> str:
@@ -143,9 +150,12 @@ def _report(
 
 def _connection_lost(lost: _Lost, results: list[ClientResult], left: int) -> ConnectionLost:
     """The error naming the client(s) in flight when the connection died, and what is left."""
+    what = (
+        "store stayed locked by another writer" if lost.locked else "connection to the store lost"
+    )
     for cid in lost.client_ids:
         message = (
-            f"client {cid}: connection to the store lost while writing it ({lost.detail}); "
+            f"client {cid}: {what} while writing it ({lost.detail}); "
             "rolled back, nothing written for it"
         )
         results.append(ClientResult(client_id=cid, outcome="failed", message=message))
@@ -153,11 +163,11 @@ def _connection_lost(lost: _Lost, results: list[ClientResult], left: int) -> Con
     with_others = f" (and {others} more in the same transaction)" if others else ""
     applied = sum(1 for r in results if r.outcome == "applied")
     return ConnectionLost(
-        f"connection to the store lost while writing client {lost.client_ids[0]}{with_others}: "
+        f"{what} while writing client {lost.client_ids[0]}{with_others}: "
         f"{lost.detail}; rolled back, nothing written for {'them' if others else 'it'}; "
         f"{applied} client(s) applied before, {left - len(lost.client_ids)} not attempted",
-        hint="check the database server, then plan and apply again "
-        "(clients already applied have nothing left to change)",
+        hint=("wait for the other writer to finish" if lost.locked else "check the database server")
+        + ", then plan and apply again (clients already applied have nothing left to change)",
         results=results,
     )
 
@@ -195,8 +205,8 @@ def _run_batch(
                         raise _Mismatch(target.client_id)
                 record_clients(conn, run_id, writes, clock())
     except (ReconcilerError, sa_exc.SQLAlchemyError, _Mismatch) as exc:
-        if _is_disconnect(exc):
-            raise _Lost(ids, _db_detail(exc)) from exc
+        if _is_disconnect(exc) or _is_locked(exc):
+            raise _Lost(ids, _db_detail(exc), locked=_is_locked(exc)) from exc
         log.info(
             "apply: batch of %d rolled back (%s); retrying one client at a time",
             len(jobs),
@@ -250,8 +260,8 @@ def _run_one(engine: Engine, job: Job, run_id: int, clock: Clock) -> ClientResul
     except ReconcilerError as exc:
         return ClientResult(client_id=cid, outcome="failed", message=_text(exc))
     except sa_exc.SQLAlchemyError as exc:
-        if _is_disconnect(exc):
-            raise _Lost([cid], _db_detail(exc)) from exc
+        if _is_disconnect(exc) or _is_locked(exc):
+            raise _Lost([cid], _db_detail(exc), locked=_is_locked(exc)) from exc
         return ClientResult(
             client_id=cid,
             outcome="failed",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
 
 from reconciler.apply.executor import (
     ClientResult,
@@ -120,22 +122,33 @@ def execute(
     )
     results: list[ClientResult] = []
     status = "failed"
+    finished = False
     try:
         results = run_jobs(engine, jobs, run_id=run_id, clock=meta.clock, on_done=on_done)
         status = (
             "done" if all(r.outcome in ("applied", "unchanged") for r in results) else "partial"
         )
     except ConnectionLost as exc:  # the run stopped: record what it did, then say so
-        results, status = list(exc.results), "partial"
+        finished = True
+        # The store may still be unreachable or locked: its error must not hide this one.
+        with contextlib.suppress(sa_exc.SQLAlchemyError):
+            finish_run(
+                engine,
+                run_id,
+                now=meta.clock(),
+                status="partial",
+                summary=summarize_results(exc.results),
+            )
         raise
     finally:
-        finish_run(
-            engine,
-            run_id,
-            now=meta.clock(),
-            status=status,
-            summary=summarize_results(results),
-        )
+        if not finished:
+            finish_run(
+                engine,
+                run_id,
+                now=meta.clock(),
+                status=status,
+                summary=summarize_results(results),
+            )
     return ApplyReport(kind=kind, run_id=run_id, results=tuple(results), plan_summary=plan_summary)
 
 
