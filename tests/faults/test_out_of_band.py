@@ -99,6 +99,8 @@ def test_old_code_writing_during_a_run_is_never_overwritten(store_url: str, tmp_
                 time.sleep(0.003)  # hold the row a moment, as a slow request would
                 conn.execute("COMMIT")
                 last[cid] = theme
+                time.sleep(0.01)  # requests come and go; a writer that never lets go is
+                # test_sqlite_locked.py's case
 
     thread = threading.Thread(target=old_code)
     thread.start()
@@ -107,6 +109,7 @@ def test_old_code_writing_during_a_run_is_never_overwritten(store_url: str, tmp_
     finally:
         stop.set()
         thread.join()
+    assert last  # old code did write during the run
     report = json.loads(result.stdout)
     assert_clean_stderr(result.stderr, allowed=[STALE])
     outcomes = {c["client_id"]: c["outcome"] for c in report["clients"]}
