@@ -201,7 +201,7 @@ def _run_batch(
                 write_live_many(conn, writes)
                 written = read_live(conn, [target.client_id for _, target in writes])
                 for _, target in writes:
-                    if written[target.client_id].to_json() != target.to_json():
+                    if written[target.client_id] != target:  # dataclass equality, whole state
                         raise _Mismatch(target.client_id)
                 record_clients(conn, run_id, writes, clock())
     except (ReconcilerError, sa_exc.SQLAlchemyError, _Mismatch) as exc:
@@ -248,7 +248,7 @@ def _run_one(engine: Engine, job: Job, run_id: int, clock: Clock) -> ClientResul
                 return ClientResult(client_id=cid, outcome="unchanged")
             write_live(conn, target)
             written = read_live(conn, [cid])[cid]
-            if written.to_json() != target.to_json():
+            if written != target:
                 raise ReconcilerError(
                     f"client {cid}: read-back after write differs from the intended state; "
                     "rolled back",
