@@ -358,31 +358,23 @@ def _client_status(
 
 def masker(store_url: str, desired_dir: str = "desired-state") -> Masker:
     """A function masking sensitive settings in snapshots, from the catalog of the store (as
-    last applied) and of the desired state when it loads; a setting marked sensitive in either
-    is masked."""
+    last applied) and of the desired state when it loads (its catalog only, not its clients);
+    a setting marked sensitive in either is masked."""
     from pathlib import Path
 
-    from sqlalchemy import select
-
-    from reconciler.desired.schema import sensitive_paths
     from reconciler.errors import ReconcilerError
     from reconciler.live.engine import make_engine, store_errors
-    from reconciler.live.tables import reconciler_modules
     from reconciler.render.runs import Masker
 
-    sensitive: dict[str, set[tuple[str, ...]]] = {}
-    with store_errors(store_url), make_engine(store_url).connect() as conn:
-        for row in conn.execute(select(reconciler_modules.c.id, reconciler_modules.c.definition)):
-            schema = (row.definition or {}).get("settings_schema") or {}
-            sensitive.setdefault(row.id, set()).update(sensitive_paths(schema))
+    catalog_only = None
     if Path(desired_dir).is_dir():
         try:
-            state = validate(desired_dir)
+            with _desired_stream(desired_dir, None) as stream:
+                catalog_only = stream.state({})
         except ReconcilerError:
-            state = None
-        for module in state.catalog.values() if state else ():
-            sensitive.setdefault(module.id, set()).update(module.sensitive_paths)
-    return Masker({k: frozenset(v) for k, v in sensitive.items()})
+            catalog_only = None
+    with store_errors(store_url), make_engine(store_url).connect() as conn:
+        return Masker(_sensitive_paths(conn, catalog_only))
 
 
 def plan(
