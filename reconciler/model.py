@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -247,6 +247,11 @@ class ClientLive:
 
     def fingerprint(self) -> str:
         return fingerprint(self.to_json())
+
+    def legacy_modules(self, legacy_defaults: Sequence[str]) -> tuple[str, ...]:
+        """What old code sees as enabled: the row's list, or the legacy defaults without a row
+        (SPEC §4: no row means the defaults; `[]` means no modules)."""
+        return tuple(legacy_defaults) if self.legacy is None else self.legacy.modules_enabled
 
 
 Source = Literal["legacy", "registry", "unified"]

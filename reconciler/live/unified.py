@@ -13,10 +13,8 @@ from reconciler.model import ClientLive, UnifiedModule
 
 
 def legacy_list(live: ClientLive, legacy_defaults: Sequence[str]) -> tuple[str, ...]:
-    """The modules old code sees as enabled: the row's list, or the defaults without a row."""
-    if live.legacy is None:
-        return tuple(legacy_defaults)
-    return live.legacy.modules_enabled
+    """The modules old code sees as enabled (`ClientLive.legacy_modules`)."""
+    return live.legacy_modules(legacy_defaults)
 
 
 def unify(live: ClientLive, legacy_defaults: Sequence[str]) -> list[UnifiedModule]:

@@ -20,8 +20,8 @@ from reconciler.plan.strategies import OVERRIDE_STRATEGIES, STRATEGIES, ModuleSt
 
 
 def legacy_list(live: ClientLive, legacy_defaults: Sequence[str]) -> tuple[str, ...]:
-    """Modules the legacy store enables: the row's list, or the defaults when there is no row."""
-    return tuple(legacy_defaults) if live.legacy is None else live.legacy.modules_enabled
+    """Modules the legacy store enables (`ClientLive.legacy_modules`)."""
+    return live.legacy_modules(legacy_defaults)
 
 
 def module_states(live: ClientLive, legacy_defaults: Sequence[str]) -> dict[str, ModuleState]:
