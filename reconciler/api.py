@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from reconciler.desired.load import DesiredStream
     from reconciler.import_report import ImportReport
     from reconciler.model import (
+        ClientDesired,
         ClientLive,
         ClientStatus,
         DesiredState,
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     )
     from reconciler.plan.changed import ChangedSince
     from reconciler.plan.drift import DriftReport
-    from reconciler.plan.model import Plan
+    from reconciler.plan.model import ClientPlan, Plan
     from reconciler.render.runs import Masker
 
 # Each operation lives in its own section below. Helpers implementing an operation replace
@@ -409,42 +410,63 @@ def plan(
         ValidationFailed: the desired state is invalid (exit 1).
         ReconcilerError: the store cannot be read or is not initialised (exit 1).
     """
-    from reconciler.live.engine import display_url, make_engine, store_errors
+    from reconciler.live.engine import make_engine, store_errors
     from reconciler.live.migrate import require_initialised
-    from reconciler.live.state import read_live
-    from reconciler.plan.build import plan_clients
-    from reconciler.plan.model import Plan
 
-    since = None
     if changed_since is not None:
         state, since = changed_clients(desired_dir, changed_since, ref=ref)
         chosen = chunks.select([state.clients[c] for c in since.changed], client_ids, shard)
-        with store_errors(store_url), make_engine(store_url).connect() as conn:
-            require_initialised(conn)
-            lives = read_live(conn, [c.client_id for c in chosen])
-        plans, unchanged = plan_clients(
-            chosen,
-            lives,
-            legacy_defaults=state.settings.legacy_defaults,
-            catalog=state.catalog,
-        )
-    else:
-        # Streaming: each batch of clients is resolved, read live and planned, then dropped;
-        # only plans with changes are kept (issue 8: memory grows with the batch).
-        plans, unchanged = [], 0
-        with (
-            _desired_stream(desired_dir, ref) as stream,
-            store_errors(store_url),
-            make_engine(store_url).connect() as conn,
-        ):
-            require_initialised(conn)
-            args = (store_url, client_ids, shard)
-            batches = _fleet(stream, chunks.plan, args, client_ids, jobs, on_progress)
-            for batch_plans, batch_unchanged in batches:
-                plans.extend(batch_plans)
-                unchanged += batch_unchanged
-            state = stream.state({})
-        plans.sort(key=lambda p: p.client_id)
+        return _plan_chosen(store_url, state, chosen, since)
+    # Streaming: each batch of clients is resolved, read live and planned, then dropped;
+    # only plans with changes are kept (issue 8: memory grows with the batch).
+    plans, unchanged = [], 0
+    with (
+        _desired_stream(desired_dir, ref) as stream,
+        store_errors(store_url),
+        make_engine(store_url).connect() as conn,
+    ):
+        require_initialised(conn)
+        args = (store_url, client_ids, shard)
+        batches = _fleet(stream, chunks.plan, args, client_ids, jobs, on_progress)
+        for batch_plans, batch_unchanged in batches:
+            plans.extend(batch_plans)
+            unchanged += batch_unchanged
+        state = stream.state({})
+    plans.sort(key=lambda p: p.client_id)
+    return _plan_of(store_url, state, plans, unchanged)
+
+
+def _plan_chosen(
+    store_url: str,
+    state: DesiredState,
+    chosen: Sequence[ClientDesired],
+    since: ChangedSince | None = None,
+) -> Plan:
+    """The plan of these clients of an already loaded desired state (one live read)."""
+    from reconciler.live.engine import make_engine, store_errors
+    from reconciler.live.migrate import require_initialised
+    from reconciler.live.state import read_live
+    from reconciler.plan.build import plan_clients
+
+    with store_errors(store_url), make_engine(store_url).connect() as conn:
+        require_initialised(conn)
+        lives = read_live(conn, [c.client_id for c in chosen])
+    plans, unchanged = plan_clients(
+        chosen, lives, legacy_defaults=state.settings.legacy_defaults, catalog=state.catalog
+    )
+    return _plan_of(store_url, state, plans, unchanged, since)
+
+
+def _plan_of(
+    store_url: str,
+    state: DesiredState,
+    plans: Sequence[ClientPlan],
+    unchanged: int,
+    since: ChangedSince | None = None,
+) -> Plan:
+    from reconciler.live.engine import display_url
+    from reconciler.plan.model import Plan
+
     return Plan(
         clients=tuple(plans),
         unchanged=unchanged,
@@ -546,15 +568,11 @@ def apply_saved(
             hint="apply it with the same --store, or plan again for this store",
         )
     state = validate(desired_dir, ref=ref)
-    current = plan(
-        store_url,
-        desired_dir,
-        ref=ref,
-        client_ids=[c.client_id for c in saved.clients if c.client_id in state.clients],
-    )
+    # Safety is judged on the plan as it stands now, from the state loaded once above.
+    chosen = [state.clients[c.client_id] for c in saved.clients if c.client_id in state.clients]
     from reconciler.apply.runner import enforce_safety
 
-    enforce_safety(current, force=force)
+    enforce_safety(_plan_chosen(store_url, state, chosen), force=force)
     jobs = saved_jobs(saved, state, name=plan_file)
     with store_errors(store_url):
         engine = make_engine(store_url)

@@ -35,6 +35,8 @@ def validate_cmd(
         counts = getattr(exc, "counts", {})
         report = validation.ValidationReport(problems=exc.problems, **counts)
     else:
-        report = validation.ValidationReport(**counts)
+        report = validation.ValidationReport(
+            clients=counts["clients"], modules=counts["modules"], profiles=counts["profiles"]
+        )
     validation.write(report, fmt, sys.stdout)
     return EXIT_OK if report.valid else EXIT_ERROR

@@ -64,7 +64,9 @@ def parallel_map(
 ) -> Iterator[R]:
     """`task` over batches of `files` in `jobs` workers, results in file order; at most two
     batches per worker are in flight, so memory stays bounded by the batch size."""
-    chunks = iter([files[start : start + size] for start in range(0, len(files), size)])
+    chunks: Iterator[Sequence[str]] = iter(
+        [files[start : start + size] for start in range(0, len(files), size)]
+    )
     with ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=multiprocessing.get_context("forkserver"),
@@ -78,8 +80,8 @@ def parallel_map(
                 break
         while pending:
             result, problems, owners, seen = pending.popleft().result()
-            chunk = next(chunks, None)
-            if chunk is not None:
-                pending.append(pool.submit(_run_chunk, chunk, task, args))
+            upcoming = next(chunks, None)
+            if upcoming is not None:
+                pending.append(pool.submit(_run_chunk, upcoming, task, args))
             stream.merge(problems, owners, seen)
             yield result
