@@ -506,6 +506,7 @@ def apply(
     """
     from reconciler.apply.runner import enforce_safety, execute, plan_jobs
     from reconciler.live.engine import display_url, make_engine, store_errors
+    from reconciler.live.locks import catalog_transaction
     from reconciler.live.registry import sync_catalog
 
     enforce_safety(planned, force=force)
@@ -513,7 +514,7 @@ def apply(
         engine = make_engine(store_url)
         jobs = plan_jobs(planned)
         if jobs and planned.catalog:
-            with engine.begin() as conn:
+            with catalog_transaction(engine) as conn:
                 sync_catalog(conn, planned.catalog)
         return execute(
             engine,
@@ -577,9 +578,10 @@ def apply_saved(
     with store_errors(store_url):
         engine = make_engine(store_url)
         if jobs and state.catalog:  # as `apply` does: history and status mask from it
+            from reconciler.live.locks import catalog_transaction
             from reconciler.live.registry import sync_catalog
 
-            with engine.begin() as conn:
+            with catalog_transaction(engine) as conn:
                 sync_catalog(conn, state.catalog)
         return execute(
             engine,

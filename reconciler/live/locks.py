@@ -28,32 +28,48 @@ def lock_key(client_id: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-@contextmanager
-def client_transaction(engine: Engine, client_id: str) -> Iterator[Connection]:
-    """A connection in a transaction holding the client's lock; commit on exit, else roll back."""
-    with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-        with conn.begin():
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(client_id)})
-            yield conn
+_CATALOG_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"reconciler:catalog").digest()[:8], "big", signed=True
+)
 
 
 @contextmanager
-def clients_transaction(engine: Engine, client_ids: Collection[str]) -> Iterator[Connection]:
-    """One transaction holding the locks of several clients, taken in a stable order so two
+def _locked_transaction(engine: Engine, keys: Collection[int]) -> Iterator[Connection]:
+    """A write transaction holding the advisory locks `keys`, taken in ascending order so two
     processes locking overlapping sets never deadlock; commit on exit, else roll back."""
-    keys = sorted({lock_key(cid) for cid in client_ids})
+    ordered = sorted(set(keys))
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         with conn.begin():
-            if conn.dialect.name == "postgresql" and keys:
+            if conn.dialect.name == "postgresql" and ordered:
                 conn.execute(
                     text(
                         "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"
                     ),
-                    {"keys": keys},
+                    {"keys": ordered},
                 )
             yield conn
+
+
+@contextmanager
+def client_transaction(engine: Engine, client_id: str) -> Iterator[Connection]:
+    """A connection in a transaction holding the client's lock; commit on exit, else roll back."""
+    with _locked_transaction(engine, [lock_key(client_id)]) as conn:
+        yield conn
+
+
+@contextmanager
+def clients_transaction(engine: Engine, client_ids: Collection[str]) -> Iterator[Connection]:
+    """One transaction holding the locks of several clients; commit on exit, else roll back."""
+    with _locked_transaction(engine, [lock_key(cid) for cid in client_ids]) as conn:
+        yield conn
+
+
+@contextmanager
+def catalog_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction for syncing the module catalog: it reads, then inserts or updates, so two
+    processes starting an apply at once must take turns (else a duplicate key on PostgreSQL,
+    `database is locked` on SQLite when a reader tries to become a writer)."""
+    with _locked_transaction(engine, [_CATALOG_LOCK_KEY]) as conn:
+        yield conn

@@ -105,11 +105,25 @@ class Running:
         return code, self.out.read_text(), self.err.read_text()
 
 
+_started: list[subprocess.Popen[bytes]] = []
+
+
 def start(tmp: Path, name: str, *args: str) -> Running:
     out, err = tmp / f"{name}.out", tmp / f"{name}.err"
     with out.open("wb") as o, err.open("wb") as e:
         proc = subprocess.Popen([sys.executable, "-m", "reconciler", *args], stdout=o, stderr=e)
+    _started.append(proc)
     return Running(proc, out, err)
+
+
+def reap_started() -> None:
+    """Kill and wait for every subprocess a test started and left running (a failed assertion
+    must not leave applies writing into the next test's database)."""
+    while _started:
+        proc = _started.pop()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
 
 
 def wait_until(condition: Callable[[], bool], proc: subprocess.Popen[bytes], poll: float) -> bool:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from reconciler import api
+from reconciler.live.engine import make_engine
+from reconciler.live.locks import catalog_transaction
+from reconciler.live.registry import sync_catalog
 from tests.faults.faults_helpers import (
     assert_clean_stderr,
     cli,
@@ -56,3 +62,34 @@ def test_four_overlapping_applies_write_each_client_once(store_url: str, tmp_pat
     assert history == applied
     replan = json.loads(cli("plan", *store).stdout)
     assert [c["client_id"] for c in replan["clients"] if c["writes"]] == []  # no lost update
+
+
+def test_an_apply_waits_for_another_process_syncing_the_catalog(
+    store_url: str, tmp_path: Path
+) -> None:
+    """Both applies find the catalog empty; the second must wait, not fail with a duplicate key
+    (PostgreSQL) or `database is locked` (SQLite: a reader that cannot become a writer)."""
+    desired, ids = make_fleet(store_url, tmp_path / "fleet", 5)
+    planned = api.plan(store_url, str(desired))
+    synced = threading.Event()
+
+    def other_apply_syncing() -> None:
+        with catalog_transaction(make_engine(store_url)) as conn:
+            sync_catalog(conn, planned.catalog)
+            synced.set()
+            time.sleep(1.0)  # still uncommitted while this apply starts
+
+    other = threading.Thread(target=other_apply_syncing)
+    other.start()
+    assert synced.wait(30)
+    try:
+        report = api.apply(store_url, planned, force=True)
+    finally:
+        other.join()
+    assert report.ok
+    written = sorted(c.client_id for c in planned.clients if c.writes)
+    assert written
+    assert set(written) <= set(ids)
+    assert sorted(c.client_id for c in report.results if c.outcome == "applied") == written
+    rows = run_sql(store_url, "SELECT id FROM reconciler_modules ORDER BY id")
+    assert [r[0] for r in rows] == sorted(planned.catalog)
