@@ -10,15 +10,17 @@
    defaults mention reaches every client: then the whole working tree is resolved.
 4. reconciler.yaml changed in what clients resolve (defaults, default strategy, legacy
    defaults): every client is compared.
-5. The candidates are resolved at REV (their blobs read in one batch) and compared by
-   resolved state; clients whose file is gone are reported as deleted, never planned.
+5. The candidates are resolved at REV (their blobs read in one batch; when only client files
+   changed, REV's settings, catalog and profiles are the working tree's, reused as loaded) and
+   compared by resolved state; clients whose file is gone are reported as deleted, never
+   planned.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
-from reconciler.desired.load import load_desired
+from reconciler.desired.load import DesiredStream, collect, load_desired
 from reconciler.desired.source import GitRevision, Source, WorkingTree
 from reconciler.errors import ReconcilerError
 from reconciler.git import Repo
@@ -98,14 +100,17 @@ def _compare(
             only = None  # a change every client resolves: load the whole tree
         else:
             only = set(changes.client_files) | _files_holding(head_source, needles)
-    head = load_desired(head_source, only_client_files=only)
+    head_stream = DesiredStream(head_source)
+    head = collect(head_stream, only)
     settings_changed = changes.settings and ch.settings_affect_clients(base_settings, head.settings)
     compared = ch.candidates(changes, head.clients, settings_changed=settings_changed)
     files = changes.client_files | {head.clients[c].file for c in compared}
     warnings: list[str] = []
     try:
         base_source.prefetch(files)
-        base = load_desired(base_source, only_client_files=files).clients
+        # Only client files changed: REV's settings, modules and profiles are the same bytes.
+        same_shared = head_stream if not changes.fans_out else None
+        base = collect(DesiredStream(base_source, shared_from=same_shared), files).clients
     except ReconcilerError as exc:
         warnings.append(
             f"the desired state at {since} does not load ({exc.message}); "

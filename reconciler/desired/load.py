@@ -85,7 +85,14 @@ def load_desired(
     catalog and profiles are still loaded and checked. Raises ValidationFailed with every problem.
     """
     with _no_gc():
-        stream = DesiredStream(_as_source(source_or_path))
+        return collect(DesiredStream(_as_source(source_or_path)), only_client_files)
+
+
+def collect(
+    stream: DesiredStream, only_client_files: Collection[str] | None = None
+) -> DesiredState:
+    """Every client of `stream` (or just those files) resolved into one DesiredState."""
+    with _no_gc():
         clients: dict[str, ClientDesired] = {}
         for batch in stream.batches(only_client_files):
             for client in batch:
@@ -99,14 +106,25 @@ class DesiredStream:
     with the fleet (issue 8). Settings, catalog and profiles load at once; `batches()` parses,
     checks and resolves client files; `finish()` raises once with every problem found."""
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, *, shared_from: DesiredStream | None = None) -> None:
+        """`shared_from`: a stream over a tree whose reconciler.yaml, modules and profiles are
+        byte for byte the same as `source`'s (the caller knows, e.g. from `git diff`): its
+        loaded settings, catalog and profiles are reused instead of read and compiled again."""
         self.source = source
         self.problems: list[Problem] = []
         self._reader = _Reader(source, self.problems)
         self._owners: dict[str, list[str]] = {}  # client_id -> files (relpaths) that claim it
         self._seen = 0
+        if shared_from is not None:
+            self._share(shared_from)
+            return
         with _no_gc():
             self._load_shared()
+
+    def _share(self, other: DesiredStream) -> None:
+        self.problems.extend(other._shared_problems)
+        self.settings, self.catalog, self.profiles = other.settings, other.catalog, other.profiles
+        self._counts, self._resolver = other._counts, other._resolver
 
     def _load_shared(self) -> None:
         source, reader, problems = self.source, self._reader, self.problems
@@ -156,6 +174,7 @@ class DesiredStream:
         }
         self._resolver = Resolver(settings, defaults, profiles, broken_profiles, catalog)
         problems.extend(self._resolver.check_shared())
+        self._shared_problems = tuple(problems)
 
     def client_files(self, only: Collection[str] | None = None) -> list[str]:
         """Client files in order; with `only`, those of them that exist, found by name so a
