@@ -52,22 +52,44 @@ def clean_env(base: dict[str, str] | None = None) -> dict[str, str]:
 
 def run_git(args: Sequence[str], *, cwd: str | os.PathLike[str], what: str = "") -> bytes:
     """stdout of `git ARGS` run in `cwd`; a ReconcilerError naming the command when it fails."""
-    command = ["git", *args]
+    (out,) = run_git_together([args], cwd=cwd, what=what)
+    return out
+
+
+def run_git_together(
+    commands: Sequence[Sequence[str]], *, cwd: str | os.PathLike[str], what: str = ""
+) -> list[bytes]:
+    """stdout of several git commands started at once (each may walk a 100,000-file working
+    tree; on several cores they overlap); the first failure raises, naming its command."""
+    env = clean_env()
     try:
-        done = subprocess.run(command, cwd=cwd, env=clean_env(), capture_output=True, check=False)
+        procs = [
+            subprocess.Popen(
+                ["git", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+            for args in commands
+        ]
     except FileNotFoundError:
         raise ReconcilerError(
             "git is not installed (needed for --ref and --changed-since)",
             hint="install git, or run without --ref/--changed-since",
         ) from None
-    if done.returncode != 0:
-        detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        reason = detail[-1] if detail else f"exit code {done.returncode}"
-        raise ReconcilerError(
-            f"{what or 'git failed'}: `{' '.join(command)}`: {reason}",
-            hint=f"check the revision and the repository at {cwd}",
-        )
-    return done.stdout
+    outputs = []
+    for args, proc in zip(commands, procs, strict=True):
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            detail = err.decode("utf-8", "replace").strip().splitlines()
+            reason = detail[-1] if detail else f"exit code {proc.returncode}"
+            for other in procs:
+                if other.poll() is None:
+                    other.kill()
+                    other.wait()
+            raise ReconcilerError(
+                f"{what or 'git failed'}: `{' '.join(['git', *args])}`: {reason}",
+                hint=f"check the revision and the repository at {cwd}",
+            )
+        outputs.append(out)
+    return outputs
 
 
 def _split_z(out: bytes) -> list[str]:
@@ -183,12 +205,11 @@ class Repo:
         working tree when `head` is None (staged, unstaged and untracked files alike)."""
         spec = [f":(literal){prefix}"] if prefix else []
         diff = ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", base]
-        found = _split_z(
-            run_git([*diff, *([head] if head else []), "--", *spec], cwd=self.toplevel)
-        )
-        if head is None:
-            others = ["ls-files", "--others", "--exclude-standard", "-z", "--full-name"]
-            found += _split_z(run_git([*others, "--", *spec], cwd=self.toplevel))
+        commands = [[*diff, *([head] if head else []), "--", *spec]]
+        if head is None:  # untracked files too
+            commands.append(["ls-files", "--others", "--exclude-standard", "-z", "--full-name"])
+            commands[-1] += ["--", *spec]
+        found = [p for out in run_git_together(commands, cwd=self.toplevel) for p in _split_z(out)]
         cut = len(prefix) + 1 if prefix else 0
         return sorted({p[cut:] for p in found if not prefix or p.startswith(prefix + "/")})
 
