@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="reconciler-bench-") as tmp:
             root = Path(tmp)
             generate(n, root, seed=0)
-            state = api.validate(str(root))  # warm-up: page cache, imports, GitPython lookup
+            state = api.validate(str(root))  # warm-up: page cache, imports
             assert len(state.clients) == n, "the generated fleet must be valid"
             t_floor = best(lambda root=root: floor(root), args.repeat)
             t_validate = best(lambda root=root: api.validate(str(root)), args.repeat)

@@ -119,17 +119,15 @@ class WorkingTree:
 
 
 def _head_commit(path: Path) -> str | None:
-    """HEAD of the git repository containing `path`, or None (GitPython imported only here)."""
-    try:
-        import git
+    """HEAD of the git repository containing `path`, or None: not a repository, no commit yet,
+    or no git. One `git rev-parse`, run like every other git call (reconciler.git)."""
+    from reconciler.git import run_git
 
-        repo = git.Repo(path, search_parent_directories=True)
-        try:
-            return str(repo.head.commit.hexsha)
-        finally:
-            repo.close()
-    except Exception:  # no git, not a repository, no commits yet: the tree simply has no commit
+    try:
+        out = run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cwd=path)
+    except (ReconcilerError, OSError):
         return None
+    return out.decode().strip() or None
 
 
 class GitRevision:

@@ -39,6 +39,22 @@ def test_commit_is_head_inside_a_git_repository(tmp_path: Path) -> None:
     assert WorkingTree(tmp_path / "desired").commit == head
 
 
+def test_no_commit_yet_is_none_whatever_git_dir_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com", "HOME": str(tmp_path)}  # fmt: skip
+    other = tmp_path / "other"
+    subprocess.run(["git", "init", "-q", str(other)], check=True, env=env)
+    subprocess.run(["git", "-C", str(other), "commit", "-q", "--allow-empty", "-m", "x"],
+                   check=True, env=env)  # fmt: skip
+    (tmp_path / "repo" / "desired").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True, env=env)
+    # A hook or CI step may export GIT_DIR for another repository: the tree's own HEAD counts.
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    assert WorkingTree(tmp_path / "repo" / "desired").commit is None
+
+
 def test_missing_file_and_directory_are_errors(tmp_path: Path) -> None:
     with pytest.raises(ReconcilerError, match="desired-state directory not found"):
         WorkingTree(tmp_path / "absent")
