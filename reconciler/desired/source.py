@@ -58,6 +58,8 @@ class WorkingTree:
         self.root = os.fspath(root)
         self._base = Path(self.root)
         self._commit: str | bool | None = False  # False: not looked up yet
+        self._root: Path | None = None  # the tree's real path, resolved once
+        self._dirs: dict[str, bool] = {}  # directory (relative) -> really inside the tree
         if not self._base.is_dir():
             raise ReconcilerError(
                 f"desired-state directory not found: {self.root}",
@@ -80,7 +82,7 @@ class WorkingTree:
         return sorted(found)
 
     def read_bytes(self, relpath: str) -> bytes:
-        path = self._checked(relpath)
+        path, _ = self._checked(relpath)
         try:
             return path.read_bytes()
         except OSError as exc:
@@ -88,20 +90,29 @@ class WorkingTree:
 
     def size(self, relpath: str) -> int:
         """Size in bytes, so oversized files are refused unread."""
-        return self._checked(relpath).stat().st_size
+        return self._checked(relpath)[1].st_size
 
-    def _checked(self, relpath: str) -> Path:
-        """The path of a regular file inside the tree; a symlink may point only inside it, and
-        a FIFO or device would block or never end, so neither is ever opened (SPEC §3)."""
+    def _checked(self, relpath: str) -> tuple[Path, os.stat_result]:
+        """The path of a regular file inside the tree, and its stat; a symlink may point only
+        inside it, and a FIFO or device would block or never end, so neither is ever opened
+        (SPEC §3). A plain file in a directory already known to be inside the tree costs one
+        `lstat` (100,000 client files: no path resolution per file)."""
         path = self._base / relpath
+        if self._inside(os.path.dirname(relpath)):
+            try:
+                info = os.lstat(path)
+            except OSError:
+                pass  # the full check below says why
+            else:
+                if stat.S_ISREG(info.st_mode):  # not a link: it is where its directory is
+                    return path, info
         try:
             real = path.resolve(strict=True)
             info = real.stat()
         except (OSError, RuntimeError) as exc:  # dangling link, loop, permissions
             reason = getattr(exc, "strerror", None) or "symlink loop"
             raise UnreadableFile(relpath, reason) from None
-        root = self._base.resolve()
-        if not real.is_relative_to(root):
+        if not real.is_relative_to(self._real_root()):
             raise UnreadableFile(
                 relpath,
                 "it is a symlink to a file outside the desired-state directory "
@@ -109,7 +120,21 @@ class WorkingTree:
             )
         if not stat.S_ISREG(info.st_mode):
             raise UnreadableFile(relpath, "not a regular file (a FIFO, device or socket)")
-        return path
+        return path, info
+
+    def _real_root(self) -> Path:
+        if self._root is None:
+            self._root = self._base.resolve()
+        return self._root
+
+    def _inside(self, reldir: str) -> bool:
+        """Whether a directory of the tree really is inside it (not reached through a symlink
+        to elsewhere); remembered per directory."""
+        inside = self._dirs.get(reldir)
+        if inside is None:
+            real = Path(os.path.realpath(self._base / reldir))
+            inside = self._dirs[reldir] = real.is_relative_to(self._real_root())
+        return inside
 
     def exists(self, relpath: str) -> bool:
         """Whether a file of that name is in the tree (a dangling link counts, as it does when
