@@ -119,6 +119,25 @@ def test_settings_file_linked_out_of_the_tree_is_not_read(
     )
 
 
+def test_a_folder_linked_out_of_the_tree_is_not_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tree = copy_example(tmp_path)
+    names = sorted(p.name for p in (tree / "clients").iterdir())
+    (tree / "clients").rename(tmp_path / "elsewhere")
+    os.symlink(tmp_path / "elsewhere", tree / "clients")
+    result = invoke(capsys, "validate", str(tree))
+    assert (result.code, result.err) == (1, "")
+    reason = (
+        "cannot read the file: it is a symlink to a file outside the desired-state directory "
+        "(copy the file into the tree instead)"
+    )
+    assert result.out.splitlines() == [
+        *(f"clients/{name}:1:1: $: {reason}" for name in names),
+        f"{len(names)} problems in {len(names)} files",
+    ]
+
+
 def test_links_inside_the_tree_are_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     tree = copy_example(tmp_path)
     (tree / "clients/acme-dental.yaml").rename(tree / "acme.yaml")
