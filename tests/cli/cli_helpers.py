@@ -46,3 +46,11 @@ def copy_example(dest: Path) -> Path:
     target = dest / "desired-state"
     shutil.copytree(EXAMPLE, target)
     return target
+
+
+def saved_plan(capsys: pytest.CaptureFixture[str], store: str, desired: str, dest: Path) -> Path:
+    """`plan --out dest/plan.json` (it must succeed); the saved plan's path."""
+    plan_file = dest / "plan.json"
+    saved = invoke(capsys, "plan", "--store", store, "--dir", desired, "--out", str(plan_file))
+    assert saved.code == 0, saved.err
+    return plan_file

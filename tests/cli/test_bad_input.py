@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from reconciler.model import fingerprint
-from tests.cli.cli_helpers import EXAMPLE_IDS, copy_example, invoke
+from tests.cli.cli_helpers import EXAMPLE_IDS, copy_example, invoke, saved_plan
 from tests.helpers import add_clients, legacy_rows, registry_rows, run_sql
 
 ACME = EXAMPLE_IDS["acme-dental"]
@@ -157,11 +157,7 @@ def test_damaged_or_forged_plan_file_is_refused_with_nothing_written(
     message: str,
 ) -> None:
     store, desired = demo
-    plan_file = tmp_path / "plan.json"
-    assert (
-        invoke(capsys, "plan", "--store", store, "--dir", desired, "--out", str(plan_file)).code
-        == 0
-    )
+    plan_file = saved_plan(capsys, store, desired, tmp_path)
     plan_file.write_bytes(damage(plan_file.read_text()))
     before = everything(store)
     result = invoke(capsys, "apply", str(plan_file), "--store", store, "--dir", desired)
@@ -176,11 +172,7 @@ def test_forged_live_fingerprint_refuses_only_that_client(
     demo: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store, desired = demo
-    plan_file = tmp_path / "plan.json"
-    assert (
-        invoke(capsys, "plan", "--store", store, "--dir", desired, "--out", str(plan_file)).code
-        == 0
-    )
+    plan_file = saved_plan(capsys, store, desired, tmp_path)
 
     def forge(body: dict[str, Any]) -> None:
         body["clients"][0]["live_fingerprint"] = "0" * 64
@@ -200,11 +192,7 @@ def test_a_plan_applied_twice_writes_nothing_the_second_time(
     demo: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store, desired = demo
-    plan_file = tmp_path / "plan.json"
-    assert (
-        invoke(capsys, "plan", "--store", store, "--dir", desired, "--out", str(plan_file)).code
-        == 0
-    )
+    plan_file = saved_plan(capsys, store, desired, tmp_path)
     assert invoke(capsys, "apply", str(plan_file), "--store", store, "--dir", desired).code == 0
     before = (
         legacy_rows(store),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.live.engine import display_url
-from tests.cli.cli_helpers import EXAMPLE_IDS, copy_example, invoke
+from tests.cli.cli_helpers import EXAMPLE_IDS, copy_example, invoke, saved_plan
 from tests.helpers import add_clients, legacy_rows, registry_rows, run_sql
 
 GOLDEN = Path(__file__).parents[1] / "render" / "golden"
@@ -192,11 +192,7 @@ def test_damaged_plan_files_are_refused(
     demo: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], edit, message: str
 ) -> None:
     store, desired = demo
-    plan_file = tmp_path / "plan.json"
-    assert (
-        invoke(capsys, "plan", "--store", store, "--dir", desired, "--out", str(plan_file)).code
-        == 0
-    )
+    plan_file = saved_plan(capsys, store, desired, tmp_path)
     plan_file.write_text(edit(plan_file.read_text()))
     before = legacy_rows(store), registry_rows(store)
     result = invoke(capsys, "apply", str(plan_file), "--store", store, "--dir", desired)
@@ -210,11 +206,7 @@ def test_plan_for_another_store_is_refused(
     demo: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store, desired = demo
-    plan_file = tmp_path / "plan.json"
-    assert (
-        invoke(capsys, "plan", "--store", store, "--dir", desired, "--out", str(plan_file)).code
-        == 0
-    )
+    plan_file = saved_plan(capsys, store, desired, tmp_path)
     other = f"sqlite:///{tmp_path}/other.db"
     result = invoke(capsys, "apply", str(plan_file), "--store", other, "--dir", desired)
     assert result.code == 1
