@@ -22,7 +22,7 @@ from reconciler.desired.schema import check_file
 from reconciler.desired.source import YAML_SUFFIXES, Source, UnreadableFile, WorkingTree
 from reconciler.desired.yamlsafe import YamlFile, parse, too_big
 from reconciler.errors import Location, Problem, ReconcilerError, ValidationFailed
-from reconciler.model import ClientDesired, DesiredState
+from reconciler.model import JSON, ClientDesired, DesiredState, ModuleDef, Settings
 
 R = TypeVar("R")
 BATCH_SIZE = 2000  # client files per batch: memory grows with this, not with the fleet
@@ -105,6 +105,13 @@ class DesiredStream:
     """A desired-state tree read in batches of clients, so memory grows with the batch and not
     with the fleet (issue 8). Settings, catalog and profiles load at once; `batches()` parses,
     checks and resolves client files; `finish()` raises once with every problem found."""
+
+    settings: Settings
+    catalog: dict[str, ModuleDef]
+    profiles: dict[str, Mapping[str, JSON]]
+    _counts: dict[str, int]
+    _resolver: Resolver
+    _shared_problems: tuple[Problem, ...]
 
     def __init__(self, source: Source, *, shared_from: DesiredStream | None = None) -> None:
         """`shared_from`: a stream over a tree whose reconciler.yaml, modules and profiles are

@@ -27,8 +27,9 @@ from yaml.events import (
 from reconciler.desired.scalars import EXACT, MISS, TYPED_START, NotPlain, resolve
 from reconciler.errors import Location, Problem
 
+_Parser: type[Any]
 try:  # libyaml: the fast path the benchmark's floor also uses
-    from yaml.cyaml import CParser as _Parser
+    from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     _Parser = yaml.SafeLoader
 

@@ -170,3 +170,14 @@ def test_huge_integers_and_floats_stay_exact() -> None:
     data = ok("a: 123456789012345678901234567890\nb: 6.02e+23\n")
     assert data["a"] == 123456789012345678901234567890
     assert math.isclose(data["b"], 6.02e23)
+
+
+def test_libyaml_parser_is_used_when_pyyaml_has_it() -> None:
+    """The C parser is the fast path (and the benchmark's floor); a silent fallback to the pure
+    Python parser would make every load several times slower."""
+    from reconciler.desired import yamlsafe
+
+    if not yaml.__with_libyaml__:
+        pytest.skip("this PyYAML was built without libyaml")
+    assert yamlsafe._Parser.__module__ == "yaml._yaml"
+    assert yamlsafe._Parser.__name__ == "CParser"
