@@ -1,6 +1,6 @@
-"""One transaction per client, serialised across processes (SPEC §5).
+"""Write transactions serialised across processes (SPEC §5): per client, and for the catalog.
 
-PostgreSQL: a transaction-scoped advisory lock on a stable 64-bit hash of the client id.
+PostgreSQL: transaction-scoped advisory locks on stable 64-bit hashes of what is locked.
 SQLite: `BEGIN IMMEDIATE` takes the database write lock up front, so two writers never both
 read and then fail to upgrade (busy timeout makes the second wait).
 """
@@ -24,13 +24,15 @@ def lock_key(client_id: str) -> int:
         canonical = str(uuid.UUID(client_id))
     except ValueError:
         canonical = client_id
-    digest = hashlib.sha256(f"reconciler:client:{canonical}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    return _named_key(f"reconciler:client:{canonical}")
 
 
-_CATALOG_LOCK_KEY = int.from_bytes(
-    hashlib.sha256(b"reconciler:catalog").digest()[:8], "big", signed=True
-)
+def _named_key(name: str) -> int:
+    """A signed 64-bit advisory-lock key: the first 8 bytes of the name's sha256."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+_CATALOG_LOCK_KEY = _named_key("reconciler:catalog")
 
 
 @contextmanager
