@@ -17,6 +17,8 @@ R = TypeVar("R")
 Progress = Callable[[int, int], None]  # (done, total)
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from reconciler.apply.executor import ClientResult
     from reconciler.apply.history import RunDetail, RunInfo
     from reconciler.desired.load import DesiredStream
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
         ClientStatus,
         DesiredState,
         InitResult,
+        ModuleDef,
         StatusReport,
         StrategyName,
     )
@@ -506,16 +509,13 @@ def apply(
     """
     from reconciler.apply.runner import enforce_safety, execute, plan_jobs
     from reconciler.live.engine import display_url, make_engine, store_errors
-    from reconciler.live.locks import catalog_transaction
-    from reconciler.live.registry import sync_catalog
 
     enforce_safety(planned, force=force)
     with store_errors(store_url):
         engine = make_engine(store_url)
         jobs = plan_jobs(planned)
-        if jobs and planned.catalog:
-            with catalog_transaction(engine) as conn:
-                sync_catalog(conn, planned.catalog)
+        if jobs:
+            _sync_catalog(engine, planned.catalog)
         return execute(
             engine,
             jobs,
@@ -526,6 +526,18 @@ def apply(
             plan_summary=planned.summary.to_json(),
             on_done=on_done,
         )
+
+
+def _sync_catalog(engine: Engine, catalog: Mapping[str, ModuleDef]) -> None:
+    """Before a run writes clients: the store's module catalog as the desired state has it,
+    synced under its own lock (two runs may start at once)."""
+    if not catalog:
+        return
+    from reconciler.live.locks import catalog_transaction
+    from reconciler.live.registry import sync_catalog
+
+    with catalog_transaction(engine) as conn:
+        sync_catalog(conn, catalog)
 
 
 def apply_saved(
@@ -577,12 +589,8 @@ def apply_saved(
     jobs = saved_jobs(saved, state, name=plan_file)
     with store_errors(store_url):
         engine = make_engine(store_url)
-        if jobs and state.catalog:  # as `apply` does: history and status mask from it
-            from reconciler.live.locks import catalog_transaction
-            from reconciler.live.registry import sync_catalog
-
-            with catalog_transaction(engine) as conn:
-                sync_catalog(conn, state.catalog)
+        if jobs:  # as `apply` does: history and status mask from it
+            _sync_catalog(engine, state.catalog)
         return execute(
             engine,
             jobs,
