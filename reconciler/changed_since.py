@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from reconciler.desired.load import DesiredStream, collect, load_desired
+from reconciler.desired.load import DesiredStream, collect
 from reconciler.desired.source import GitRevision, Source, WorkingTree
 from reconciler.errors import ReconcilerError
 from reconciler.git import Repo
-from reconciler.model import DesiredState, Settings
+from reconciler.model import DesiredState
 from reconciler.plan import changed as ch
 
 
@@ -49,12 +49,15 @@ def _files_holding(source: Source, needles: Collection[str]) -> set[str]:
     return {f for f in files if any(n in source.read_bytes(f) for n in raw_needles)}
 
 
-def _settings_at(source: Source) -> Settings | None:
-    """reconciler.yaml at REV, or None when REV has no loadable desired state."""
+def _shared_at(source: Source) -> DesiredStream | None:
+    """A stream over `source` with its settings, catalog and profiles loaded and checked, or
+    None when they do not load."""
     try:
-        return load_desired(source, only_client_files=()).settings
+        stream = DesiredStream(source)
+        collect(stream, ())  # raises on any problem in them
     except ReconcilerError:
         return None
+    return stream
 
 
 def changed_clients(
@@ -88,10 +91,12 @@ def _compare(
     since: str,
     ref: str | None,
 ) -> tuple[DesiredState, ch.ChangedSince]:
-    base_settings = _settings_at(base_source) if changes.settings else None
+    base_stream = _shared_at(base_source) if changes.settings else None
+    base_settings = base_stream.settings if base_stream is not None else None
+    head_stream = DesiredStream(head_source)
     only: set[str] | None = set(changes.client_files)
     if changes.fans_out:  # find who can use what changed without resolving the fleet
-        shared = load_desired(head_source, only_client_files=())
+        shared = collect(head_stream, ())
         settings_changed = changes.settings and ch.settings_affect_clients(
             base_settings, shared.settings
         )
@@ -100,7 +105,6 @@ def _compare(
             only = None  # a change every client resolves: load the whole tree
         else:
             only = set(changes.client_files) | _files_holding(head_source, needles)
-    head_stream = DesiredStream(head_source)
     head = collect(head_stream, only)
     settings_changed = changes.settings and ch.settings_affect_clients(base_settings, head.settings)
     compared = ch.candidates(changes, head.clients, settings_changed=settings_changed)
@@ -108,9 +112,11 @@ def _compare(
     warnings: list[str] = []
     try:
         base_source.prefetch(files)
-        # Only client files changed: REV's settings, modules and profiles are the same bytes.
-        same_shared = head_stream if not changes.fans_out else None
-        base = collect(DesiredStream(base_source, shared_from=same_shared), files).clients
+        if base_stream is None:
+            # Only client files changed: REV's settings, modules and profiles are the same bytes.
+            same_shared = head_stream if not changes.fans_out else None
+            base_stream = DesiredStream(base_source, shared_from=same_shared)
+        base = collect(base_stream, files).clients
     except ReconcilerError as exc:
         warnings.append(
             f"the desired state at {since} does not load ({exc.message}); "
