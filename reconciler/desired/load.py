@@ -84,8 +84,7 @@ def load_desired(
     `only_client_files` (paths as `list_files` gives them) resolves just those clients; settings,
     catalog and profiles are still loaded and checked. Raises ValidationFailed with every problem.
     """
-    with _no_gc():
-        return collect(DesiredStream(_as_source(source_or_path)), only_client_files)
+    return collect(DesiredStream(_as_source(source_or_path)), only_client_files)
 
 
 def collect(

@@ -58,13 +58,13 @@ class WorkingTree:
         self.root = os.fspath(root)
         self._base = Path(self.root)
         self._commit: str | bool | None = False  # False: not looked up yet
-        self._root: Path | None = None  # the tree's real path, resolved once
         self._dirs: dict[str, bool] = {}  # directory (relative) -> really inside the tree
         if not self._base.is_dir():
             raise ReconcilerError(
                 f"desired-state directory not found: {self.root}",
                 hint="pass the directory as an argument or with --dir (env RECONCILER_DIR)",
             )
+        self._real_root = self._base.resolve()
 
     @property
     def commit(self) -> str | None:
@@ -112,7 +112,7 @@ class WorkingTree:
         except (OSError, RuntimeError) as exc:  # dangling link, loop, permissions
             reason = getattr(exc, "strerror", None) or "symlink loop"
             raise UnreadableFile(relpath, reason) from None
-        if not real.is_relative_to(self._real_root()):
+        if not real.is_relative_to(self._real_root):
             raise UnreadableFile(
                 relpath,
                 "it is a symlink to a file outside the desired-state directory "
@@ -122,18 +122,13 @@ class WorkingTree:
             raise UnreadableFile(relpath, "not a regular file (a FIFO, device or socket)")
         return path, info
 
-    def _real_root(self) -> Path:
-        if self._root is None:
-            self._root = self._base.resolve()
-        return self._root
-
     def _inside(self, reldir: str) -> bool:
         """Whether a directory of the tree really is inside it (not reached through a symlink
         to elsewhere); remembered per directory."""
         inside = self._dirs.get(reldir)
         if inside is None:
             real = Path(os.path.realpath(self._base / reldir))
-            inside = self._dirs[reldir] = real.is_relative_to(self._real_root())
+            inside = self._dirs[reldir] = real.is_relative_to(self._real_root)
         return inside
 
     def exists(self, relpath: str) -> bool:
