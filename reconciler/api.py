@@ -138,6 +138,32 @@ def _fleet(
         )
 
 
+@contextmanager
+def _walk_fleet(
+    store_url: str,
+    desired_dir: str,
+    ref: str | None,
+    task: Callable[..., R],
+    client_ids: Sequence[str],
+    shard: str | None,
+    jobs: int | None,
+    on_progress: Progress | None,
+) -> Iterator[tuple[DesiredStream, Iterator[R]]]:
+    """The desired stream, and `task(stream, batch, store_url, client_ids, shard)` over every
+    batch of the fleet (see `_fleet`), in an initialised store; for plan and drift."""
+    from reconciler.live.engine import make_engine, store_errors
+    from reconciler.live.migrate import require_initialised
+
+    with (
+        _desired_stream(desired_dir, ref) as stream,
+        store_errors(store_url),
+        make_engine(store_url).connect() as conn,
+    ):
+        require_initialised(conn)
+        args = (store_url, client_ids, shard)
+        yield stream, _fleet(stream, task, args, client_ids, jobs, on_progress)
+
+
 def schema(kind: str) -> str:
     """The JSON Schema text of a desired-state file kind: settings, module, profile or client.
 
@@ -413,9 +439,6 @@ def plan(
         ValidationFailed: the desired state is invalid (exit 1).
         ReconcilerError: the store cannot be read or is not initialised (exit 1).
     """
-    from reconciler.live.engine import make_engine, store_errors
-    from reconciler.live.migrate import require_initialised
-
     if changed_since is not None:
         state, since = changed_clients(desired_dir, changed_since, ref=ref)
         chosen = chunks.select([state.clients[c] for c in since.changed], client_ids, shard)
@@ -423,14 +446,10 @@ def plan(
     # Streaming: each batch of clients is resolved, read live and planned, then dropped;
     # only plans with changes are kept (issue 8: memory grows with the batch).
     plans, unchanged = [], 0
-    with (
-        _desired_stream(desired_dir, ref) as stream,
-        store_errors(store_url),
-        make_engine(store_url).connect() as conn,
-    ):
-        require_initialised(conn)
-        args = (store_url, client_ids, shard)
-        batches = _fleet(stream, chunks.plan, args, client_ids, jobs, on_progress)
+    fleet = _walk_fleet(
+        store_url, desired_dir, ref, chunks.plan, client_ids, shard, jobs, on_progress
+    )
+    with fleet as (stream, batches):
         for batch_plans, batch_unchanged in batches:
             plans.extend(batch_plans)
             unchanged += batch_unchanged
@@ -725,19 +744,15 @@ def drift(
     Raises:
         ValidationFailed, ReconcilerError: as for `plan`.
     """
-    from reconciler.live.engine import display_url, make_engine, store_errors
-    from reconciler.live.migrate import require_initialised
+    from reconciler.live.engine import display_url
     from reconciler.plan.drift import DriftReport
 
     clients: list[Any] = []
-    with (
-        _desired_stream(desired_dir, ref) as stream,
-        store_errors(store_url),
-        make_engine(store_url).connect() as conn,
-    ):
-        require_initialised(conn)
-        args = (store_url, client_ids, shard)
-        for batch in _fleet(stream, chunks.drift, args, client_ids, jobs, on_progress):
+    fleet = _walk_fleet(
+        store_url, desired_dir, ref, chunks.drift, client_ids, shard, jobs, on_progress
+    )
+    with fleet as (stream, batches):
+        for batch in batches:
             clients.extend(batch)
         state = stream.state({})
     clients.sort(key=lambda c: c.client_id)
