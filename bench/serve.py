@@ -13,44 +13,21 @@ Target: overview < 300 ms server time.
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
-import uvicorn
 from common import fleet, fresh_database, timed
+from serving import serving
 from sqlalchemy import text
 
 from reconciler import api
 from reconciler.apply.runner import RunMeta
 from reconciler.live.engine import make_engine
-from reconciler.web.app import ServeConfig, create_app
-
-
-@contextmanager
-def serving(config: ServeConfig) -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(config), log_level="warning", ws="none", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
+from reconciler.web.app import ServeConfig
 
 
 def drift_some(url: str, share: float = 0.01) -> int:

@@ -3,7 +3,7 @@
 `fleet` copies desired-state/ (with a unique secret in place of its placeholders), seeds the demo
 live state, applies it as run 1, then makes one client drifted (old code rewrites its legacy
 row) and one pending (its YAML changes): the four drift classes all appear.
-`served` runs the dashboard with uvicorn on a free loopback port in a thread.
+`served` runs the dashboard with uvicorn on a free loopback port in a thread (bench/serving.py).
 """
 
 from __future__ import annotations
@@ -12,22 +12,18 @@ import json
 import re
 import secrets
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
+from bench.serving import serving
 from reconciler import api
 from reconciler.apply.runner import RunMeta
 from reconciler.live.demo import BRIGHT_SMILES, DEMO_NAMES, NORTHWIND_CLINIC
-from reconciler.web.app import ServeConfig, create_app
+from reconciler.web.app import ServeConfig
 from tests.helpers import add_clients, is_pg, run_sql
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,30 +72,6 @@ def fleet(store_url: str, tmp_path: Path) -> Fleet:
     text = client_file.read_text(encoding="utf-8")
     client_file.write_text(text.replace('"#f5a623"', '"#000000"'), encoding="utf-8")
     return Fleet(store_url=store_url, desired_dir=str(desired), secret=secret)
-
-
-@contextmanager
-def serving(config: ServeConfig) -> Iterator[str]:
-    """Run the dashboard on a free loopback port; yield its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(config), log_level="warning", ws="none", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the dashboard did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
-        sock.close()
 
 
 @pytest.fixture

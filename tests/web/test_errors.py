@@ -6,8 +6,9 @@ from pathlib import Path
 
 import httpx
 
+from bench.serving import serving
 from reconciler.web.app import ServeConfig
-from tests.web.conftest import REPO, TOKEN, Fleet, serving
+from tests.web.conftest import REPO, TOKEN, Fleet
 
 PASSWORD = "hunter2-not-shown"
 

@@ -11,9 +11,10 @@ from typing import Any
 
 import httpx
 
+from bench.serving import serving
 from reconciler.live.demo import ACME_DENTAL, LAKESIDE_VETS
 from reconciler.web.app import ServeConfig
-from tests.web.conftest import DRIFTED, PENDING, TOKEN, Fleet, csrf_from, drift_legacy, serving
+from tests.web.conftest import DRIFTED, PENDING, TOKEN, Fleet, csrf_from, drift_legacy
 
 
 def cli_json(fleet: Fleet, *args: str, ok: tuple[int, ...] = (0,)) -> Any:
