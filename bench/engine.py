@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import fleet, floor, fresh_database, seed_live, timed
 
 from reconciler import api
-from reconciler.apply.runner import RunMeta
+from reconciler.results import RunMeta
 
 
 def main(argv: list[str] | None = None) -> int:

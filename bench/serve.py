@@ -25,7 +25,7 @@ from serving import serving
 from sqlalchemy import text
 
 from reconciler import api
-from reconciler.apply.runner import RunMeta
+from reconciler.results import RunMeta
 from reconciler.live.engine import make_engine
 from reconciler.web.app import ServeConfig
 

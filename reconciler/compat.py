@@ -31,8 +31,8 @@ from reconciler.live.migrate import not_initialised_on_missing_tables, require_i
 from reconciler.live.registry import plain_json
 from reconciler.live.state import read_live
 from reconciler.live.tables import client_app_overrides as legacy_table
-from reconciler.live.unified import unify
 from reconciler.model import JSON, ORIGINAL_LEGACY_DEFAULTS, UnifiedModule
+from reconciler.plan.unified import unify
 
 __all__ = [
     "get_module_overrides",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -59,11 +60,44 @@ class ReconcilerError(Exception):
 
 
 class ValidationFailed(ReconcilerError):
-    """The desired state has problems; `problems` lists all of them, sorted."""
+    """The desired state has problems; `problems` lists all of them, sorted, and `counts` how
+    many files of each kind were read (clients, modules, profiles) for `validate`'s summary."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str = "",
+        problems: Iterable[Problem] = (),
+        counts: Mapping[str, int] | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, problems=problems)
+        self.counts: dict[str, int] = dict(counts or {})
 
 
 class StalePlan(ReconcilerError):
-    """Live state changed since the plan was made."""
+    """A client's live or desired state changed since the plan was made: refused, plan again."""
+
+
+class DamagedPlan(ReconcilerError):
+    """A saved plan file is unreadable, altered, of another version or for another store."""
+
+
+class RunNotFound(ReconcilerError):
+    """No recorded run has this id (or the run did not change the clients asked for)."""
+
+
+class ConnectionLost(ReconcilerError):
+    """The store connection died during a client's transaction: the run stops there.
+
+    `results` holds every client finished before, then the rolled-back ones as failed; the
+    clients after them were not attempted. A dead connection is not retried blindly: an
+    operator may have terminated it, or the server may be failing over (SPEC §5).
+    """
+
+    def __init__(self, message: str, *, hint: str, results: Iterable[Any] = ()) -> None:
+        super().__init__(message, hint=hint)
+        self.results: tuple[Any, ...] = tuple(results)
 
 
 class UnsafePlan(ReconcilerError):

@@ -10,44 +10,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Literal
 
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
 from reconciler.apply.history import record_client, record_clients
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ConnectionLost, ReconcilerError, StalePlan
 from reconciler.live.locks import client_transaction, clients_transaction
 from reconciler.live.state import read_live, write_live, write_live_many
-from reconciler.model import JSON, ClientLive
-from reconciler.secrets import redact_urls
+from reconciler.model import ClientLive
+from reconciler.redact import redact_urls
+from reconciler.results import ClientResult, Clock, utc_now
 
 log = logging.getLogger(__name__)
-
-Outcome = Literal["applied", "unchanged", "stale", "failed"]
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class Refused(ReconcilerError):
-    """This client must not be written (stale or changed desired state); others go on."""
-
-
-class ConnectionLost(ReconcilerError):
-    """The store connection died during a client's transaction: the run stops there.
-
-    `results` holds every client finished before, then the rolled-back ones as failed; the
-    clients after them were not attempted. A dead connection is not retried blindly: an
-    operator may have terminated it, or the server may be failing over (SPEC §5).
-    """
-
-    def __init__(self, message: str, *, hint: str, results: Sequence[ClientResult]) -> None:
-        super().__init__(message, hint=hint)
-        self.results = tuple(results)
 
 
 class _Lost(Exception):
@@ -82,18 +57,8 @@ class Job:
 
     client_id: str
     expected_fingerprint: str | None  # None: no stale check
-    target: Callable[[ClientLive], ClientLive]  # may raise Refused
+    target: Callable[[ClientLive], ClientLive]  # may raise StalePlan
     stale_hint: str = "run `reconciler plan` again and apply the new plan"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClientResult:
-    client_id: str
-    outcome: Outcome
-    message: str = ""
-
-    def to_json(self) -> dict[str, JSON]:
-        return {"client_id": self.client_id, "outcome": self.outcome, "message": self.message}
 
 
 BATCH_SIZE = 200  # clients per transaction on the fast path
@@ -186,7 +151,7 @@ def _run_batch(
                 live = lives[job.client_id]
                 try:
                     target = _checked_target(job, live)
-                except Refused as exc:
+                except StalePlan as exc:
                     results[job.client_id] = ClientResult(
                         client_id=job.client_id, outcome="stale", message=_text(exc)
                     )
@@ -224,7 +189,7 @@ class _Mismatch(Exception):
 
 def _checked_target(job: Job, live: ClientLive) -> ClientLive:
     if job.expected_fingerprint is not None and live.fingerprint() != job.expected_fingerprint:
-        raise Refused(
+        raise StalePlan(
             f"client {job.client_id}: live state changed since the plan (stale)",
             hint=job.stale_hint,
         )
@@ -240,7 +205,7 @@ def _run_one(engine: Engine, job: Job, run_id: int, clock: Clock) -> ClientResul
                 job.expected_fingerprint is not None
                 and live.fingerprint() != job.expected_fingerprint
             ):
-                raise Refused(
+                raise StalePlan(
                     f"client {cid}: live state changed since the plan (stale)", hint=job.stale_hint
                 )
             target = job.target(live)
@@ -255,7 +220,7 @@ def _run_one(engine: Engine, job: Job, run_id: int, clock: Clock) -> ClientResul
                     hint="another writer may be active; plan again",
                 )
             record_client(conn, run_id, live, target, clock())
-    except Refused as exc:
+    except StalePlan as exc:
         return ClientResult(client_id=cid, outcome="stale", message=_text(exc))
     except ReconcilerError as exc:
         return ClientResult(client_id=cid, outcome="failed", message=_text(exc))
@@ -272,10 +237,3 @@ def _run_one(engine: Engine, job: Job, run_id: int, clock: Clock) -> ClientResul
 
 def _text(exc: ReconcilerError) -> str:
     return f"{exc.message} ({exc.hint})" if exc.hint else exc.message
-
-
-def summarize_results(results: Sequence[ClientResult]) -> dict[str, int]:
-    counts = {"applied": 0, "unchanged": 0, "stale": 0, "failed": 0}
-    for result in results:
-        counts[result.outcome] += 1
-    return counts

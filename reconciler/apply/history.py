@@ -7,67 +7,19 @@ client's own transaction, so history never claims a client whose write did not c
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from reconciler.errors import RunNotFound
 from reconciler.live.ids import db_client_id
 from reconciler.live.tables import reconciler_run_clients, reconciler_runs
 from reconciler.model import JSON, ClientLive
-from reconciler.secrets import redact_urls
+from reconciler.redact import redact_urls
+from reconciler.results import ClientSnapshot, RunDetail, RunInfo
 
 MAX_RUN_ID = 2**31 - 1  # reconciler_runs.id is an INTEGER
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunInfo:
-    id: int
-    kind: str
-    started_at: datetime
-    finished_at: datetime | None
-    actor: str
-    command: str
-    reason: str | None
-    desired_commit: str | None
-    store: str
-    status: str
-    reverts_run: int | None
-    summary: Mapping[str, JSON] | None
-    clients: int = 0
-
-    def to_json(self) -> dict[str, JSON]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "started_at": self.started_at.isoformat(),
-            "finished_at": None if self.finished_at is None else self.finished_at.isoformat(),
-            "actor": self.actor,
-            "command": self.command,
-            "reason": self.reason,
-            "desired_commit": self.desired_commit,
-            "store": self.store,
-            "status": self.status,
-            "reverts_run": self.reverts_run,
-            "summary": self.summary,
-            "clients": self.clients,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClientSnapshot:
-    run_id: int
-    client_id: str
-    before: ClientLive
-    after: ClientLive
-    committed_at: datetime
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunDetail:
-    run: RunInfo
-    snapshots: tuple[ClientSnapshot, ...] = field(default_factory=tuple)
 
 
 def start_run(engine: Engine, *, now: datetime, **fields: Any) -> int:
@@ -205,6 +157,20 @@ def get_run(engine: Engine, run_id: int, *, client_ids: Collection[str] = ()) ->
                 select(func.count()).where(reconciler_run_clients.c.run_id == run_id)
             ).scalar_one()
     return RunDetail(run=_run_info(row, count), snapshots=snapshots)
+
+
+def require_run(engine: Engine, run_id: int, client_ids: Collection[str] = ()) -> RunDetail:
+    """`get_run`, refusing an unknown run or clients the run did not change (RunNotFound)."""
+    detail = get_run(engine, run_id, client_ids=client_ids)
+    if detail is None:
+        raise RunNotFound(f"run {run_id} not found", hint="list runs with `reconciler history`")
+    missing = sorted(set(client_ids) - {s.client_id for s in detail.snapshots})
+    if missing:
+        raise RunNotFound(
+            f"run {run_id} did not change client(s) {', '.join(missing)}",
+            hint=f"see `reconciler history show {run_id}`",
+        )
+    return detail
 
 
 def last_applied(

@@ -3,77 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import getpass
-import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
-from reconciler.apply.executor import (
-    ClientResult,
-    Clock,
-    ConnectionLost,
-    Job,
-    Refused,
-    run_jobs,
-    summarize_results,
-    utc_now,
-)
-from reconciler.apply.history import finish_run, get_run, start_run
-from reconciler.errors import ReconcilerError, UnsafePlan
-from reconciler.model import JSON, ClientDesired, ClientLive, DesiredState
+from reconciler.apply.executor import Job, run_jobs
+from reconciler.apply.history import finish_run, require_run, start_run
+from reconciler.errors import ConnectionLost, ReconcilerError, StalePlan, UnsafePlan
+from reconciler.model import ClientDesired, ClientLive, DesiredState
 from reconciler.plan.build import plan_client, sensitive_paths
-from reconciler.plan.model import FORMAT_VERSION, Plan
+from reconciler.plan.model import Plan
 from reconciler.plan.safety import check_safety
 from reconciler.plan.saved import SavedPlan
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunMeta:
-    """Who runs what and why, recorded with the run."""
-
-    actor: str = ""
-    command: str = ""
-    reason: str | None = None
-    clock: Clock = utc_now
-
-    def resolved_actor(self) -> str:
-        if self.actor:
-            return self.actor
-        try:
-            return getpass.getuser()
-        except (KeyError, OSError):
-            return os.environ.get("USER", "unknown")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ApplyReport:
-    kind: str
-    run_id: int | None
-    results: tuple[ClientResult, ...] = ()
-    plan_summary: Mapping[str, int] = field(default_factory=dict)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return summarize_results(self.results)
-
-    @property
-    def ok(self) -> bool:
-        counts = self.counts
-        return counts["stale"] == 0 and counts["failed"] == 0
-
-    def to_json(self) -> dict[str, JSON]:
-        return {
-            "format_version": FORMAT_VERSION,
-            "kind": self.kind,
-            "run_id": self.run_id,
-            "ok": self.ok,
-            "counts": self.counts,
-            "plan": dict(self.plan_summary),
-            "clients": [r.to_json() for r in self.results],
-        }
+from reconciler.results import ApplyReport, ClientResult, RunMeta, summarize_results
 
 
 def enforce_safety(plan: Plan, *, force: bool) -> None:
@@ -198,7 +141,7 @@ def saved_jobs(saved: SavedPlan, state: DesiredState, *, name: str) -> list[Job]
         ) -> ClientLive:
             fresh = plan_client(desired, live, legacy_defaults=legacy_defaults, sensitive=sensitive)
             if fresh.changes_fingerprint() != want or fresh.target is None:
-                raise Refused(
+                raise StalePlan(
                     f"client {desired.client_id}: desired state changed since the plan was saved",
                     hint="plan again with `reconciler plan --out FILE`",
                 )
@@ -218,16 +161,7 @@ def revert_jobs(
     engine: Engine, run_id: int, client_ids: Sequence[str], *, force: bool
 ) -> list[Job]:
     """Jobs restoring each client's before-state of `run_id`, refusing if live moved on."""
-    detail = get_run(engine, run_id, client_ids=client_ids)
-    if detail is None:
-        raise ReconcilerError(f"run {run_id} not found", hint="list runs with `reconciler history`")
-    found = {s.client_id for s in detail.snapshots}
-    missing = sorted(set(client_ids) - found)
-    if missing:
-        raise ReconcilerError(
-            f"run {run_id} did not change client(s) {', '.join(missing)}",
-            hint=f"see `reconciler history show {run_id}`",
-        )
+    detail = require_run(engine, run_id, client_ids)
     hint = f"live state changed since run {run_id}; rerun with --force to overwrite it"
     return [
         Job(

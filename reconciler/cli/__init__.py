@@ -135,7 +135,7 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _redact(text: str) -> str:
-    from reconciler.secrets import redact_urls
+    from reconciler.redact import redact_urls
 
     return redact_urls(text)
 

@@ -8,14 +8,11 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler import api
-from reconciler.apply.runner import ApplyReport, RunMeta
+from reconciler import api, render
 from reconciler.cli import options
 from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
-from reconciler.render import write_json
-from reconciler.render.plan import write_text
 from reconciler.render.progress import fleet_progress, progress
-from reconciler.render.runs import write_report_markdown, write_report_text
+from reconciler.results import ApplyReport, RunMeta
 
 
 def run_options(f: F) -> F:
@@ -36,12 +33,7 @@ def run_meta(actor: str, reason: str | None) -> RunMeta:
 
 
 def write_report(report: ApplyReport, fmt: str) -> int:
-    if fmt == "json":
-        write_json(report.to_json(), sys.stdout)
-    elif fmt == "markdown":
-        write_report_markdown(report, sys.stdout)
-    else:
-        write_report_text(report, sys.stdout)
+    render.write(report, fmt, sys.stdout)
     for result in report.results:
         if result.outcome in ("stale", "failed"):
             click.echo(f"error: {result.message}", err=True)
@@ -103,10 +95,9 @@ def apply_cmd(
             jobs=jobs,
             on_progress=on_progress,
         )
+    render.write(planned, "text", sys.stderr)
     if not any(c.writes for c in planned.clients):
-        write_text(planned, sys.stderr)
         return write_report(ApplyReport(kind="apply", run_id=None), fmt)
-    write_text(planned, sys.stderr)
     confirm(f"Apply these changes to {planned.summary.clients_changed} clients?", yes)
     with progress(planned.summary.clients_changed, "apply") as tick:
         report = api.apply(store_url, planned, force=force, meta=meta, on_done=tick)

@@ -6,15 +6,12 @@ import sys
 
 import click
 
-from reconciler import api
+from reconciler import api, render
 from reconciler.cli import options
 from reconciler.cli.apply import confirm, run_meta, run_options
 from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from reconciler.plan.drift import DriftClass
-from reconciler.render import write_json
-from reconciler.render.drift import write_markdown, write_text
 from reconciler.render.progress import fleet_progress, progress
-from reconciler.render.runs import write_report_text
 
 
 @click.command("drift")
@@ -56,12 +53,7 @@ def drift_cmd(
             jobs=jobs,
             on_progress=on_progress,
         )
-    if fmt == "json":
-        write_json(report.to_json(), sys.stdout)
-    elif fmt == "markdown":
-        write_markdown(report, sys.stdout)
-    else:
-        write_text(report, sys.stdout)
+    render.write(report, fmt, sys.stdout)
     if not report.any_drifted:
         return EXIT_OK
     if not heal:
@@ -73,5 +65,5 @@ def drift_cmd(
         healed = api.heal(
             store_url, report, desired_dir, ref=ref, force=force, meta=meta, on_done=tick
         )
-    write_report_text(healed, sys.stderr)
+    render.write(healed, "text", sys.stderr)
     return EXIT_OK if healed.ok else EXIT_ERROR

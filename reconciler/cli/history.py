@@ -6,17 +6,10 @@ import sys
 
 import click
 
-from reconciler import api
+from reconciler import api, render
 from reconciler.cli import options
 from reconciler.errors import EXIT_OK
-from reconciler.render import write_json
-from reconciler.render.runs import (
-    detail_json,
-    history_json,
-    write_detail_text,
-    write_history_markdown,
-    write_history_text,
-)
+from reconciler.results import RunList
 
 
 @click.group("history", invoke_without_command=True)
@@ -36,12 +29,7 @@ def history_cmd(
     if ctx.invoked_subcommand is not None:
         return EXIT_OK
     runs = api.history(store_url, client_id=client_id, limit=limit)
-    if fmt == "json":
-        write_json(history_json(runs), sys.stdout)
-    elif fmt == "markdown":
-        write_history_markdown(runs, sys.stdout)
-    else:
-        write_history_text(runs, sys.stdout)
+    render.write(RunList(runs=tuple(runs)), fmt, sys.stdout)
     return EXIT_OK
 
 
@@ -55,10 +43,6 @@ def show_cmd(
     run_id: int, store_url: str, desired_dir: str, client_ids: tuple[str, ...], fmt: str
 ) -> int:
     """Show one run: who, when, why, and each client's before -> after (secrets masked)."""
-    detail = api.history_show(store_url, run_id, client_ids=client_ids)
-    masker = api.masker(store_url, desired_dir)
-    if fmt == "json":
-        write_json(detail_json(detail, masker), sys.stdout)
-    else:
-        write_detail_text(detail, masker, sys.stdout)
+    detail = api.show_run(store_url, run_id, client_ids=client_ids, desired_dir=desired_dir)
+    render.write(detail, fmt, sys.stdout)
     return EXIT_OK

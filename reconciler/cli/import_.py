@@ -6,11 +6,10 @@ import sys
 
 import click
 
-from reconciler import api
+from reconciler import api, render
 from reconciler.cli import options
 from reconciler.errors import EXIT_ERROR, EXIT_OK
-from reconciler.render import write_json
-from reconciler.render.imports import write_markdown, write_text, write_warnings
+from reconciler.render.imports import write_warnings
 
 
 @click.command("import")
@@ -62,11 +61,9 @@ def import_cmd(
         force=force,
         strategy=strategy,  # type: ignore[arg-type]
     )
-    if fmt == "json":
-        write_json(report.to_json(), sys.stdout)
-    else:
+    if fmt != "json":  # JSON carries the conflicts itself
         write_warnings(report, sys.stderr)
-        (write_markdown if fmt == "markdown" else write_text)(report, sys.stdout)
+    render.write(report, fmt, sys.stdout)
     for client in report.clients:
         if client.status == "failed":
             click.echo(f"error: client {client.client_id}: {client.error}", err=True)

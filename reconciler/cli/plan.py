@@ -6,11 +6,9 @@ import sys
 
 import click
 
-from reconciler import api
+from reconciler import api, render
 from reconciler.cli import options
 from reconciler.errors import EXIT_CHANGES, EXIT_OK
-from reconciler.render.plan import render_markdown, write_text
-from reconciler.render.plan import write_json as write_plan_json
 from reconciler.render.progress import fleet_progress
 
 
@@ -72,12 +70,7 @@ def plan_cmd(
     if out_file:
         api.save_plan(planned, out_file)
         click.echo(f"saved plan to {out_file}", err=True)
-    if fmt == "json":
-        write_plan_json(planned, sys.stdout)
-    elif fmt == "markdown":
-        sys.stdout.write(render_markdown(planned))
-    else:
-        write_text(planned, sys.stdout)
+    render.write(planned, fmt, sys.stdout)
     if detailed_exitcode and planned.has_changes:
         return EXIT_CHANGES
     return EXIT_OK

@@ -6,10 +6,9 @@ import sys
 
 import click
 
-from reconciler import api
+from reconciler import api, render
 from reconciler.cli import options
 from reconciler.errors import EXIT_OK
-from reconciler.render.status import write_status
 
 
 @click.command("status")
@@ -30,5 +29,5 @@ def status_cmd(client_ids: tuple[str, ...], store_url: str, desired_dir: str, fm
     report = api.status(store_url, client_ids, desired_dir=desired_dir)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
-    write_status(report, fmt, sys.stdout)
+    render.write(report, fmt, sys.stdout)
     return EXIT_OK

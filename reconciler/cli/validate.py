@@ -6,10 +6,9 @@ import sys
 
 import click
 
-from reconciler import api
+from reconciler import api, render
 from reconciler.cli import options
-from reconciler.errors import EXIT_ERROR, EXIT_OK, ValidationFailed
-from reconciler.render import validation
+from reconciler.errors import EXIT_ERROR, EXIT_OK
 from reconciler.render.progress import fleet_progress
 
 
@@ -28,15 +27,7 @@ def validate_cmd(
     exits 1 when there is any, 0 when the desired state is valid.
     """
     root = directory or desired_dir
-    try:
-        with fleet_progress("validate") as on_progress:
-            counts = api.check(root, ref=ref, jobs=jobs, on_progress=on_progress)
-    except ValidationFailed as exc:
-        counts = getattr(exc, "counts", {})
-        report = validation.ValidationReport(problems=exc.problems, **counts)
-    else:
-        report = validation.ValidationReport(
-            clients=counts["clients"], modules=counts["modules"], profiles=counts["profiles"]
-        )
-    validation.write(report, fmt, sys.stdout)
+    with fleet_progress("validate") as on_progress:
+        report = api.check(root, ref=ref, jobs=jobs, on_progress=on_progress)
+    render.write(report, fmt, sys.stdout)
     return EXIT_OK if report.valid else EXIT_ERROR

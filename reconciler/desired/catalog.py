@@ -13,12 +13,12 @@ from reconciler.desired.regexes import risky_patterns
 from reconciler.desired.schema import (
     Validator,
     check_file,
-    sensitive_paths,
     settings_schema_findings,
 )
 from reconciler.desired.yamlsafe import YamlFile
 from reconciler.errors import Problem
 from reconciler.model import Dependency, ModuleDef
+from reconciler.plan.mask import schema_sensitive_paths
 
 
 @functools.cache
@@ -99,7 +99,7 @@ def _module_def(data: dict[str, Any]) -> ModuleDef:
         settings_schema=schema,
         default_settings=data.get("default_settings", {}),
         protected=data.get("protected", False),
-        sensitive_paths=sensitive_paths(schema),
+        sensitive_paths=schema_sensitive_paths(schema),
     )
 
 
@@ -113,7 +113,7 @@ def _settings_validator(yf: YamlFile, problems: list[Problem]) -> Validator | No
             for p, k, r in findings
         )
         return None
-    validator = Validator(schema, sensitive=sensitive_paths(schema))
+    validator = Validator(schema, sensitive=schema_sensitive_paths(schema))
     for path, key, reason in validator.findings(yf.data.get("default_settings", {})):
         problems.append(yf.problem(("default_settings", *path), reason, key=key))
     return validator

@@ -87,6 +87,20 @@ def load_desired(
     return collect(DesiredStream(_as_source(source_or_path)), only_client_files)
 
 
+def load_mentioning(root: str, client_ids: Collection[str]) -> DesiredState:
+    """The desired state with only the client files whose bytes mention one of `client_ids`
+    (settings, catalog and profiles in full): `status --client` of one client in a large tree
+    parses one file, not the fleet."""
+    source = WorkingTree(root)
+    needles = [cid.encode() for cid in client_ids]
+    mentioning = []
+    for relpath in source.list_files("clients"):
+        data = source.read_bytes(relpath)
+        if any(n in data for n in needles):
+            mentioning.append(relpath)
+    return load_desired(source, only_client_files=mentioning)
+
+
 def collect(
     stream: DesiredStream, only_client_files: Collection[str] | None = None
 ) -> DesiredState:
@@ -262,6 +276,11 @@ class DesiredStream:
         self._seen += seen
 
     @property
+    def seen(self) -> int:
+        """How many client files were read so far."""
+        return self._seen
+
+    @property
     def client_ids(self) -> set[str]:
         """Every client_id seen so far (all of them once `batches()` is exhausted)."""
         return set(self._owners)
@@ -284,9 +303,8 @@ class DesiredStream:
             f"{count} in desired state",
             hint="fix them and run `reconciler validate` again",
             problems=unique,
+            counts={"clients": self._seen, **self._counts},
         )
-        # How many files of each kind were read, for `validate`'s summary.
-        error.counts = {"clients": self._seen, **self._counts}  # type: ignore[attr-defined]
         raise error
 
     def state(self, clients: Mapping[str, ClientDesired]) -> DesiredState:

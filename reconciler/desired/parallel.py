@@ -10,19 +10,35 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from reconciler.errors import Problem
-
-if TYPE_CHECKING:
-    from reconciler.desired.load import DesiredStream
 
 # Below this many client files a pool costs more (start-up, imports) than it saves.
 MIN_FILES = 5000
 R = TypeVar("R")
 Task = Callable[..., R]
 
-_worker_stream: DesiredStream | None = None  # one per worker process, for its whole life
+
+class BatchReader(Protocol):
+    """What a worker needs of a desired stream (desired/load.py's DesiredStream); a Protocol,
+    so this module does not import the loader that imports it."""
+
+    problems: list[Problem]
+
+    @property
+    def source(self) -> Any: ...
+
+    def reset_owners(self) -> None: ...
+
+    def resolve_file(self, relpath: str) -> Any: ...
+
+    def owner_pairs(self) -> list[tuple[str, str]]: ...
+
+    def merge(self, problems: list[Problem], owners: list[tuple[str, str]], seen: int) -> None: ...
+
+
+_worker_stream: BatchReader | None = None  # one per worker process, for its whole life
 
 
 def default_jobs() -> int:
@@ -34,12 +50,10 @@ def default_jobs() -> int:
     return 1
 
 
-def _init_worker(root: str) -> None:
+def _init_worker(stream_type: Callable[[Any], BatchReader], source_type: Any, root: str) -> None:
+    """Each worker reads the tree itself: the stream and source classes come by reference."""
     global _worker_stream
-    from reconciler.desired.load import DesiredStream
-    from reconciler.desired.source import WorkingTree
-
-    _worker_stream = DesiredStream(WorkingTree(root))
+    _worker_stream = stream_type(source_type(root))
 
 
 def _run_chunk(
@@ -55,7 +69,7 @@ def _run_chunk(
 
 
 def parallel_map(
-    stream: DesiredStream,
+    stream: BatchReader,
     files: Sequence[str],
     task: Task[R],
     args: tuple[Any, ...],
@@ -71,7 +85,7 @@ def parallel_map(
         max_workers=jobs,
         mp_context=multiprocessing.get_context("forkserver"),
         initializer=_init_worker,
-        initargs=(stream.source.root,),
+        initargs=(type(stream), type(stream.source), stream.source.root),
     ) as pool:
         pending: deque[Future[tuple[Any, list[Problem], list[tuple[str, str]], int]]] = deque()
         for chunk in chunks:

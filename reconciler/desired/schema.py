@@ -124,21 +124,6 @@ def _meta() -> Draft202012Validator:
     )
 
 
-def sensitive_paths(schema: Any, prefix: JsonPath = ()) -> frozenset[tuple[str, ...]]:
-    """JSON paths of settings whose schema property has `sensitive: true`, at any depth."""
-    found: set[tuple[str, ...]] = set()
-    properties = schema.get("properties") if isinstance(schema, dict) else None
-    if isinstance(properties, dict):  # anything else is an invalid schema, reported elsewhere
-        for name, sub in properties.items():
-            if not isinstance(sub, dict):
-                continue
-            path = (*prefix, name)
-            if sub.get("sensitive") is True:
-                found.add(tuple(str(p) for p in path))
-            found |= sensitive_paths(sub, path)
-    return frozenset(found)
-
-
 # Readable reasons for the patterns our own schemas use.
 _PATTERN_HINTS = {
     "^[a-z0-9][a-z0-9_-]*$": "use lowercase letters, digits, '-' and '_'",

@@ -16,7 +16,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, make_url
 
 from reconciler.errors import ReconcilerError
-from reconciler.secrets import redact_urls
+from reconciler.redact import redact_urls
 
 DEFAULT_STORE = "sqlite:///reconciler.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000

@@ -13,6 +13,7 @@ from reconciler.live.ids import batches, db_client_id, id_map
 from reconciler.live.tables import reconciler_client_modules as rows_table
 from reconciler.live.tables import reconciler_modules as catalog_table
 from reconciler.model import JSON, ModuleDef, RegistryModule, canonical_json
+from reconciler.plan.mask import schema_sensitive_paths
 
 _COLUMNS = (
     rows_table.c.client_id,
@@ -119,3 +120,11 @@ def sync_catalog(conn: Connection, catalog: Mapping[str, ModuleDef]) -> int:
             continue
         changed += 1
     return changed
+
+
+def stored_sensitive_paths(conn: Connection) -> dict[str, frozenset[tuple[str, ...]]]:
+    """Sensitive settings paths per module of the catalog as last synced to the store."""
+    return {
+        row.id: schema_sensitive_paths((row.definition or {}).get("settings_schema") or {})
+        for row in conn.execute(select(catalog_table.c.id, catalog_table.c.definition))
+    }

@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 
 from reconciler.model import JSON, OVERRIDE_COLUMNS, ClientLive
 from reconciler.plan.model import ABSENT, Change, ChangeKind
-from reconciler.plan.target import legacy_list, module_states
+from reconciler.plan.target import module_states
 
 
 def json_paths(
@@ -56,8 +56,8 @@ def diff_client(
     cid = live.client_id
     changes: list[Change] = []
     before, after = module_states(live, legacy_defaults), module_states(target, legacy_defaults)
-    listed_before = set(legacy_list(live, legacy_defaults))
-    listed_after = set(legacy_list(target, legacy_defaults))
+    listed_before = set(live.legacy_modules(legacy_defaults))
+    listed_after = set(target.legacy_modules(legacy_defaults))
     for module in sorted(set(before) | set(after)):
         old_row, new_row = live.registry.get(module), target.registry.get(module)
         stores = set()

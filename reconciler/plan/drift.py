@@ -11,10 +11,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from reconciler.model import JSON, ClientDesired, ClientLive
+from reconciler.model import JSON, OUTPUT_FORMAT_VERSION, ClientDesired, ClientLive
 from reconciler.plan.build import plan_client
 from reconciler.plan.diff import json_paths
-from reconciler.plan.model import FORMAT_VERSION
 
 
 class DriftClass(StrEnum):
@@ -73,7 +72,7 @@ class DriftReport:
 
     def to_json(self) -> dict[str, JSON]:
         return {
-            "format_version": FORMAT_VERSION,
+            "format_version": OUTPUT_FORMAT_VERSION,
             "kind": "drift",
             "store": self.store,
             "desired_commit": self.desired_commit,

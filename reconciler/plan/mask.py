@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
+from typing import Any
 
-from reconciler.model import JSON
+from reconciler.model import JSON, ClientLive, ModuleDef, RegistryModule
 from reconciler.plan.model import SENSITIVE
 
 # Used only when no catalog says what is sensitive (e.g. a module unknown to desired state).
@@ -51,3 +52,57 @@ def mask_secret_like(settings: Mapping[str, JSON]) -> dict[str, JSON]:
         else:
             result[key] = value
     return result
+
+
+def schema_sensitive_paths(schema: Any, prefix: tuple[str, ...] = ()) -> frozenset[tuple[str, ...]]:
+    """JSON paths of settings whose schema property has `sensitive: true`, at any depth."""
+    found: set[tuple[str, ...]] = set()
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if isinstance(properties, dict):  # anything else is an invalid schema, reported elsewhere
+        for name, sub in properties.items():
+            if not isinstance(sub, dict):
+                continue
+            path = (*prefix, str(name))
+            if sub.get("sensitive") is True:
+                found.add(path)
+            found |= schema_sensitive_paths(sub, path)
+    return frozenset(found)
+
+
+def mask_module_settings(
+    module: str, settings: Mapping[str, JSON], sensitive: Mapping[str, Collection[tuple[str, ...]]]
+) -> dict[str, JSON]:
+    """A module's settings masked by its known sensitive paths; a module no catalog knows gets
+    its secret-like keys masked (SPEC §4)."""
+    if module in sensitive:
+        return mask_settings(settings, sensitive[module])
+    return mask_secret_like(settings)
+
+
+class Masker:
+    """Replaces sensitive settings in a snapshot with `(sensitive)` before it is shown."""
+
+    def __init__(self, sensitive: Mapping[str, Collection[tuple[str, ...]]]) -> None:
+        self.sensitive = sensitive
+
+    def __call__(self, live: ClientLive) -> ClientLive:
+        registry = {
+            m: RegistryModule(
+                enabled=row.enabled,
+                version=row.version,
+                settings=mask_module_settings(m, row.settings, self.sensitive),
+            )
+            for m, row in live.registry.items()
+        }
+        return ClientLive(client_id=live.client_id, legacy=live.legacy, registry=registry)
+
+
+def with_catalog(
+    stored: Mapping[str, frozenset[tuple[str, ...]]], catalog: Mapping[str, ModuleDef]
+) -> dict[str, frozenset[tuple[str, ...]]]:
+    """Sensitive paths of the store's catalog joined with a desired catalog's: a setting marked
+    sensitive in either is masked."""
+    merged = dict(stored)
+    for module in catalog.values():
+        merged[module.id] = merged.get(module.id, frozenset()) | module.sensitive_paths
+    return merged

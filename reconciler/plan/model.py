@@ -7,12 +7,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from reconciler.model import JSON, ClientLive, ModuleDef, Settings, fingerprint
+from reconciler.model import (
+    JSON,
+    OUTPUT_FORMAT_VERSION,
+    ClientLive,
+    ModuleDef,
+    Settings,
+    fingerprint,
+)
 
 if TYPE_CHECKING:
     from reconciler.plan.changed import ChangedSince
 
-FORMAT_VERSION = 1
 SENSITIVE = "(sensitive)"
 
 
@@ -206,7 +212,7 @@ class Plan:
     def to_json_header(self) -> dict[str, JSON]:
         """Every key of `to_json()` but "clients"."""
         data: dict[str, JSON] = {
-            "format_version": FORMAT_VERSION,
+            "format_version": OUTPUT_FORMAT_VERSION,
             "kind": "plan",
             "store": self.store,
             "desired_commit": self.desired_commit,

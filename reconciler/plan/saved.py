@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import DamagedPlan
 from reconciler.model import JSON, fingerprint
-from reconciler.plan.model import FORMAT_VERSION, Plan
+from reconciler.plan.model import Plan
 
 KIND = "reconciler-plan"
+PLAN_FILE_FORMAT_VERSION = 1  # of saved plan files; command output has its own (model.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,6 +36,7 @@ def dump_plan(plan: Plan) -> str:
     """The saved-plan text: the plan's JSON with sensitive values hashed, plus a checksum."""
     body = plan.to_json(hash_sensitive=True)
     body["kind"] = KIND
+    body["format_version"] = PLAN_FILE_FORMAT_VERSION
     body["checksum"] = fingerprint(body)
     return json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -45,28 +47,26 @@ def load_plan(text: str, *, name: str) -> SavedPlan:
     try:
         body = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ReconcilerError(
+        raise DamagedPlan(
             f"{name}:{exc.lineno}:{exc.colno}: not a saved plan (invalid JSON: {exc.msg}); "
             "the file may be truncated",
             hint=hint,
         ) from None
     except RecursionError:  # `[[[[...` thousands deep: the decoder gives up
-        raise ReconcilerError(
-            f"{name}: not a saved plan (JSON nested too deeply)", hint=hint
-        ) from None
+        raise DamagedPlan(f"{name}: not a saved plan (JSON nested too deeply)", hint=hint) from None
     if not isinstance(body, dict) or body.get("kind") != KIND:
-        raise ReconcilerError(f"{name}: not a saved plan (kind is not {KIND!r})", hint=hint)
+        raise DamagedPlan(f"{name}: not a saved plan (kind is not {KIND!r})", hint=hint)
     version = body.get("format_version")
-    if version != FORMAT_VERSION:
-        newer = isinstance(version, int) and version > FORMAT_VERSION
-        raise ReconcilerError(
+    if version != PLAN_FILE_FORMAT_VERSION:
+        newer = isinstance(version, int) and version > PLAN_FILE_FORMAT_VERSION
+        raise DamagedPlan(
             f"{name}: saved plan format_version {version!r} is not supported "
-            f"(this reconciler reads {FORMAT_VERSION})",
+            f"(this reconciler reads {PLAN_FILE_FORMAT_VERSION})",
             hint="upgrade module-reconciler" if newer else hint,
         )
     claimed = body.pop("checksum", None)
     if claimed != fingerprint(body):
-        raise ReconcilerError(
+        raise DamagedPlan(
             f"{name}: saved plan checksum mismatch: it was edited or damaged", hint=hint
         )
     try:
@@ -86,9 +86,9 @@ def load_plan(text: str, *, name: str) -> SavedPlan:
             clients=clients,
         )
     except KeyError as exc:
-        raise ReconcilerError(f"{name}: saved plan is missing {exc}", hint=hint) from None
+        raise DamagedPlan(f"{name}: saved plan is missing {exc}", hint=hint) from None
     except (TypeError, AttributeError):  # e.g. `clients` not a list of objects
-        raise ReconcilerError(f"{name}: saved plan is malformed", hint=hint) from None
+        raise DamagedPlan(f"{name}: saved plan is malformed", hint=hint) from None
 
 
 def plan_json(plan: Plan) -> JSON:

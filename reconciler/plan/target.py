@@ -19,15 +19,10 @@ from reconciler.model import (
 from reconciler.plan.strategies import OVERRIDE_STRATEGIES, STRATEGIES, ModuleState
 
 
-def legacy_list(live: ClientLive, legacy_defaults: Sequence[str]) -> tuple[str, ...]:
-    """Modules the legacy store enables (`ClientLive.legacy_modules`)."""
-    return live.legacy_modules(legacy_defaults)
-
-
 def module_states(live: ClientLive, legacy_defaults: Sequence[str]) -> dict[str, ModuleState]:
     """Every module either store knows; where both know it the registry wins, as in the
-    unified view (live/unified.py) and the original's merge."""
-    listed = set(legacy_list(live, legacy_defaults))
+    unified view (plan/unified.py) and the original's merge."""
+    listed = set(live.legacy_modules(legacy_defaults))
     states: dict[str, ModuleState] = {}
     for module in sorted(listed | set(live.registry)):
         row = live.registry.get(module)
@@ -56,7 +51,7 @@ def build_target(
     """The live state this client should have. `preview_preserved` applies merge where the
     strategy is preserve, to show what preserve holds back (informational changes)."""
     live_states = module_states(live, legacy_defaults)
-    listed = set(legacy_list(live, legacy_defaults))
+    listed = set(live.legacy_modules(legacy_defaults))
     target_listed: set[str] = set()
     registry: dict[str, RegistryModule] = {}
     for module in sorted(set(live_states) | set(desired.modules)):
@@ -100,7 +95,7 @@ def _target_legacy(
     for key, column in OVERRIDE_COLUMNS.items():
         live_value = None if current is None else getattr(current, column)
         columns[column] = OVERRIDE_STRATEGIES[strategy](desired.overrides.get(key), live_value)
-    listed = legacy_list(live, legacy_defaults)
+    listed = live.legacy_modules(legacy_defaults)
     # Same set: keep the live order, so an order-only difference never causes a write.
     modules = listed if set(listed) == target_listed else tuple(sorted(target_listed))
     if current is None:

@@ -1,21 +1,60 @@
-"""Output: every result type laid out as text, json or markdown on a stream (SPEC §7)."""
+"""Output: every result type laid out as text, json or markdown on a stream (SPEC §7).
+
+`write(result, fmt, out)` is the one place that chooses a layout: JSON is always the result's
+own `to_json()` (a plan's is streamed client by client, byte for byte the same document), and
+text and markdown come from the result type's module here. A format a result type does not
+have is a clear error, never another format silently.
+"""
 
 from __future__ import annotations
 
-import json
-from typing import IO, Any
+from collections.abc import Callable
+from typing import IO, Any, Literal
 
-from reconciler.model import JSON
+from reconciler.errors import ReconcilerError
+from reconciler.plan.drift import DriftReport
+from reconciler.plan.model import Plan
+from reconciler.render import drift, imports, plan, runs, status, validation
+from reconciler.render.jsonout import write_json
+from reconciler.results import (
+    ApplyReport,
+    ImportReport,
+    RunDetail,
+    RunList,
+    StatusReport,
+    ValidationReport,
+)
+
+Format = Literal["text", "json", "markdown"]
+FORMATS: tuple[Format, ...] = ("text", "json", "markdown")
+Writer = Callable[[Any, IO[str]], None]
+
+# result type -> format -> writer; "json" only where the JSON is streamed (a plan).
+LAYOUTS: dict[type, dict[str, Writer]] = {
+    ValidationReport: {"text": validation.write_text, "markdown": validation.write_markdown},
+    StatusReport: {"text": status.write_text, "markdown": status.write_markdown},
+    Plan: {"text": plan.write_text, "markdown": plan.write_markdown, "json": plan.write_json},
+    ApplyReport: {"text": runs.write_report_text, "markdown": runs.write_report_markdown},
+    RunList: {"text": runs.write_history_text, "markdown": runs.write_history_markdown},
+    RunDetail: {"text": runs.write_detail_text, "markdown": runs.write_detail_markdown},
+    DriftReport: {"text": drift.write_text, "markdown": drift.write_markdown},
+    ImportReport: {"text": imports.write_text, "markdown": imports.write_markdown},
+}
 
 
-def write_json(data: JSON, out: IO[str]) -> None:
-    """Stable JSON: sorted keys, two-space indent, UTF-8 kept, trailing newline."""
-    out.write(
-        json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=_default) + "\n"
-    )
+def write(result: Any, fmt: str, out: IO[str]) -> None:
+    """Lay `result` out in `fmt` (text, json or markdown) on `out`."""
+    layouts = LAYOUTS.get(type(result), {})
+    writer = layouts.get(fmt)
+    if writer is not None:
+        writer(result, out)
+    elif fmt == "json":
+        write_json(result.to_json(), out)
+    else:
+        raise ReconcilerError(
+            f"{type(result).__name__} has no {fmt} output",
+            hint=f"use one of: {', '.join(['json', *sorted(layouts)])}",
+        )
 
 
-def _default(value: Any) -> JSON:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+__all__ = ["FORMATS", "LAYOUTS", "Format", "write", "write_json"]

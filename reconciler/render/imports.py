@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:  # render depends on no layer above it
-    from reconciler.import_report import ImportedClient, ImportReport
+    from reconciler.results import ImportedClient, ImportReport
 
 _VERB = {
     "written": "wrote",

@@ -7,8 +7,8 @@ import textwrap
 from typing import IO
 
 from reconciler.plan.model import ClientPlan, Plan, Summary
+from reconciler.plan.rows import client_rows, client_title
 from reconciler.render.color import enabled, paint
-from reconciler.render.view import client_rows, client_title
 
 MARKDOWN_LIMIT = 65_000  # GitHub rejects comments over 65,536 characters
 _ROW_COLOR = {"+": "green", "-": "red", "~": "yellow", "i": "cyan"}
@@ -30,28 +30,38 @@ def summary_line(summary: Summary) -> str:
     return text
 
 
-def write_text(plan: Plan, out: IO[str]) -> None:
-    on = enabled(out)
+Line = tuple[str, str, str]  # (kind, painted part, plain part)
+
+
+def text_lines(plan: Plan) -> list[Line]:
+    """The text layout as (kind, painted, plain) parts: kind is a row symbol (+ - ~ i), "bold"
+    for headings, or "" for plain lines. The terminal paints by it; the dashboard styles by
+    it (no re-parsing of rendered text)."""
     header = f"Plan for {plan.store}"
     if plan.desired_commit:
         header += f" (desired state at {plan.desired_commit[:12]})"
-    out.write(paint(header, "bold", on) + "\n")
+    lines: list[Line] = [("bold", header, "")]
     if plan.changed_since is not None:
-        out.write("".join(f"{line}\n" for line in plan.changed_since.lines()))
+        lines += [("", line, "") for line in plan.changed_since.lines()]
     for client in plan.clients:
-        out.write(
-            "\n"
-            + paint(f"~ {client_title(client)}", "bold", on)
-            + f"  {client.client_id}  ({client.file or 'no file'}, strategy {client.strategy})\n"
-        )
+        where = f"  {client.client_id}  ({client.file or 'no file'}, strategy {client.strategy})"
+        lines += [("", "", ""), ("bold", f"~ {client_title(client)}", where)]
         rows = client_rows(client)
         width = max((len(r.subject) for r in rows), default=0)
         for row in rows:
-            line = f"    {row.symbol} {row.subject.ljust(width)}  {row.detail}  [{row.stores}]"
-            out.write(paint(line, _ROW_COLOR[row.symbol], on) + "\n")
+            text = f"    {row.symbol} {row.subject.ljust(width)}  {row.detail}  [{row.stores}]"
+            lines.append((row.symbol, text, ""))
     if not plan.clients:
-        out.write("\nNo changes. Live state matches the desired state.\n")
-    out.write("\n" + paint("Plan: " + summary_line(plan.summary), "bold", on) + "\n")
+        lines += [("", "", ""), ("", "No changes. Live state matches the desired state.", "")]
+    lines += [("", "", ""), ("bold", "Plan: " + summary_line(plan.summary), "")]
+    return lines
+
+
+def write_text(plan: Plan, out: IO[str]) -> None:
+    on = enabled(out)
+    for kind, painted, plain in text_lines(plan):
+        color = _ROW_COLOR.get(kind, kind)
+        out.write((paint(painted, color, on) if color else painted) + plain + "\n")
 
 
 def write_json(plan: Plan, out: IO[str]) -> None:
@@ -76,6 +86,10 @@ def write_json(plan: Plan, out: IO[str]) -> None:
 
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def write_markdown(plan: Plan, out: IO[str]) -> None:
+    out.write(render_markdown(plan))
 
 
 def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import IO
 
-from reconciler.apply.history import RunDetail, RunInfo
-from reconciler.apply.runner import ApplyReport
-from reconciler.model import JSON, ClientLive
 from reconciler.plan.diff import json_paths
+from reconciler.plan.rows import show
 from reconciler.render.color import enabled, paint
-from reconciler.render.view import show
+from reconciler.results import ApplyReport, ClientSnapshot, RunDetail, RunList
 
-HISTORY_FORMAT_VERSION = 1
 _OUTCOME_COLOR = {"applied": "green", "unchanged": "dim", "stale": "yellow", "failed": "red"}
 
 
@@ -51,11 +48,8 @@ def write_report_markdown(report: ApplyReport, out: IO[str]) -> None:
             out.write(f"| `{r.client_id}` | {r.outcome} | {r.message.replace('|', '/')} |\n")
 
 
-def history_json(runs: list[RunInfo]) -> JSON:
-    return {"format_version": HISTORY_FORMAT_VERSION, "runs": [r.to_json() for r in runs]}
-
-
-def write_history_text(runs: list[RunInfo], out: IO[str]) -> None:
+def write_history_text(listing: RunList, out: IO[str]) -> None:
+    runs = listing.runs
     if not runs:
         out.write("No runs recorded yet.\n")
         return
@@ -70,7 +64,8 @@ def write_history_text(runs: list[RunInfo], out: IO[str]) -> None:
         out.write(f"{r.id:>5}  {r.kind:<7} {r.status:<8} {r.clients:>7}  {started:<25} {why}\n")
 
 
-def write_history_markdown(runs: list[RunInfo], out: IO[str]) -> None:
+def write_history_markdown(listing: RunList, out: IO[str]) -> None:
+    runs = listing.runs
     out.write("| run | kind | status | clients | started | actor | reason |\n")
     out.write("|---:|---|---|---:|---|---|---|\n")
     for r in runs:
@@ -81,54 +76,30 @@ def write_history_markdown(runs: list[RunInfo], out: IO[str]) -> None:
         )
 
 
-def detail_json(detail: RunDetail, mask: Masker) -> JSON:
-    return {
-        "format_version": HISTORY_FORMAT_VERSION,
-        "run": detail.run.to_json(),
-        "clients": [
-            {
-                "client_id": s.client_id,
-                "committed_at": s.committed_at.isoformat(),
-                "before": mask(s.before).to_json(),
-                "after": mask(s.after).to_json(),
-            }
-            for s in detail.snapshots
-        ],
-    }
-
-
-def write_detail_text(detail: RunDetail, mask: Masker, out: IO[str]) -> None:
-    write_history_text([detail.run], out)
+def write_detail_text(detail: RunDetail, out: IO[str]) -> None:
+    write_history_text(RunList(runs=(detail.run,)), out)
     if detail.run.desired_commit:
         out.write(f"desired state at {detail.run.desired_commit}\n")
     for s in detail.snapshots:
         out.write(f"\n~ {s.client_id}\n")
-        before, after = mask(s.before).to_json(), mask(s.after).to_json()
-        before["legacy"] = before["legacy"] if before["legacy"] is not None else "(no row)"
-        after["legacy"] = after["legacy"] if after["legacy"] is not None else "(no row)"
-        for path, old, new in json_paths(before, after):
+        for path, old, new in _snapshot_paths(s):
             out.write(f"    {'.'.join(path)}: {show(old)} -> {show(new)}\n")
 
 
-class Masker:
-    """Replaces sensitive settings in a snapshot with `(sensitive)` before it is shown."""
+def write_detail_markdown(detail: RunDetail, out: IO[str]) -> None:
+    write_history_markdown(RunList(runs=(detail.run,)), out)
+    if detail.run.desired_commit:
+        out.write(f"\ndesired state at `{detail.run.desired_commit}`\n")
+    for s in detail.snapshots:
+        out.write(f"\n#### `{s.client_id}`\n\n| path | before | after |\n|---|---|---|\n")
+        for path, old, new in _snapshot_paths(s):
+            cells = (".".join(path), show(old), show(new))
+            out.write("| " + " | ".join(f"`{c.replace('|', '/')}`" for c in cells) + " |\n")
 
-    def __init__(self, sensitive: dict[str, frozenset[tuple[str, ...]]]) -> None:
-        self.sensitive = sensitive
 
-    def __call__(self, live: ClientLive) -> ClientLive:
-        from reconciler.model import RegistryModule
-        from reconciler.plan.mask import mask_secret_like, mask_settings
-
-        registry = {
-            m: RegistryModule(
-                enabled=row.enabled,
-                version=row.version,
-                # A module no catalog knows: mask secret-like keys, as status does (SPEC §4).
-                settings=mask_settings(row.settings, self.sensitive[m])
-                if m in self.sensitive
-                else mask_secret_like(row.settings),
-            )
-            for m, row in live.registry.items()
-        }
-        return ClientLive(client_id=live.client_id, legacy=live.legacy, registry=registry)
+def _snapshot_paths(s: ClientSnapshot) -> list[tuple[tuple[str, ...], object, object]]:
+    """Every JSON path whose value the run changed; a missing legacy row reads `(no row)`."""
+    before, after = s.before.to_json(), s.after.to_json()
+    before["legacy"] = before["legacy"] if before["legacy"] is not None else "(no row)"
+    after["legacy"] = after["legacy"] if after["legacy"] is not None else "(no row)"
+    return list(json_paths(before, after))

@@ -5,21 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import IO
 
-from reconciler.model import ClientStatus, StatusReport, UnifiedModule, canonical_json
-from reconciler.render import write_json
+from reconciler.model import UnifiedModule, canonical_json
 from reconciler.render.color import enabled, paint
+from reconciler.results import ClientStatus, StatusReport
 
 _SOURCE_COLOR = {"legacy": "yellow", "registry": "cyan", "unified": "green"}
 
 
-def write_status(report: StatusReport, fmt: str, out: IO[str]) -> None:
-    """Lay the report out on `out` in `fmt` (text | json | markdown)."""
-    if fmt == "json":
-        write_json(report.to_json(), out)
-    elif fmt == "markdown":
-        out.write(status_markdown(report))
-    else:
-        out.write(status_text(report, color=enabled(out)))
+def write_text(report: StatusReport, out: IO[str]) -> None:
+    out.write(status_text(report, color=enabled(out)))
+
+
+def write_markdown(report: StatusReport, out: IO[str]) -> None:
+    out.write(status_markdown(report))
 
 
 def sources_summary(client: ClientStatus) -> str:

@@ -2,64 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import IO
 
-from reconciler.errors import Problem
-from reconciler.render import write_json
 from reconciler.render.color import enabled, paint
-
-FORMAT_VERSION = 1
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValidationReport:
-    """What validate found: every problem, and how many files of each kind it read."""
-
-    problems: Sequence[Problem] = ()
-    clients: int = 0
-    modules: int = 0
-    profiles: int = 0
-
-    @property
-    def valid(self) -> bool:
-        return not self.problems
-
-    def summary(self) -> str:
-        """`12 problems in 5 files` or `6 clients, 12 modules, 3 profiles`."""
-        if self.problems:
-            files = len({p.location.file for p in self.problems})
-            noun = "problem" if len(self.problems) == 1 else "problems"
-            return f"{len(self.problems)} {noun} in {files} file{'' if files == 1 else 's'}"
-        return (
-            f"{_count(self.clients, 'client')}, {_count(self.modules, 'module')}, "
-            f"{_count(self.profiles, 'profile')}"
-        )
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "format_version": FORMAT_VERSION,
-            "valid": self.valid,
-            "errors": [p.to_json() for p in self.problems],
-            "clients": self.clients,
-            "modules": self.modules,
-            "profiles": self.profiles,
-        }
+from reconciler.results import ValidationReport
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def write_text(report: ValidationReport, out: IO[str]) -> None:
+    out.write(as_text(report, color=enabled(out)))
 
 
-def write(report: ValidationReport, fmt: str, out: IO[str]) -> None:
-    """Lay the report out in `fmt` (text, json or markdown) on `out`."""
-    if fmt == "json":
-        write_json(report.to_json(), out)
-    elif fmt == "markdown":
-        out.write(as_markdown(report))
-    else:
-        out.write(as_text(report, color=enabled(out)))
+def write_markdown(report: ValidationReport, out: IO[str]) -> None:
+    out.write(as_markdown(report))
 
 
 def as_text(report: ValidationReport, *, color: bool = False) -> str:

@@ -1,193 +1,48 @@
-"""The dashboard application: configuration, shared state, rendering and error pages (SPEC §8).
-
-Every number and state shown comes from reconciler.api; this package only lays it out.
-"""
+"""The dashboard as an ASGI application: routes, middleware, and errors mapped to HTTP statuses
+(SPEC §8): a run that does not exist is 404, a refused write 409, a bad request 400 (request
+bodies, raised as HTTPException by the routes), and any other ReconcilerError (store down,
+desired state invalid) 503: the service cannot answer until an operator fixes it. 500 is only
+for bugs."""
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from reconciler import __version__, api
-from reconciler.errors import Problem, ReconcilerError
-from reconciler.live.engine import display_url
-from reconciler.model import JSON
-from reconciler.render.runs import detail_json
-from reconciler.render.view import show
-from reconciler.secrets import redact_urls
-from reconciler.web.fleet import CLASS_LABELS, CLASSES, TTLCache, fleet_cache
-from reconciler.web.security import CSRF_COOKIE, Csrf, SecurityHeaders, allowed_hosts
+from reconciler.errors import ConnectionLost, ReconcilerError, RunNotFound, StalePlan, UnsafePlan
+from reconciler.web import json_api, pages
+from reconciler.web.board import HERE, Dashboard, ServeConfig, error_response
+from reconciler.web.security import SecurityHeaders, allowed_hosts
 
 log = logging.getLogger(__name__)
-HERE = Path(__file__).parent
+
+# The first class in an error's MRO found here gives its status; other ReconcilerErrors: 503.
+HTTP_STATUS: dict[type[ReconcilerError], int] = {
+    RunNotFound: 404,
+    StalePlan: 409,
+    UnsafePlan: 409,
+    ConnectionLost: 503,
+}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServeConfig:
-    """What `reconciler serve` was started with."""
-
-    store_url: str
-    desired_dir: str = "desired-state"
-    token: str  # the revert token; never rendered
-    cache_ttl: float = 30.0  # seconds a drift report or plan is reused
-    host: str = "127.0.0.1"
-    per_page: int = 50
-
-
-class Dashboard:
-    """Per-application state: config, caches of the expensive reports, CSRF key, templates."""
-
-    def __init__(self, config: ServeConfig) -> None:
-        self.config = config
-        self.store = display_url(config.store_url)
-        self.fleet = fleet_cache(self._drift_json, config.cache_ttl)
-        self.plan = TTLCache(
-            lambda: api.plan(config.store_url, config.desired_dir), config.cache_ttl
-        )
-        # Loading a large desired state takes seconds: pages reuse one masker and plan.
-        self.masker = TTLCache(
-            lambda: api.masker(config.store_url, config.desired_dir), config.cache_ttl
-        )
-        self._runs: OrderedDict[int, dict[str, JSON]] = OrderedDict()
-        self._runs_lock = threading.Lock()
-        self.csrf = Csrf()
-        self.env = Environment(
-            loader=FileSystemLoader(HERE / "templates"),
-            autoescape=select_autoescape(default=True),
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self.env.filters["tojson_plain"] = show  # JSON text, like the CLI's tables
-        self.env.globals.update(
-            version=__version__, store=self.store, class_labels=CLASS_LABELS, classes=CLASSES
-        )
-
-    def _drift_json(self) -> dict[str, JSON]:
-        report: dict[str, JSON] = api.drift(
-            self.config.store_url, self.config.desired_dir
-        ).to_json()
-        return report
-
-    def warm(self) -> None:
-        """Classify the fleet, then plan it, in the background now, so that the first visitors
-        find the overview and client pages cached."""
-        threading.Thread(target=self._warm, daemon=True).start()
-
-    def _warm(self) -> None:
-        for cache in (self.fleet, self.plan, self.masker):
-            try:
-                cache.get()
-            except Exception as exc:  # the page will show the error; say it on stderr too
-                log.warning("serve: preparing the dashboard failed: %s", redact_urls(str(exc)))
-                return
-
-    def refresh(self) -> None:
-        """Recompute the drift report now; the plan and masker are recomputed on next use."""
-        self.plan.clear()
-        self.masker.clear()
-        self.fleet.get(refresh=True)
-
-    def written(self) -> None:
-        """After a write (revert): cached reports are wrong, not merely old."""
-        self.plan.clear()
-        self.fleet.clear()
-
-    def run_json(self, run_id: int) -> dict[str, JSON]:
-        """`history show RUN --format json` (masked); finished runs never change, so the last
-        few are kept."""
-        with self._runs_lock:
-            if run_id in self._runs:
-                self._runs.move_to_end(run_id)
-                return self._runs[run_id]
-        try:
-            detail = api.history_show(self.config.store_url, run_id)
-        except ReconcilerError as exc:
-            if exc.message == f"run {run_id} not found":
-                raise not_found(exc.message, exc.hint) from None
-            raise
-        data: dict[str, JSON] = detail_json(detail, self.masker.get())
-        if detail.run.status != "running":
-            with self._runs_lock:
-                self._runs[run_id] = data
-                while len(self._runs) > 8:
-                    self._runs.popitem(last=False)
-        return data
-
-    def render(
-        self, request: Request, template: str, context: dict[str, Any], status: int = 200
-    ) -> HTMLResponse:
-        """A page, with a CSRF token for its forms (and the cookie, when it is new)."""
-        csrf, cookie = self.csrf.token_for(request)
-        html = self.env.get_template(template).render(
-            request=request, csrf_token=csrf, path=request.url.path, **context
-        )
-        response = HTMLResponse(html, status_code=status)
-        if cookie is not None:
-            response.set_cookie(CSRF_COOKIE, cookie, path="/", httponly=True, samesite="strict")
-        return response
-
-
-def dashboard(request: Request) -> Dashboard:
-    board: Dashboard = request.app.state.dashboard
-    return board
-
-
-def json_response(data: JSON, status: int = 200) -> Response:
-    """Stable JSON like the CLI's `--format json` (sorted keys, UTF-8 kept)."""
-    body = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=_default)
-    return Response(body + "\n", status_code=status, media_type="application/json")
-
-
-def _default(value: Any) -> JSON:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
-
-
-def error_response(
-    request: Request,
-    status: int,
-    message: str,
-    hint: str = "",
-    problems: tuple[Problem, ...] = (),
-) -> Response:
-    """An error as JSON (`/api/...`) or as a page; messages are redacted of URL passwords."""
-    message, hint = redact_urls(message), redact_urls(hint)
-    if _wants_json(request):
-        data = {"error": message, "hint": hint, "problems": [p.to_json() for p in problems]}
-        return json_response(data, status)
-    context = {
-        "title": f"Error {status}",
-        "status": status,
-        "message": message,
-        "hint": hint,
-        "problems": [str(p) for p in problems],
-    }
-    return dashboard(request).render(request, "error.html", context, status)
+def http_status(exc: ReconcilerError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return 503
 
 
 async def _reconciler_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ReconcilerError)
-    return error_response(request, 500, exc.message, exc.hint, exc.problems)
+    return error_response(request, http_status(exc), exc.message, exc.hint, exc.problems)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -203,8 +58,6 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 def create_app(config: ServeConfig) -> Starlette:
     """The dashboard as an ASGI application (run it with uvicorn)."""
-    from reconciler.web import json_api, pages
-
     app = Starlette(
         routes=[
             *pages.ROUTES,
@@ -225,6 +78,4 @@ def create_app(config: ServeConfig) -> Starlette:
     return app
 
 
-def not_found(message: str, hint: str = "") -> HTTPException:
-    """A 404 carrying a hint for the error page."""
-    return HTTPException(404, message, headers={"x-hint": hint} if hint else None)
+__all__ = ["ServeConfig", "create_app"]

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.model import JSON
-from reconciler.secrets import redact_urls
+from reconciler.redact import redact_urls
 
 log = logging.getLogger(__name__)
 

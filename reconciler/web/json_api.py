@@ -16,10 +16,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler import api
-from reconciler.apply.runner import RunMeta
 from reconciler.errors import ReconcilerError
-from reconciler.render.runs import history_json
-from reconciler.web.app import dashboard, error_response, json_response, not_found
+from reconciler.results import RunList, RunMeta
+from reconciler.web.board import dashboard, error_response, json_response, not_found
 from reconciler.web.security import bearer, token_ok
 
 log = logging.getLogger(__name__)
@@ -58,7 +57,9 @@ def history(request: Request) -> Response:
     except ValueError:
         return error_response(request, 400, "limit must be a whole number")
     return json_response(
-        history_json(api.history(board.config.store_url, client_id=client_id, limit=limit))
+        RunList(
+            runs=tuple(api.history(board.config.store_url, client_id=client_id, limit=limit))
+        ).to_json()
     )
 
 

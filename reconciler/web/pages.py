@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import replace
 from typing import Any
@@ -15,14 +14,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from reconciler import api
-from reconciler.apply.runner import RunMeta
 from reconciler.errors import ReconcilerError
 from reconciler.model import JSON
 from reconciler.plan.diff import json_paths
 from reconciler.plan.model import Plan
-from reconciler.render.plan import render_markdown, write_text
-from reconciler.render.view import show
-from reconciler.web.app import dashboard, error_response, not_found
+from reconciler.plan.rows import show
+from reconciler.render.plan import render_markdown, text_lines
+from reconciler.results import RunMeta
+from reconciler.web.board import dashboard, error_response, not_found
 from reconciler.web.fleet import CLASSES
 from reconciler.web.security import CSRF_FIELD, token_ok
 
@@ -38,17 +37,13 @@ def _int(text: str | None, default: int) -> int:
 
 
 def plan_lines(plan: Plan, fmt: str = "text") -> list[tuple[str, str]]:
-    """The engine's rendering of a plan as (css class, line) pairs for a <pre> block."""
+    """The engine's layout of a plan as (css class, line) pairs for a <pre> block, styled by
+    each line's kind (render/plan.py), never by parsing the text back."""
     if fmt == "markdown":
         return [("", line) for line in render_markdown(plan).splitlines()]
-    out = io.StringIO()
-    write_text(plan, out)
-    lines = []
-    for line in out.getvalue().splitlines():
-        stripped = line.lstrip()
-        css = _LINE_CLASS.get(stripped[:1], "") if line.startswith("    ") else ""
-        lines.append((css if stripped[1:2] == " " else "", line))
-    return lines
+    return [
+        (_LINE_CLASS.get(kind, ""), painted + plain) for kind, painted, plain in text_lines(plan)
+    ]
 
 
 def overview(request: Request) -> Response:

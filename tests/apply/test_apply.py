@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from reconciler import api
-from reconciler.apply.runner import RunMeta
 from reconciler.errors import UnsafePlan
 from reconciler.model import DesiredModule
+from reconciler.results import RunMeta
 from tests.apply.engine_helpers import IDS, client, make_plan, settings
 from tests.helpers import add_clients, legacy_rows, registry_rows, run_sql
 

@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler import api
-from reconciler.apply.runner import RunMeta
 from reconciler.live.engine import make_engine
 from reconciler.live.state import read_live, write_live
 from reconciler.model import ClientLive, DesiredModule, LegacyRow, RegistryModule
+from reconciler.results import RunMeta
 from tests.apply.engine_helpers import IDS, client, make_plan
 from tests.apply.engine_helpers import settings as cfg
 from tests.helpers import add_clients, legacy_rows, registry_rows, run_sql

@@ -12,9 +12,9 @@ from reconciler.desired.schema import (
     file_validator,
     schema_dir,
     schema_text,
-    sensitive_paths,
 )
 from reconciler.errors import ReconcilerError
+from reconciler.plan.mask import schema_sensitive_paths
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -69,5 +69,5 @@ def test_sensitive_paths_walk_nested_properties() -> None:
                                                       "host": {"sensitive": False}}},
         },
     }  # fmt: skip
-    assert sensitive_paths(schema) == frozenset({("token",), ("smtp", "password")})
-    assert sensitive_paths({}) == frozenset()
+    assert schema_sensitive_paths(schema) == frozenset({("token",), ("smtp", "password")})
+    assert schema_sensitive_paths({}) == frozenset()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reconciler import api
-from reconciler.apply.executor import ConnectionLost
+from reconciler.errors import ConnectionLost
 from reconciler.live import engine as engine_module
 from reconciler.live.engine import dispose_engine, make_engine
 from reconciler.live.migrate import init

@@ -11,8 +11,8 @@ from reconciler.live.demo import (
 )
 from reconciler.live.engine import make_engine
 from reconciler.live.state import read_live
-from reconciler.live.unified import unify
 from reconciler.model import ORIGINAL_LEGACY_DEFAULTS
+from reconciler.plan.unified import unify
 from tests.helpers import add_clients, run_sql
 
 

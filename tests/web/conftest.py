@@ -21,8 +21,8 @@ import pytest
 
 from bench.serving import serving
 from reconciler import api
-from reconciler.apply.runner import RunMeta
 from reconciler.live.demo import BRIGHT_SMILES, DEMO_NAMES, NORTHWIND_CLINIC
+from reconciler.results import RunMeta
 from reconciler.web.app import ServeConfig
 from tests.helpers import add_clients, is_pg, run_sql
 

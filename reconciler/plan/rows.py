@@ -1,4 +1,5 @@
-"""Rows built once from a plan; the text and markdown layouts only arrange them (STYLE §3)."""
+"""Rows built once from a plan (symbol, subject, detail, stores): text, markdown, the web and
+import comments only arrange them (STYLE §3)."""
 
 from __future__ import annotations
 

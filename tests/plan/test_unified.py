@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reconciler.live.unified import effective_enabled, unify
 from reconciler.model import ClientLive, LegacyRow, RegistryModule, UnifiedModule
+from reconciler.plan.unified import effective_enabled, unify
 
 DEFAULTS = ("analytics", "support")
 

@@ -12,14 +12,9 @@ from collections.abc import Sequence
 from reconciler.model import ClientLive, UnifiedModule
 
 
-def legacy_list(live: ClientLive, legacy_defaults: Sequence[str]) -> tuple[str, ...]:
-    """The modules old code sees as enabled (`ClientLive.legacy_modules`)."""
-    return live.legacy_modules(legacy_defaults)
-
-
 def unify(live: ClientLive, legacy_defaults: Sequence[str]) -> list[UnifiedModule]:
     """Every module of the client in either store, sorted by id."""
-    in_legacy = set(legacy_list(live, legacy_defaults))
+    in_legacy = set(live.legacy_modules(legacy_defaults))
     result = []
     for module_id in sorted(in_legacy | set(live.registry)):
         row = live.registry.get(module_id)

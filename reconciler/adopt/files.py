@@ -1,6 +1,6 @@
 """`import`: adopt the live state of both stores as client files (SPEC §6).
 
-Every module is classified by source (legacy / registry / unified, from `live.unified.unify`)
+Every module is classified by source (legacy / registry / unified, from `plan.unified.unify`)
 and every disagreement between the stores is reported. The written files are checked before
 they are written, by the real loader and the real planner: a module whose live state a client
 file cannot express (a version other than the catalog's, settings the defaults would add to,
@@ -26,12 +26,12 @@ from reconciler.desired.write import (
     write_client_file,
 )
 from reconciler.errors import Problem, ValidationFailed
-from reconciler.import_report import ImportedClient, ImportedModule
-from reconciler.live.unified import legacy_list, unify
 from reconciler.model import JSON, ClientLive, DesiredState, StrategyName, UnifiedModule
 from reconciler.plan.build import plan_client, sensitive_paths
 from reconciler.plan.model import Change
-from reconciler.render.view import change_row
+from reconciler.plan.rows import change_row
+from reconciler.plan.unified import unify
+from reconciler.results import ImportedClient, ImportedModule
 
 MAX_ROUNDS = 6
 
@@ -221,7 +221,7 @@ def _demote(
     needs it mentioned) -> preserve -> preserve-off (the stores disagree on enabled)."""
     _note(work, module, why)
     live = next(m for m in work.unified if m.id == module)
-    in_legacy = module in legacy_list(work.live, state.settings.legacy_defaults)
+    in_legacy = module in work.live.legacy_modules(state.settings.legacy_defaults)
     row = work.live.registry.get(module)
     disagree = row is not None and in_legacy != row.enabled
     allowed: dict[Handling, bool] = {

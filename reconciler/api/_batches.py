@@ -3,23 +3,26 @@ trees, run in worker processes (issue 8). Functions here are module-level so the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from reconciler.apply.history import last_applied
+from reconciler.desired.load import DesiredStream
+from reconciler.live.engine import make_engine
+from reconciler.live.state import read_live
 from reconciler.model import ClientDesired, ClientLive
+from reconciler.plan.build import plan_clients, sensitive_paths
+from reconciler.plan.drift import ClientDrift, classify
+from reconciler.plan.model import ClientPlan
+from reconciler.plan.select import parse_shard
 
-if TYPE_CHECKING:
-    from reconciler.desired.load import DesiredStream
-    from reconciler.plan.drift import ClientDrift
-    from reconciler.plan.model import ClientPlan
+log = logging.getLogger(__name__)
 
 
 def select(
     batch: Sequence[ClientDesired], client_ids: Sequence[str], shard: str | None
 ) -> list[ClientDesired]:
     """The clients of a batch that `--client` and `--shard K/N` keep."""
-    from reconciler.plan.select import parse_shard
-
     parsed = parse_shard(shard)
     wanted = set(client_ids)
     return [
@@ -42,21 +45,19 @@ def plan(
     shard: str | None,
 ) -> tuple[list[ClientPlan], int]:
     """`plan`: the plans with changes of a batch, and how many clients had none."""
-    from reconciler.live.engine import make_engine
-    from reconciler.live.state import read_live
-    from reconciler.plan.build import plan_clients
-
     chosen = select(batch, client_ids, shard)
     if not chosen:
         return [], 0
     with make_engine(store_url).connect() as conn:
         lives = read_live(conn, [c.client_id for c in chosen])
-    return plan_clients(
+    plans, unchanged = plan_clients(
         chosen,
         lives,
         legacy_defaults=stream.settings.legacy_defaults,
         catalog=stream.catalog,
     )
+    log.debug("plan batch: %d clients, %d with changes", len(chosen), len(plans))
+    return plans, unchanged
 
 
 def drift(
@@ -67,12 +68,6 @@ def drift(
     shard: str | None,
 ) -> list[ClientDrift]:
     """`drift`: the drift class of each client of a batch."""
-    from reconciler.apply.history import last_applied
-    from reconciler.live.engine import make_engine
-    from reconciler.live.state import read_live
-    from reconciler.plan.build import sensitive_paths
-    from reconciler.plan.drift import classify
-
     chosen = select(batch, client_ids, shard)
     ids = [c.client_id for c in chosen]
     if not ids:
@@ -81,6 +76,7 @@ def drift(
         lives = read_live(conn, ids)
         lasts = last_applied(conn, ids)
     sensitive = sensitive_paths(stream.catalog)
+    log.debug("drift batch: %d clients", len(ids))
     return [
         classify(
             c,

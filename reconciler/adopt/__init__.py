@@ -1,0 +1,1 @@
+"""Import and adoption: live state of both stores -> client files (SPEC §6)."""

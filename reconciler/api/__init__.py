@@ -1,0 +1,39 @@
+"""The product's Python API: one module per operation, each readable top to bottom (STYLE §4).
+
+The CLI and the web dashboard are thin skins over these functions. Each raises
+`reconciler.errors.ReconcilerError` (or a subclass callers branch on: `ValidationFailed`,
+`StalePlan`, `UnsafePlan`, `DamagedPlan`, `RunNotFound`, `ConnectionLost`) for anything a user
+can fix. Each function below is bound after its module is imported, so `api.plan` is the
+function even though `reconciler.api.plan` is also the module's name.
+"""
+
+from reconciler.api.adopt import import_state
+from reconciler.api.apply import apply, apply_saved
+from reconciler.api.drift import drift, heal
+from reconciler.api.history import history, history_show, masker, show_run
+from reconciler.api.init import init
+from reconciler.api.plan import changed_clients, plan, save_plan
+from reconciler.api.revert import revert
+from reconciler.api.status import status
+from reconciler.api.validate import check, schema, validate
+
+__all__ = [
+    "apply",
+    "apply_saved",
+    "changed_clients",
+    "check",
+    "drift",
+    "heal",
+    "history",
+    "history_show",
+    "import_state",
+    "init",
+    "masker",
+    "plan",
+    "revert",
+    "save_plan",
+    "schema",
+    "show_run",
+    "status",
+    "validate",
+]

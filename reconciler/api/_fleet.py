@@ -1,0 +1,104 @@
+"""The batched fleet walk that validate, plan and drift share (issue 8): the desired state
+streamed in batches, a task over each batch (api/_batches.py), in an initialised store."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from reconciler.api._store import open_store
+from reconciler.desired.load import DesiredStream
+from reconciler.desired.parallel import default_jobs
+from reconciler.desired.source import GitRevision, WorkingTree
+from reconciler.errors import ReconcilerError
+
+R = TypeVar("R")
+Progress = Callable[[int, int], None]  # (client files done, client files in all)
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def desired_stream(desired_dir: str, ref: str | None) -> Iterator[DesiredStream]:
+    """The desired state of the working tree or of git revision `ref`, to read in batches."""
+    started = time.perf_counter()
+    if ref is None:
+        stream = DesiredStream(WorkingTree(desired_dir))
+        _log_loaded(stream, started)
+        yield stream
+        return
+    with GitRevision(desired_dir, ref) as source:
+        stream = DesiredStream(source)
+        _log_loaded(stream, started)
+        yield stream
+
+
+def _log_loaded(stream: DesiredStream, started: float) -> None:
+    log.debug(
+        "desired %s at %s: %d modules, %d profiles loaded in %.3f s",
+        stream.source.root,
+        stream.source.commit or "the working tree",
+        len(stream.catalog),
+        len(stream.profiles),
+        time.perf_counter() - started,
+    )
+
+
+def jobs_or_default(jobs: int | None) -> int:
+    return default_jobs() if jobs is None else jobs
+
+
+def walk(
+    stream: DesiredStream,
+    task: Callable[..., R],
+    args: tuple[Any, ...],
+    *,
+    client_ids: Sequence[str] = (),
+    jobs: int | None = None,
+    on_progress: Progress | None = None,
+) -> Iterator[R]:
+    """`task(stream, batch, *args)` over every batch of the fleet; after the last batch, every
+    problem of the desired state is raised, and `--client` ids that no file has."""
+    started, batches = time.perf_counter(), 0
+    for result in stream.map(task, args, jobs=jobs_or_default(jobs), on_progress=on_progress):
+        batches += 1
+        yield result
+    log.debug(
+        "fleet walk: %d client files in %d batch(es), task %s, %.3f s",
+        stream.seen,
+        batches,
+        getattr(task, "__name__", task),
+        time.perf_counter() - started,
+    )
+    stream.finish()
+    unknown = sorted(set(client_ids) - stream.client_ids)
+    if unknown:
+        raise ReconcilerError(
+            f"client(s) not in the desired state: {', '.join(unknown)}",
+            hint=f"client ids are the client_id of files under {stream.source.root}/clients/",
+        )
+
+
+@contextmanager
+def walk_in_store(
+    store_url: str,
+    desired_dir: str,
+    ref: str | None,
+    task: Callable[..., R],
+    *,
+    client_ids: Sequence[str],
+    shard: str | None,
+    jobs: int | None,
+    on_progress: Progress | None,
+) -> Iterator[tuple[DesiredStream, Iterator[R]]]:
+    """The desired stream, and `task(stream, batch, store_url, client_ids, shard)` over every
+    batch (see `walk`), in an initialised store; for plan and drift."""
+    with desired_stream(desired_dir, ref) as stream, open_store(store_url):
+        args = (store_url, client_ids, shard)
+        yield (
+            stream,
+            walk(stream, task, args, client_ids=client_ids, jobs=jobs, on_progress=on_progress),
+        )

@@ -1,0 +1,154 @@
+"""`plan`: what `apply` would change, per client and store (SPEC §5, §6)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+from reconciler.api import _batches
+from reconciler.api._fleet import Progress, walk_in_store
+from reconciler.api._store import open_store
+from reconciler.apply.plan_file import write_plan_file
+from reconciler.desired.changed_since import changed_clients as compare_revisions
+from reconciler.live.engine import display_url
+from reconciler.live.state import read_live
+from reconciler.model import ClientDesired, DesiredState
+from reconciler.plan.build import plan_clients
+from reconciler.plan.changed import ChangedSince
+from reconciler.plan.model import ClientPlan, Plan
+
+log = logging.getLogger(__name__)
+
+
+def plan(
+    store_url: str,
+    desired_dir: str = "desired-state",
+    *,
+    ref: str | None = None,
+    client_ids: Sequence[str] = (),
+    shard: str | None = None,
+    changed_since: str | None = None,
+    jobs: int | None = None,
+    on_progress: Progress | None = None,
+) -> Plan:
+    """Compute what `apply` would change.
+
+    Args:
+        store_url: SQLAlchemy URL of the live stores.
+        desired_dir: the desired-state directory (or the path of it inside the repo for `ref`).
+        ref: read the desired state from this git revision instead of the working tree.
+        client_ids: only these clients (each must exist in the desired state).
+        shard: `K/N`, only the clients of that shard.
+        jobs: worker processes for a large tree (None: `RECONCILER_JOBS`, else 1).
+        on_progress: called as `(client files done, client files in all)` after each batch.
+        changed_since: a git revision; plan only the clients whose resolved desired state
+            differs between it and the working tree (or `ref`); `plan.changed_since` says
+            what was compared and which clients were deleted (see `changed_clients`).
+
+    Returns:
+        A `Plan` listing the clients with changes (sorted), with the unchanged count.
+
+    Raises:
+        ValidationFailed: the desired state is invalid (exit 1).
+        ReconcilerError: the store cannot be read or is not initialised (exit 1).
+    """
+    started = time.perf_counter()
+    if changed_since is not None:
+        state, since = changed_clients(desired_dir, changed_since, ref=ref)
+        chosen = _batches.select([state.clients[c] for c in since.changed], client_ids, shard)
+        return plan_loaded(store_url, state, chosen, since)
+    # Streaming: each batch of clients is resolved, read live and planned, then dropped;
+    # only plans with changes are kept (issue 8: memory grows with the batch).
+    plans: list[ClientPlan] = []
+    unchanged = 0
+    fleet = walk_in_store(
+        store_url,
+        desired_dir,
+        ref,
+        _batches.plan,
+        client_ids=client_ids,
+        shard=shard,
+        jobs=jobs,
+        on_progress=on_progress,
+    )
+    with fleet as (stream, batches):
+        for batch_plans, batch_unchanged in batches:
+            plans.extend(batch_plans)
+            unchanged += batch_unchanged
+        state = stream.state({})
+    log.debug(
+        "plan: %d clients with changes, %d unchanged, %.3f s",
+        len(plans),
+        unchanged,
+        time.perf_counter() - started,
+    )
+    return _assemble(store_url, state, plans, unchanged)
+
+
+def plan_loaded(
+    store_url: str,
+    state: DesiredState,
+    chosen: Sequence[ClientDesired],
+    since: ChangedSince | None = None,
+) -> Plan:
+    """The plan of these clients of an already loaded desired state (one live read)."""
+    with open_store(store_url) as store, store.connect() as conn:
+        lives = read_live(conn, [c.client_id for c in chosen])
+    plans, unchanged = plan_clients(
+        chosen, lives, legacy_defaults=state.settings.legacy_defaults, catalog=state.catalog
+    )
+    return _assemble(store_url, state, plans, unchanged, since)
+
+
+def _assemble(
+    store_url: str,
+    state: DesiredState,
+    plans: Sequence[ClientPlan],
+    unchanged: int,
+    since: ChangedSince | None = None,
+) -> Plan:
+    """The Plan of a run: client plans sorted, with the desired state it was made from."""
+    return Plan(
+        clients=tuple(sorted(plans, key=lambda p: p.client_id)),
+        unchanged=unchanged,
+        store=display_url(store_url),
+        desired_commit=state.commit,
+        desired_root=str(state.root),
+        settings=state.settings,
+        catalog=state.catalog,
+        changed_since=since,
+    )
+
+
+def save_plan(planned: Plan, path: str) -> None:
+    """Write `planned` to `path` as a saved plan (no sensitive values, checksummed).
+
+    Raises:
+        ReconcilerError: the path cannot be written.
+    """
+    write_plan_file(planned, path)
+
+
+def changed_clients(
+    desired_dir: str, since: str, *, ref: str | None = None
+) -> tuple[DesiredState, ChangedSince]:
+    """The clients whose resolved desired state differs between git revision `since` and the
+    working tree (or `ref`), for `plan --changed-since` (SPEC §6).
+
+    Changed paths come from `git diff --name-only -z` (plus untracked files). When only client
+    files changed, just those are parsed and resolved on both sides; when a profile or a module
+    changed, only the clients whose files can use it are resolved (a file naming it, found by
+    its bytes), then those using it are resolved at `since`; a reconciler.yaml change to what
+    clients resolve compares every client. Clients whose file is gone are reported in
+    `ChangedSince.deleted` and not planned: their live state is left as is.
+
+    Returns:
+        The current desired state (holding at least the changed clients) and what was compared.
+
+    Raises:
+        ValidationFailed: the current desired state is invalid. (An invalid state at `since`
+            is a warning: every candidate client is then planned.)
+        ReconcilerError: not a git repository, or an unknown revision.
+    """
+    return compare_revisions(desired_dir, since, ref=ref)

@@ -1,0 +1,72 @@
+"""`validate` and `schema`: check the desired state (SPEC §3)."""
+
+from __future__ import annotations
+
+from reconciler.api import _batches
+from reconciler.api._fleet import Progress, desired_stream, walk
+from reconciler.desired.load import load_desired
+from reconciler.desired.schema import schema_text
+from reconciler.desired.source import GitRevision
+from reconciler.errors import ValidationFailed
+from reconciler.model import DesiredState
+from reconciler.results import ValidationReport
+
+
+def validate(desired_dir: str = "desired-state", *, ref: str | None = None) -> DesiredState:
+    """Load, check and resolve a desired-state directory (SPEC §3).
+
+    Args:
+        desired_dir: the directory holding reconciler.yaml, modules/, profiles/, clients/.
+        ref: a git revision (branch, tag, sha, HEAD~1...) to read instead of the working tree,
+            without checking it out; `desired_dir` then names the directory's place in the
+            repository that contains it.
+
+    Returns:
+        The resolved DesiredState: settings, module catalog, and every client resolved
+        (settings defaults -> profiles in order -> client file).
+
+    Raises:
+        ValidationFailed: with every problem (file:line:column, JSON path, reason), sorted.
+        ReconcilerError: the directory or its reconciler.yaml is missing (at `ref`); with `ref`,
+            the directory is not in a git repository or the revision is unknown.
+        The CLI exits 1 for both, 0 when the state is valid.
+    """
+    if ref is None:
+        return load_desired(desired_dir)
+    with GitRevision(desired_dir, ref) as source:
+        return load_desired(source)
+
+
+def check(
+    desired_dir: str = "desired-state",
+    *,
+    ref: str | None = None,
+    jobs: int | None = None,
+    on_progress: Progress | None = None,
+) -> ValidationReport:
+    """Validate like `validate`, streaming: memory grows with a batch of clients, not the fleet.
+
+    Returns:
+        A `ValidationReport`: counts of what was read (clients, modules, profiles) and every
+        problem; `report.valid` is False (CLI exit 1) when there is any.
+
+    Raises:
+        ReconcilerError: as `validate`, for a tree that cannot be read at all.
+    """
+    with desired_stream(desired_dir, ref) as stream:
+        try:
+            clients = sum(walk(stream, _batches.count, (), jobs=jobs, on_progress=on_progress))
+        except ValidationFailed as failed:
+            return ValidationReport(problems=failed.problems, **failed.counts)
+        return ValidationReport(
+            clients=clients, modules=len(stream.catalog), profiles=len(stream.profiles)
+        )
+
+
+def schema(kind: str) -> str:
+    """The JSON Schema text of a desired-state file kind: settings, module, profile or client.
+
+    Raises:
+        ReconcilerError: an unknown kind (the message lists the known ones).
+    """
+    return schema_text(kind)

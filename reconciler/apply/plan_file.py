@@ -1,0 +1,42 @@
+"""Saved plan files on disk: write one for `plan --out`, read and check one for `apply FILE`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reconciler.errors import DamagedPlan, ReconcilerError
+from reconciler.plan.model import Plan
+from reconciler.plan.saved import SavedPlan, dump_plan, load_plan
+
+
+def write_plan_file(planned: Plan, path: str) -> None:
+    """Write `planned` to `path` as a saved plan (no sensitive values, checksummed)."""
+    try:
+        Path(path).write_text(dump_plan(planned), encoding="utf-8")
+    except OSError as exc:
+        raise ReconcilerError(
+            f"cannot write plan file {path}: {exc.strerror or exc}",
+            hint="choose a writable path for --out",
+        ) from None
+
+
+def read_plan_file(path: str, *, store: str) -> SavedPlan:
+    """The saved plan in `path`, checked whole and made for `store` (a display URL).
+
+    Raises:
+        ReconcilerError: the file cannot be read. DamagedPlan: it is not an intact saved plan
+            of this version, or it was made for another store.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReconcilerError(
+            f"cannot read plan file {path}: {exc}", hint="check the path"
+        ) from None
+    saved = load_plan(text, name=path)
+    if saved.store != store:
+        raise DamagedPlan(
+            f"{path} was made for store {saved.store}, not {store}",
+            hint="apply it with the same --store, or plan again for this store",
+        )
+    return saved
