@@ -25,8 +25,8 @@ from serving import serving
 from sqlalchemy import text
 
 from reconciler import api
-from reconciler.results import RunMeta
 from reconciler.live.engine import make_engine
+from reconciler.results import RunMeta
 from reconciler.web.app import ServeConfig
 
 

@@ -30,7 +30,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 
 from reconciler.compat import unified_modules
-from reconciler.live.cache import TTLCache
+from reconciler.live.cache import ClientCache
 from reconciler.live.engine import dispose_engines, make_engine
 from reconciler.live.migrate import init
 from reconciler.live.state import read_live
@@ -121,7 +121,7 @@ def run(url: str, n: int) -> dict[str, float]:
     ids = seed(url, n)
     sample = random.Random(7).sample(ids, min(2000, n))
     unified_modules(sample[0], store=url, ttl=0)  # connect, verify schema once
-    cold_cache = TTLCache()
+    cold_cache = ClientCache()
     cold = per_call(lambda c: unified_modules(c, store=url, cache=cold_cache), sample)
     cached = statistics.median(
         per_call(lambda c: unified_modules(c, store=url, cache=cold_cache), sample)

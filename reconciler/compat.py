@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from reconciler.errors import ReconcilerError
-from reconciler.live.cache import CACHE, DEFAULT_TTL, TTLCache, invalidate
-from reconciler.live.engine import DEFAULT_STORE, make_engine, store_errors, store_key
+from reconciler.live.cache import CACHE, DEFAULT_TTL, ClientCache, invalidate
+from reconciler.live.engine import make_engine, store_errors, store_key
 from reconciler.live.ids import db_client_id
 from reconciler.live.legacy import upsert_legacy
 from reconciler.live.locks import client_transaction
@@ -31,7 +31,7 @@ from reconciler.live.migrate import not_initialised_on_missing_tables, require_i
 from reconciler.live.registry import plain_json
 from reconciler.live.state import read_live
 from reconciler.live.tables import client_app_overrides as legacy_table
-from reconciler.model import JSON, ORIGINAL_LEGACY_DEFAULTS, UnifiedModule
+from reconciler.model import DEFAULT_STORE, JSON, ORIGINAL_LEGACY_DEFAULTS, UnifiedModule
 from reconciler.plan.unified import unify
 
 __all__ = [
@@ -170,7 +170,7 @@ def unified_modules(
     store: str | None = None,
     ttl: float = DEFAULT_TTL,
     legacy_defaults: Sequence[str] | None = None,
-    cache: TTLCache | None = None,
+    cache: ClientCache | None = None,
 ) -> list[UnifiedModule]:
     """Return the client's unified view: every module with enabled, version, settings, source.
 

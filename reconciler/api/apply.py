@@ -9,7 +9,7 @@ from reconciler.api._store import Store, open_store
 from reconciler.api.plan import plan_loaded
 from reconciler.api.validate import validate
 from reconciler.apply.plan_file import read_plan_file
-from reconciler.apply.runner import enforce_safety, execute, plan_jobs, saved_jobs
+from reconciler.apply.runs import enforce_safety, execute, plan_jobs, saved_jobs
 from reconciler.live.engine import display_url
 from reconciler.live.locks import catalog_transaction
 from reconciler.live.registry import sync_catalog

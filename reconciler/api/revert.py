@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from reconciler.api._store import open_store
-from reconciler.apply.runner import execute, revert_jobs
+from reconciler.apply.runs import execute, revert_jobs
 from reconciler.results import ApplyReport, ClientResult, RunMeta
 
 

@@ -9,6 +9,7 @@ import click
 from reconciler import api, render
 from reconciler.cli import options
 from reconciler.errors import EXIT_ERROR, EXIT_OK
+from reconciler.model import STRATEGY_NAMES
 from reconciler.render.imports import write_warnings
 
 
@@ -26,7 +27,7 @@ from reconciler.render.imports import write_warnings
 @click.option("--force", is_flag=True, help="Overwrite existing client files.")
 @click.option(
     "--strategy",
-    type=click.Choice(["merge", "replace", "preserve"]),
+    type=click.Choice(STRATEGY_NAMES),
     default="merge",
     show_default=True,
     help="Client strategy written into the files.",

@@ -7,10 +7,10 @@ from typing import Any, TypeVar
 
 import click
 
-F = TypeVar("F", bound=Callable[..., Any])
+from reconciler.model import DEFAULT_STORE
+from reconciler.render import FORMATS
 
-DEFAULT_STORE = "sqlite:///reconciler.db"
-FORMATS = ("text", "json", "markdown")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def store(f: F) -> F:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import click
 
 from reconciler import api
-
-KINDS = ("settings", "module", "profile", "client")
+from reconciler.model import FILE_KINDS
 
 
 @click.command("schema")
-@click.argument("name", type=click.Choice(KINDS))
+@click.argument("name", type=click.Choice(FILE_KINDS))
 def schema_cmd(name: str) -> int:
     """Print the JSON Schema (draft 2020-12) of NAME: settings (reconciler.yaml), module,
     profile or client. Editors use the same files through the `$schema` modeline."""

@@ -6,16 +6,13 @@ Every check returns Problems; only `load.load_desired` raises.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from reconciler.desired.catalog import Catalog, stem
 from reconciler.desired.resolve import Layer
 from reconciler.desired.schema import check_file, file_validator
-from reconciler.desired.yamlsafe import Path, YamlFile
+from reconciler.desired.yamlsafe import JsonPath, YamlFile
 from reconciler.errors import Problem
 from reconciler.model import ORIGINAL_LEGACY_DEFAULTS, Safety, Settings
-
-JSON = Any
 
 
 def build_settings(yf: YamlFile | None) -> tuple[Settings, Layer | None, list[Problem]]:
@@ -80,7 +77,7 @@ def check_layer_modules(layer: Layer, catalog: Catalog) -> list[Problem]:
     for module_id in layer.data.get("modules", {}):
         if module_id not in catalog.modules and module_id not in catalog.broken:
             reason = f"unknown module {module_id!r} (no modules/{module_id}.yaml)"
-            path: Path = (*layer.base, "modules", module_id)
+            path: JsonPath = (*layer.base, "modules", module_id)
             problems.append(layer.yf.problem(path, reason, key=True))
     return problems
 

@@ -14,7 +14,7 @@ import re._parser as sre_parser
 from collections.abc import Iterator
 from typing import Any
 
-from reconciler.desired.yamlsafe import Path as JsonPath
+from reconciler.desired.yamlsafe import JsonPath
 
 _REPEATS = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.POSSESSIVE_REPEAT)
 Finding = tuple[JsonPath, bool, str]

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from reconciler.desired.catalog import Catalog, npm_range, satisfies
-from reconciler.desired.yamlsafe import Path, YamlFile
+from reconciler.desired.yamlsafe import JsonPath, YamlFile
 from reconciler.errors import Problem
-from reconciler.model import ClientDesired, DesiredModule, Settings, deep_merge
-
-JSON = Any
+from reconciler.model import JSON, ClientDesired, DesiredModule, Settings, deep_merge
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +22,7 @@ class Layer:
     """One resolution layer: the file holding it and where `modules`/`overrides` sit in it."""
 
     yf: YamlFile
-    base: Path  # ("defaults",) in reconciler.yaml, () in profiles and client files
+    base: JsonPath  # ("defaults",) in reconciler.yaml, () in profiles and client files
     data: Mapping[str, JSON]  # {"modules": ..., "overrides": ...}
     label: str  # "reconciler.yaml defaults", "profile growth", "client file"
 
@@ -41,7 +38,7 @@ class _Base:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _has(data: JSON, path: Path) -> bool:
+def _has(data: JSON, path: JsonPath) -> bool:
     for part in path:
         if not isinstance(data, dict | list):
             return False
@@ -168,7 +165,7 @@ class Resolver:
         )
 
     def _blame(
-        self, layers: list[Layer], path: Path, module_id: str, reason: str, *, key: bool = False
+        self, layers: list[Layer], path: JsonPath, module_id: str, reason: str, *, key: bool = False
     ) -> Problem:
         """A problem in the last layer that sets `path` (or its nearest parent)."""
         for cut in range(len(path), 1, -1):
@@ -221,7 +218,7 @@ class Resolver:
         self, yf: YamlFile, layers: list[Layer], module_id: str, reason: str
     ) -> Problem:
         """Client-specific problems stay in the client file, naming where the module came from."""
-        path: Path = ("modules", module_id)
+        path: JsonPath = ("modules", module_id)
         if _has(yf.data, path):
             return yf.problem(path, reason, key=True)
         origin = next((layer for layer in reversed(layers) if _has(layer.data, path)), None)

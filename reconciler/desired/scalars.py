@@ -7,13 +7,13 @@ NotPlain, which yamlsafe turns into a problem at the scalar.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from yaml.constructor import SafeConstructor
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
-JSON = Any
+from reconciler.model import JSON
+
 _RESOLVERS: dict[str | None, list[tuple[str, re.Pattern[str]]]] = Resolver.yaml_implicit_resolvers
 _CONSTRUCT = SafeConstructor()
 

@@ -20,11 +20,10 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
 from reconciler.desired.fastcheck import Check, Compiler
-from reconciler.desired.yamlsafe import Path as JsonPath
-from reconciler.desired.yamlsafe import YamlFile
+from reconciler.desired.yamlsafe import JsonPath, YamlFile
 from reconciler.errors import Problem, ReconcilerError
+from reconciler.model import FILE_KINDS
 
-KINDS: tuple[str, ...] = ("settings", "module", "profile", "client")
 Finding = tuple[JsonPath, bool, str]  # path, point at the key?, reason
 
 _HERE = Path(__file__).resolve().parent
@@ -43,14 +42,16 @@ def schema_dir() -> Path:
 
 def schema_text(kind: str) -> str:
     """The JSON Schema of a file kind, as shipped."""
-    if kind not in KINDS:
-        raise ReconcilerError(f"unknown schema {kind!r}", hint=f"choose one of: {', '.join(KINDS)}")
+    if kind not in FILE_KINDS:
+        raise ReconcilerError(
+            f"unknown schema {kind!r}", hint=f"choose one of: {', '.join(FILE_KINDS)}"
+        )
     return (schema_dir() / f"{kind}.schema.json").read_text(encoding="utf-8")
 
 
 @functools.cache
 def _documents() -> dict[str, dict[str, Any]]:
-    return {f"{kind}.schema.json": json.loads(schema_text(kind)) for kind in KINDS}
+    return {f"{kind}.schema.json": json.loads(schema_text(kind)) for kind in FILE_KINDS}
 
 
 @functools.cache

@@ -26,6 +26,7 @@ from yaml.events import (
 
 from reconciler.desired.scalars import EXACT, MISS, TYPED_START, NotPlain, resolve
 from reconciler.errors import Location, Problem
+from reconciler.model import JSON
 
 _Parser: type[Any]
 try:  # libyaml: the fast path the benchmark's floor also uses
@@ -33,9 +34,8 @@ try:  # libyaml: the fast path the benchmark's floor also uses
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     _Parser = yaml.SafeLoader
 
-JSON = Any
 MAX_DEPTH = 64
-Path = tuple[str | int, ...]
+JsonPath = tuple[str | int, ...]  # a JSON path into a document: keys and list indexes
 _Pos = tuple[int, int, int, int]  # key line, key column, value line, value column (1-based)
 
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -63,7 +63,7 @@ class YamlFile:
         self.file = file
         self.text = text
         self.data = data
-        self._positions: dict[Path, _Pos] | None = None
+        self._positions: dict[JsonPath, _Pos] | None = None
 
     def locate(self, path: Sequence[str | int], *, key: bool = False) -> Location:
         """Location of `path` (its key with key=True); the nearest existing parent otherwise."""
@@ -118,7 +118,7 @@ def too_big(file: str, size: int, limit: int) -> Problem:
     return Problem(Location(file, 1, 1), "$", reason)
 
 
-def _stack_path(stack: list[list[Any]], *, adding: bool = True) -> Path:
+def _stack_path(stack: list[list[Any]], *, adding: bool = True) -> JsonPath:
     """JSON path of the value being added at the top of `stack` (adding) or of the top container."""
     parts: list[str | int] = []
     last = len(stack) - 1
@@ -132,14 +132,14 @@ def _stack_path(stack: list[list[Any]], *, adding: bool = True) -> Path:
 
 def _build(
     text: str, file: str, *, record: bool
-) -> tuple[JSON, list[Problem], dict[Path, _Pos] | None, bool]:
+) -> tuple[JSON, list[Problem], dict[JsonPath, _Pos] | None, bool]:
     """Data, problems, positions (with record=True) and whether the data is unusable.
 
     The loop is the hot path of `validate` (issue 3's benchmark): positions and paths are only
     computed when recording or when something is wrong.
     """
     problems: list[Problem] = []
-    positions: dict[Path, _Pos] = {}
+    positions: dict[JsonPath, _Pos] = {}
     hostile_seen: dict[str, list[int]] = {}  # kind -> [count, index of its problem]
     # Frames: [container, key, state, key line, key column]; state: True = a mapping expecting
     # a key, False = a mapping expecting the value of `key`, None = a list.
@@ -149,7 +149,7 @@ def _build(
     event: Any = None
     hard = [False]
 
-    def fail(reason: str, path: Path | None = None, *, soft: bool = False) -> None:
+    def fail(reason: str, path: JsonPath | None = None, *, soft: bool = False) -> None:
         # Soft problems (duplicate keys, odd scalars) leave usable data; the rest do not.
         hard[0] = hard[0] or not soft
         if path is None:

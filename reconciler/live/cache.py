@@ -16,7 +16,7 @@ DEFAULT_TTL = 300.0
 Key = tuple[str, str]  # (store identity, client_id)
 
 
-class TTLCache:
+class ClientCache:
     """Values per (store, client) and per variant, each expiring `ttl` seconds after loading."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -62,7 +62,7 @@ class TTLCache:
             return len(self._entries)
 
 
-CACHE = TTLCache()
+CACHE = ClientCache()
 
 
 def invalidate(store_key: str, client_id: str) -> None:

@@ -16,9 +16,9 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, make_url
 
 from reconciler.errors import ReconcilerError
+from reconciler.model import DEFAULT_STORE
 from reconciler.redact import redact_urls
 
-DEFAULT_STORE = "sqlite:///reconciler.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Execution option read by the SQLite "begin" hook: locks.py sets "IMMEDIATE" (SPEC §5).
 SQLITE_BEGIN_OPTION = "reconciler_sqlite_begin"

@@ -24,6 +24,8 @@ class DriftClass(StrEnum):
 
 
 PRIORITY = (DriftClass.DRIFTED, DriftClass.PENDING, DriftClass.NEVER_APPLIED, DriftClass.IN_SYNC)
+CLASSES: tuple[str, ...] = tuple(str(c) for c in PRIORITY)
+LABELS: dict[str, str] = {str(c): str(c).replace("_", " ") for c in PRIORITY}  # for people
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

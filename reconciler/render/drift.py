@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from typing import IO
 
-from reconciler.plan.drift import PRIORITY, DriftClass, DriftReport
+from reconciler.plan.drift import LABELS, PRIORITY, DriftClass, DriftReport
 from reconciler.render.color import enabled, paint
 
 _COLOR = {"drifted": "red", "pending": "yellow", "never_applied": "cyan", "in_sync": "green"}
-_LABEL = {
-    "drifted": "drifted",
-    "pending": "pending",
-    "never_applied": "never applied",
-    "in_sync": "in sync",
-}
 
 
 def summary_line(report: DriftReport) -> str:
@@ -30,7 +24,7 @@ def write_text(report: DriftReport, out: IO[str]) -> None:
     for client in report.clients:
         if client.status is DriftClass.IN_SYNC:
             continue
-        labels = ", ".join(_LABEL[c] for c in PRIORITY if c in client.classes)
+        labels = ", ".join(LABELS[c] for c in PRIORITY if c in client.classes)
         line = f"  {client.name or client.client_id:<24} {client.client_id}  {labels}"
         if client.last_run is not None:
             line += f" (last run {client.last_run})"
@@ -51,5 +45,5 @@ def write_markdown(report: DriftReport, out: IO[str]) -> None:
             continue
         paths = "<br>".join(f"`{p}`" for p in c.drifted_paths)
         out.write(
-            f"| {c.name} | `{c.client_id}` | {_LABEL[c.status]} | {paths} | {c.pending_changes} |\n"
+            f"| {c.name} | `{c.client_id}` | {LABELS[c.status]} | {paths} | {c.pending_changes} |\n"
         )

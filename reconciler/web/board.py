@@ -22,9 +22,10 @@ from reconciler import __version__, api
 from reconciler.errors import Problem
 from reconciler.live.engine import display_url
 from reconciler.model import JSON
+from reconciler.plan.drift import CLASSES, LABELS
 from reconciler.plan.rows import show
 from reconciler.redact import redact_urls
-from reconciler.web.fleet import CLASS_LABELS, CLASSES, TTLCache, fleet_cache
+from reconciler.web.fleet import Recomputed, fleet_cache
 from reconciler.web.security import CSRF_COOKIE, Csrf
 
 log = logging.getLogger(__name__)
@@ -50,11 +51,11 @@ class Dashboard:
         self.config = config
         self.store = display_url(config.store_url)
         self.fleet = fleet_cache(self._drift_json, config.cache_ttl)
-        self.plan = TTLCache(
+        self.plan = Recomputed(
             lambda: api.plan(config.store_url, config.desired_dir), config.cache_ttl
         )
         # Loading a large desired state takes seconds: pages reuse one masker and plan.
-        self.masker = TTLCache(
+        self.masker = Recomputed(
             lambda: api.masker(config.store_url, config.desired_dir), config.cache_ttl
         )
         self._runs: OrderedDict[int, dict[str, JSON]] = OrderedDict()
@@ -68,7 +69,7 @@ class Dashboard:
         )
         self.env.filters["tojson_plain"] = show  # JSON text, like the CLI's tables
         self.env.globals.update(
-            version=__version__, store=self.store, class_labels=CLASS_LABELS, classes=CLASSES
+            version=__version__, store=self.store, class_labels=LABELS, classes=CLASSES
         )
 
     def _drift_json(self) -> dict[str, JSON]:

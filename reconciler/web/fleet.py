@@ -15,17 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.model import JSON
+from reconciler.plan.drift import CLASSES
 from reconciler.redact import redact_urls
 
 log = logging.getLogger(__name__)
-
-CLASSES: tuple[str, ...] = ("drifted", "pending", "never_applied", "in_sync")
-CLASS_LABELS: dict[str, str] = {
-    "drifted": "drifted",
-    "pending": "pending",
-    "never_applied": "never applied",
-    "in_sync": "in sync",
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,7 +79,7 @@ class FleetView:
         return Page(rows=rows, total=total, page=page, pages=pages, per_page=per_page)
 
 
-class TTLCache:
+class Recomputed:
     """Holds one value computed by `compute`; stale after `ttl` seconds.
 
     The first `get` computes (one computation even when many requests ask at once). A stale
@@ -155,6 +148,6 @@ class TTLCache:
             self._generation += 1
 
 
-def fleet_cache(compute_report: Callable[[], dict[str, JSON]], ttl: float) -> TTLCache:
-    """A TTLCache of FleetViews over `compute_report` (a drift report's `to_json()`)."""
-    return TTLCache(lambda: FleetView.build(compute_report(), datetime.now(UTC)), ttl)
+def fleet_cache(compute_report: Callable[[], dict[str, JSON]], ttl: float) -> Recomputed:
+    """A Recomputed of FleetViews over `compute_report` (a drift report's `to_json()`)."""
+    return Recomputed(lambda: FleetView.build(compute_report(), datetime.now(UTC)), ttl)

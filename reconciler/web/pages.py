@@ -17,12 +17,12 @@ from reconciler import api
 from reconciler.errors import ReconcilerError
 from reconciler.model import JSON
 from reconciler.plan.diff import json_paths
+from reconciler.plan.drift import CLASSES
 from reconciler.plan.model import Plan
 from reconciler.plan.rows import show
 from reconciler.render.plan import render_markdown, text_lines
 from reconciler.results import RunMeta
 from reconciler.web.board import dashboard, error_response, not_found
-from reconciler.web.fleet import CLASSES
 from reconciler.web.security import CSRF_FIELD, token_ok
 
 log = logging.getLogger(__name__)

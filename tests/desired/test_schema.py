@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from reconciler.desired.schema import (
-    KINDS,
     file_validator,
     schema_dir,
     schema_text,
 )
 from reconciler.errors import ReconcilerError
+from reconciler.model import FILE_KINDS
 from reconciler.plan.mask import schema_sensitive_paths
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_schemas_come_from_the_top_level_schemas_folder() -> None:
     assert schema_dir().resolve() == (REPO / "schemas").resolve()
-    for kind in KINDS:
+    for kind in FILE_KINDS:
         assert schema_text(kind) == (REPO / "schemas" / f"{kind}.schema.json").read_text()
         assert json.loads(schema_text(kind))["$schema"].endswith("/2020-12/schema")
 
@@ -46,7 +46,7 @@ def test_every_object_in_the_file_schemas_forbids_unknown_keys() -> None:
                 missing += walk(value)
         return missing
 
-    for kind in KINDS:
+    for kind in FILE_KINDS:
         assert walk(json.loads(schema_text(kind))) == [], kind
 
 

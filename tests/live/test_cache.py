@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reconciler.compat import reset_to_defaults, save_module_overrides, unified_modules
-from reconciler.live.cache import TTLCache
+from reconciler.live.cache import ClientCache
 from reconciler.live.engine import make_engine
 from reconciler.live.locks import client_transaction
 from reconciler.live.state import write_live
@@ -22,14 +22,14 @@ class FakeClock:
         return self.now
 
 
-def _ids(url: str, client_id: str, cache: TTLCache, ttl: float = 300.0) -> list[str]:
+def _ids(url: str, client_id: str, cache: ClientCache, ttl: float = 300.0) -> list[str]:
     return [m.id for m in unified_modules(client_id, store=url, cache=cache, ttl=ttl)]
 
 
 def test_hit_then_expiry(store_url: str) -> None:
     add_clients(store_url, [A])
     clock = FakeClock()
-    cache = TTLCache(clock)
+    cache = ClientCache(clock)
     save_module_overrides(A, ["forms"], store=store_url)
     engine = make_engine(store_url)
     assert _ids(store_url, A, cache) == ["forms"]
@@ -46,7 +46,7 @@ def test_hit_then_expiry(store_url: str) -> None:
 def test_ttl_is_configurable_and_zero_disables(store_url: str) -> None:
     add_clients(store_url, [A])
     clock = FakeClock()
-    cache = TTLCache(clock)
+    cache = ClientCache(clock)
     save_module_overrides(A, ["forms"], store=store_url)
     assert _ids(store_url, A, cache, ttl=5) == ["forms"]
     run_sql(store_url, "UPDATE client_app_overrides SET modules_enabled = '[]'")
@@ -61,7 +61,7 @@ def test_ttl_is_configurable_and_zero_disables(store_url: str) -> None:
 
 def test_own_writes_invalidate_only_that_client(store_url: str) -> None:
     add_clients(store_url, [A, B])
-    cache = TTLCache(FakeClock())
+    cache = ClientCache(FakeClock())
     save_module_overrides(A, ["forms"], store=store_url)
     save_module_overrides(B, ["documents"], store=store_url)
     assert _ids(store_url, A, cache) == ["forms"]
@@ -95,7 +95,7 @@ def test_own_writes_invalidate_only_that_client(store_url: str) -> None:
 
 
 def test_legacy_defaults_are_part_of_the_key(store_url: str) -> None:
-    cache = TTLCache(FakeClock())
+    cache = ClientCache(FakeClock())
     assert [m.id for m in unified_modules(A, store=store_url, cache=cache)] == [
         "analytics",
         "automation",
@@ -108,7 +108,7 @@ def test_legacy_defaults_are_part_of_the_key(store_url: str) -> None:
 
 
 def test_a_read_racing_a_write_does_not_cache_the_old_value() -> None:
-    cache = TTLCache(FakeClock())
+    cache = ClientCache(FakeClock())
     key = ("store", "c")
     token = cache.generation(key)  # a reader starts loading
     cache.invalidate(key)  # a writer commits meanwhile

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.web.fleet import FleetView, TTLCache
+from reconciler.web.fleet import FleetView, Recomputed
 
 
 def report(n: int) -> dict[str, Any]:
@@ -76,7 +76,7 @@ def test_ttl_cache_reuses_until_refreshed_or_cleared() -> None:
         calls.append(1)
         return len(calls)
 
-    cache = TTLCache(compute, ttl=3600)
+    cache = Recomputed(compute, ttl=3600)
     assert cache.peek() is None
     assert (cache.get(), cache.get()) == (1, 1)
     assert cache.get(refresh=True) == 2
@@ -92,7 +92,7 @@ def test_stale_value_is_served_while_one_thread_recomputes() -> None:
         calls.append(1)
         return len(calls)
 
-    cache = TTLCache(compute, ttl=0)
+    cache = Recomputed(compute, ttl=0)
     assert cache.get() == 1  # nothing cached: computed now
     assert cache.get() == 1  # stale: served, recomputed in the background
     cache.wait()
@@ -109,7 +109,7 @@ def test_failed_background_refresh_keeps_the_stale_value() -> None:
             raise value
         return int(value)
 
-    cache = TTLCache(compute, ttl=0)
+    cache = Recomputed(compute, ttl=0)
     assert cache.get() == 1
     assert cache.get() == 1
     cache.wait()
@@ -117,12 +117,12 @@ def test_failed_background_refresh_keeps_the_stale_value() -> None:
 
 
 def test_a_computation_begun_before_clear_is_not_kept() -> None:
-    cache: TTLCache
+    cache: Recomputed
 
     def compute() -> str:
         cache.clear()  # a write lands while the old state is being read
         return "read before the write"
 
-    cache = TTLCache(compute, ttl=3600)
+    cache = Recomputed(compute, ttl=3600)
     assert cache.get() == "read before the write"  # the caller still gets its answer
     assert cache.peek() is None  # but the next request reads again

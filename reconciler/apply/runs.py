@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping, Sequence
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
-from reconciler.apply.executor import Job, run_jobs
 from reconciler.apply.history import finish_run, require_run, start_run
+from reconciler.apply.transaction import Job, run_jobs
 from reconciler.errors import ConnectionLost, ReconcilerError, StalePlan, UnsafePlan
 from reconciler.model import ClientDesired, ClientLive, DesiredState
 from reconciler.plan.build import plan_client, sensitive_paths
