@@ -15,6 +15,7 @@ from reconciler.model import (
     Settings,
     fingerprint,
 )
+from reconciler.plan.violation import Violation
 
 if TYPE_CHECKING:
     from reconciler.plan.changed import ChangedSince
@@ -199,6 +200,13 @@ class Plan:
     catalog: Mapping[str, ModuleDef] = field(default_factory=dict, compare=False)
     # `plan --changed-since`: what was compared and which clients were deleted (issue 6).
     changed_since: ChangedSince | None = None
+    # Policy rules the planned changes break (policies/*.yaml, issue 16), sorted.
+    violations: tuple[Violation, ...] = ()
+
+    @property
+    def denied(self) -> bool:
+        """True when a `deny` policy forbids the run (apply refuses it without --force)."""
+        return any(v.effect == "deny" for v in self.violations)
 
     @property
     def summary(self) -> Summary:
@@ -219,6 +227,8 @@ class Plan:
             "desired_root": self.desired_root,
             "summary": self.summary.to_json(),
         }
+        if self.violations:  # the key exists exactly when a policy is broken
+            data["policy_violations"] = [v.to_json() for v in self.violations]
         if self.changed_since is not None:  # the key exists exactly for --changed-since plans
             data["changed_since"] = self.changed_since.to_json()
         return data
