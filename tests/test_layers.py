@@ -26,7 +26,9 @@ def _lint(root: Path) -> subprocess.CompletedProcess[str]:
 
 def _copy(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
-    shutil.copytree(REPO / "reconciler", root / "reconciler", ignore=shutil.ignore_patterns("*.pyc"))
+    shutil.copytree(
+        REPO / "reconciler", root / "reconciler", ignore=shutil.ignore_patterns("*.pyc")
+    )
     shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
     return root
 

@@ -37,7 +37,7 @@ def desired_stream(desired_dir: str, ref: str | None) -> Iterator[DesiredStream]
 
 
 def _log_loaded(stream: DesiredStream, started: float) -> None:
-    log.debug(
+    log.info(
         "desired %s at %s: %d modules, %d profiles loaded in %.3f s",
         stream.source.root,
         stream.source.commit or "the working tree",
@@ -66,7 +66,7 @@ def walk(
     for result in stream.map(task, args, jobs=jobs_or_default(jobs), on_progress=on_progress):
         batches += 1
         yield result
-    log.debug(
+    log.info(
         "fleet walk: %d client files in %d batch(es), task %s, %.3f s",
         stream.seen,
         batches,

@@ -112,4 +112,4 @@ def _sync_catalog(store: Store, catalog: Mapping[str, ModuleDef]) -> None:
         return
     with catalog_transaction(store.engine) as conn:
         changed = sync_catalog(conn, catalog)
-    log.debug("catalog sync: %d module definitions written", changed)
+    log.info("catalog sync: %d module definitions written", changed)

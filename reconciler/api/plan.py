@@ -77,7 +77,7 @@ def plan(
             plans.extend(batch_plans)
             unchanged += batch_unchanged
         state = stream.state({})
-    log.debug(
+    log.info(
         "plan: %d clients with changes, %d unchanged, %.3f s",
         len(plans),
         unchanged,

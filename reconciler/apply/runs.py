@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy import Engine
@@ -17,6 +19,8 @@ from reconciler.plan.model import Plan
 from reconciler.plan.safety import check_safety
 from reconciler.plan.saved import SavedPlan
 from reconciler.results import ApplyReport, ClientResult, RunMeta, summarize_results
+
+log = logging.getLogger(__name__)
 
 
 def enforce_safety(plan: Plan, *, force: bool) -> None:
@@ -63,6 +67,8 @@ def execute(
         store=store,
         reverts_run=reverts_run,
     )
+    log.info("%s run %d: %d client(s) to write on %s", kind, run_id, len(jobs), store)
+    started = time.perf_counter()
     results: list[ClientResult] = []
     status = "failed"
     finished = False
@@ -92,6 +98,13 @@ def execute(
                 status=status,
                 summary=summarize_results(results),
             )
+    log.info(
+        "%s run %d: %s in %.3f s",
+        kind,
+        run_id,
+        ", ".join(f"{n} {outcome}" for outcome, n in summarize_results(results).items()),
+        time.perf_counter() - started,
+    )
     return ApplyReport(kind=kind, run_id=run_id, results=tuple(results), plan_summary=plan_summary)
 
 
