@@ -57,3 +57,11 @@ def test_a_wrong_import_breaks_a_contract(
     result = _lint(root)
     assert result.returncode == 1
     assert broken in result.stdout
+
+
+def test_no_module_is_over_400_lines() -> None:
+    sizes = {
+        str(path.relative_to(REPO)): len(path.read_text(encoding="utf-8").splitlines())
+        for path in (REPO / "reconciler").rglob("*.py")
+    }
+    assert {name: n for name, n in sizes.items() if n > 400} == {}

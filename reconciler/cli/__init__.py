@@ -17,6 +17,7 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
+from reconciler.redact import redact_urls
 
 # verb -> "module:attribute"; modules import only when their verb runs (fast --help).
 VERBS: dict[str, str] = {
@@ -102,8 +103,6 @@ class _Redacting(logging.Filter):
     """Last line of defence: no log line carries a store password (SPEC §4)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from reconciler.redact import redact_urls
-
         record.msg, record.args = redact_urls(record.getMessage()), None
         return True
 
@@ -179,8 +178,6 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _redact(text: str) -> str:
-    from reconciler.redact import redact_urls
-
     return redact_urls(text)
 
 
