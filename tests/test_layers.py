@@ -65,3 +65,15 @@ def test_no_module_is_over_400_lines() -> None:
         for path in (REPO / "reconciler").rglob("*.py")
     }
     assert {name: n for name, n in sizes.items() if n > 400} == {}
+
+
+def test_no_import_cycles() -> None:
+    grimp = pytest.importorskip("grimp")  # import-linter's graph library
+    graph = grimp.build_graph("reconciler")
+    cycles = [
+        (module, other)
+        for module in sorted(graph.modules)
+        for other in sorted(graph.find_modules_directly_imported_by(module))
+        if graph.chain_exists(importer=other, imported=module)
+    ]
+    assert cycles == []  # e.g. desired/load <-> desired/parallel, web/app <-> web/pages before
