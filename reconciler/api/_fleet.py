@@ -93,11 +93,12 @@ def walk_in_store(
     shard: str | None,
     jobs: int | None,
     on_progress: Progress | None,
+    extra: tuple[Any, ...] = (),
 ) -> Iterator[tuple[DesiredStream, Iterator[R]]]:
-    """The desired stream, and `task(stream, batch, store_url, client_ids, shard)` over every
-    batch (see `walk`), in an initialised store; for plan and drift."""
+    """The desired stream, and `task(stream, batch, store_url, client_ids, shard, *extra)` over
+    every batch (see `walk`), in an initialised store; for plan and drift."""
     with desired_stream(desired_dir, ref) as stream, open_store(store_url):
-        args = (store_url, client_ids, shard)
+        args = (store_url, client_ids, shard, *extra)
         yield (
             stream,
             walk(stream, task, args, client_ids=client_ids, jobs=jobs, on_progress=on_progress),

@@ -152,7 +152,13 @@ def saved_jobs(saved: SavedPlan, state: DesiredState, *, name: str) -> list[Job]
             desired: ClientDesired = desired,
             want: str = entry.changes_fingerprint,
         ) -> ClientLive:
-            fresh = plan_client(desired, live, legacy_defaults=legacy_defaults, sensitive=sensitive)
+            fresh = plan_client(
+                desired,
+                live,
+                legacy_defaults=legacy_defaults,
+                sensitive=sensitive,
+                adopt_only=saved.adopt_only,
+            )
             if fresh.changes_fingerprint() != want or fresh.target is None:
                 raise StalePlan(
                     f"client {desired.client_id}: desired state changed since the plan was saved",

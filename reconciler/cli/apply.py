@@ -58,6 +58,7 @@ def confirm(question: str, yes: bool) -> None:
 @options.selection
 @options.output_format
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
+@options.adopt_only
 @run_options
 def apply_cmd(
     plan_file: str | None,
@@ -69,6 +70,7 @@ def apply_cmd(
     jobs: int | None,
     fmt: str,
     yes: bool,
+    adopt_only: bool,
     force: bool,
     reason: str | None,
     actor: str,
@@ -94,6 +96,7 @@ def apply_cmd(
             shard=shard,
             jobs=jobs,
             on_progress=on_progress,
+            adopt_only=adopt_only,
         )
     render.write(planned, "text", sys.stderr)
     if not any(c.writes for c in planned.clients):

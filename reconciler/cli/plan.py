@@ -29,6 +29,7 @@ from reconciler.render.progress import fleet_progress
     help="Only clients whose resolved desired state differs from git revision REV "
     "(e.g. origin/main); deleted clients are reported, not planned.",
 )
+@options.adopt_only
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -44,6 +45,7 @@ def plan_cmd(
     fmt: str,
     out_file: str | None,
     changed_since: str | None,
+    adopt_only: bool,
     detailed_exitcode: bool,
 ) -> int:
     """Show the changes apply would make: modules enabled/disabled, versions, settings per
@@ -65,6 +67,7 @@ def plan_cmd(
             shard=shard,
             changed_since=changed_since,
             jobs=jobs,
+            adopt_only=adopt_only,
             on_progress=on_progress,
         )
     if out_file:

@@ -211,6 +211,7 @@ class Plan:
     changed_since: ChangedSince | None = None
     # Policy rules the planned changes break (policies/*.yaml, issue 16), sorted.
     violations: tuple[Violation, ...] = ()
+    adopt_only: bool = False  # `--adopt-only`: only adoption into the registry (issue 13)
 
     @property
     def denied(self) -> bool:
@@ -236,6 +237,8 @@ class Plan:
             "desired_root": self.desired_root,
             "summary": self.summary.to_json(),
         }
+        if self.adopt_only:  # the key exists exactly for --adopt-only plans
+            data["adopt_only"] = True
         if self.violations:  # the key exists exactly when a policy is broken
             data["policy_violations"] = [v.to_json() for v in self.violations]
         if self.changed_since is not None:  # the key exists exactly for --changed-since plans
