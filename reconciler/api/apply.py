@@ -10,11 +10,14 @@ from reconciler.api.plan import plan_loaded
 from reconciler.api.validate import validate
 from reconciler.apply.plan_file import read_plan_file
 from reconciler.apply.runs import enforce_safety, execute, plan_jobs, saved_jobs
+from reconciler.desired.source import WorkingTree
+from reconciler.errors import DamagedPlan
 from reconciler.live.engine import display_url
 from reconciler.live.locks import catalog_transaction
 from reconciler.live.registry import sync_catalog
 from reconciler.model import ModuleDef
 from reconciler.plan.model import Plan
+from reconciler.plan.saved import SavedPlan
 from reconciler.results import ApplyReport, ClientResult, RunMeta
 
 log = logging.getLogger(__name__)
@@ -75,17 +78,23 @@ def apply_saved(
 ) -> ApplyReport:
     """Apply exactly a plan saved with `plan --out FILE`.
 
-    Sensitive values are not in the file: they come from the desired state, and each client's
-    changes must hash exactly as saved. Clients whose live state or desired state changed since
-    are refused as stale; the others are applied.
+    The desired state is read at the commit the plan was made from (as `--ref` does), whatever
+    the working tree holds now, so a plan reviewed on a pull request applies as reviewed after
+    later commits; a plan made from uncommitted files applies only while the working tree still
+    holds exactly those files. Sensitive values are not in the file: they come from the desired
+    state at that commit, and each client's changes must hash exactly as saved. Clients whose
+    live state changed since, or whose changes no longer hash as saved, are refused as stale;
+    the others are applied. `ref` overrides the commit recorded in the file.
 
     Raises:
-        ReconcilerError: the file cannot be read. DamagedPlan: it is damaged, of another format
-            version or for another store; nothing is written.
+        ReconcilerError: the file cannot be read. DamagedPlan: it is damaged, edited, unsigned
+            or wrongly signed (RECONCILER_PLAN_KEY), of another format version, for another
+            store, or made from uncommitted files the working tree no longer holds; nothing is
+            written.
         UnsafePlan: a safety limit was hit and `force` is False; nothing was written.
     """
     saved = read_plan_file(plan_file, store=display_url(store_url))
-    state = validate(desired_dir, ref=ref)
+    state = validate(desired_dir, ref=_revision_of(saved, desired_dir, ref))
     # Safety is judged on the plan as it stands now, from the state loaded once above.
     chosen = [state.clients[c.client_id] for c in saved.clients if c.client_id in state.clients]
     enforce_safety(plan_loaded(store_url, state, chosen, adopt_only=saved.adopt_only), force=force)
@@ -103,6 +112,23 @@ def apply_saved(
             plan_summary={"clients_changed": len(saved.clients)},
             on_done=on_done,
         )
+
+
+def _revision_of(saved: SavedPlan, desired_dir: str, ref: str | None) -> str | None:
+    """Where the saved plan's desired state is: `ref` when given; the working tree when the
+    plan was made from uncommitted files (refused unless it still holds exactly them), or
+    when it has no commit; else its commit."""
+    if ref is not None:
+        return ref
+    if saved.uncommitted is not None:
+        if WorkingTree(desired_dir).content_fingerprint() != saved.uncommitted:
+            raise DamagedPlan(
+                f"the plan was made from uncommitted files in {desired_dir}, and the working tree "
+                "no longer holds them; nothing was applied",
+                hint="plan again (commit first, so the plan binds to a commit)",
+            )
+        return None
+    return saved.desired_commit
 
 
 def _sync_catalog(store: Store, catalog: Mapping[str, ModuleDef]) -> None:

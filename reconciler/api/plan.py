@@ -11,6 +11,7 @@ from reconciler.api._fleet import Progress, walk_in_store
 from reconciler.api._store import open_store
 from reconciler.apply.plan_file import write_plan_file
 from reconciler.desired.changed_since import changed_clients as compare_revisions
+from reconciler.desired.source import WorkingTree
 from reconciler.live.engine import display_url
 from reconciler.live.state import read_live
 from reconciler.model import ClientDesired, DesiredState
@@ -134,13 +135,26 @@ def _assemble(
     )
 
 
-def save_plan(planned: Plan, path: str) -> None:
-    """Write `planned` to `path` as a saved plan (no sensitive values, checksummed).
+def save_plan(
+    planned: Plan, path: str, *, desired_dir: str | None = None, ref: str | None = None
+) -> None:
+    """Write `planned` to `path` as a saved plan (no sensitive values, checksummed; signed with
+    RECONCILER_PLAN_KEY when set). The file records the desired state's commit; when the plan
+    was made from `desired_dir`'s working tree (no `ref`) and it has uncommitted changes, the
+    file says so with a fingerprint of its files, which `apply FILE` checks.
 
     Raises:
         ReconcilerError: the path cannot be written.
     """
-    write_plan_file(planned, path)
+    uncommitted = None
+    if desired_dir is not None and ref is None:
+        tree = WorkingTree(desired_dir)
+        if tree.uncommitted():
+            uncommitted = tree.content_fingerprint()
+            log.info(
+                "plan: %s has uncommitted changes; the saved plan is bound to them", desired_dir
+            )
+    write_plan_file(planned, path, uncommitted=uncommitted)
 
 
 def changed_clients(

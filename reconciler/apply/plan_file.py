@@ -1,18 +1,34 @@
-"""Saved plan files on disk: write one for `plan --out`, read and check one for `apply FILE`."""
+"""Saved plan files on disk: write one for `plan --out`, read and check one for `apply FILE`.
+
+With RECONCILER_PLAN_KEY set, plans are signed when written and must carry a valid signature
+when read (plan/saved.py); without it the checksum detects corruption, not tampering.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from reconciler.errors import DamagedPlan, ReconcilerError
 from reconciler.plan.model import Plan
 from reconciler.plan.saved import SavedPlan, dump_plan, load_plan
 
+PLAN_KEY_ENV = "RECONCILER_PLAN_KEY"
 
-def write_plan_file(planned: Plan, path: str) -> None:
-    """Write `planned` to `path` as a saved plan (no sensitive values, checksummed)."""
+
+def plan_key() -> bytes | None:
+    """The signing key of saved plans, from the environment; None when unset or empty."""
+    key = os.environ.get(PLAN_KEY_ENV, "")
+    return key.encode() if key else None
+
+
+def write_plan_file(planned: Plan, path: str, *, uncommitted: str | None = None) -> None:
+    """Write `planned` to `path` as a saved plan (no sensitive values, checksummed, signed
+    with RECONCILER_PLAN_KEY when set); `uncommitted`: the fingerprint of a tree with
+    uncommitted changes."""
+    text = dump_plan(planned, uncommitted=uncommitted, key=plan_key())
     try:
-        Path(path).write_text(dump_plan(planned), encoding="utf-8")
+        Path(path).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ReconcilerError(
             f"cannot write plan file {path}: {exc.strerror or exc}",
@@ -33,7 +49,7 @@ def read_plan_file(path: str, *, store: str) -> SavedPlan:
         raise ReconcilerError(
             f"cannot read plan file {path}: {exc}", hint="check the path"
         ) from None
-    saved = load_plan(text, name=path)
+    saved = load_plan(text, name=path, key=plan_key())
     if saved.store != store:
         raise DamagedPlan(
             f"{path} was made for store {saved.store}, not {store}",

@@ -71,7 +71,7 @@ def plan_cmd(
             on_progress=on_progress,
         )
     if out_file:
-        api.save_plan(planned, out_file)
+        api.save_plan(planned, out_file, desired_dir=desired_dir, ref=ref)
         click.echo(f"saved plan to {out_file}", err=True)
     render.write(planned, fmt, sys.stdout)
     if detailed_exitcode and planned.has_changes:

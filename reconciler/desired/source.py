@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections.abc import Collection
@@ -135,6 +136,31 @@ class WorkingTree:
         listing, so reading it reports the problem instead of skipping the file)."""
         path = self._base / relpath
         return os.path.lexists(path) and not path.is_dir()
+
+    def uncommitted(self) -> bool:
+        """Whether the directory differs from HEAD (changed, staged, deleted or untracked
+        files); False outside a git repository, where there is no commit to differ from."""
+        if self.commit is None:
+            return False
+        out = run_git(
+            ["status", "--porcelain", "-z", "--untracked-files=all", "--", "."], cwd=self._base
+        )
+        return bool(out.strip(b"\0"))
+
+    def content_fingerprint(self) -> str:
+        """sha256 over every file's path and bytes (dot-directories skipped): what a saved plan
+        made from uncommitted files checks the working tree against before it is applied."""
+        files: list[tuple[str, bytes]] = []
+        for dirpath, dirnames, filenames in os.walk(self._base):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            for name in filenames:
+                path = Path(dirpath) / name
+                rel = path.relative_to(self._base).as_posix()
+                files.append((rel, hashlib.sha256(path.read_bytes()).digest()))
+        digest = hashlib.sha256()
+        for rel, content in sorted(files):
+            digest.update(rel.encode() + b"\0" + content)
+        return digest.hexdigest()
 
 
 def _head_commit(path: Path) -> str | None:
