@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from reconciler.api._store import Store, open_store
 from reconciler.api.plan import plan_loaded
@@ -15,6 +16,8 @@ from reconciler.live.locks import catalog_transaction
 from reconciler.live.registry import sync_catalog
 from reconciler.model import ModuleDef
 from reconciler.plan.model import Plan
+from reconciler.plan.saved import SavedPlan
+from reconciler.plan.select import parse_shard
 from reconciler.results import ApplyReport, ClientResult, RunMeta
 
 log = logging.getLogger(__name__)
@@ -69,11 +72,14 @@ def apply_saved(
     desired_dir: str = "desired-state",
     *,
     ref: str | None = None,
+    client_ids: Sequence[str] = (),
+    shard: str | None = None,
     force: bool = False,
     meta: RunMeta | None = None,
     on_done: Callable[[ClientResult], None] | None = None,
 ) -> ApplyReport:
-    """Apply exactly a plan saved with `plan --out FILE`.
+    """Apply exactly a plan saved with `plan --out FILE` (only its clients among `client_ids`
+    and in `shard` K/N, when given: one shard of a fleet-wide plan per worker).
 
     Sensitive values are not in the file: they come from the desired state, and each client's
     changes must hash exactly as saved. Clients whose live state or desired state changed since
@@ -84,7 +90,7 @@ def apply_saved(
             version or for another store; nothing is written.
         UnsafePlan: a safety limit was hit and `force` is False; nothing was written.
     """
-    saved = read_plan_file(plan_file, store=display_url(store_url))
+    saved = _select(read_plan_file(plan_file, store=display_url(store_url)), client_ids, shard)
     state = validate(desired_dir, ref=ref)
     # Safety is judged on the plan as it stands now, from the state loaded once above.
     chosen = [state.clients[c.client_id] for c in saved.clients if c.client_id in state.clients]
@@ -103,6 +109,19 @@ def apply_saved(
             plan_summary={"clients_changed": len(saved.clients)},
             on_done=on_done,
         )
+
+
+def _select(saved: SavedPlan, client_ids: Sequence[str], shard: str | None) -> SavedPlan:
+    """The saved plan's clients that `--client` and `--shard K/N` keep."""
+    if not client_ids and shard is None:
+        return saved
+    parsed, wanted = parse_shard(shard), set(client_ids)
+    kept = tuple(
+        c
+        for c in saved.clients
+        if (not wanted or c.client_id in wanted) and (parsed is None or c.client_id in parsed)
+    )
+    return replace(saved, clients=kept)
 
 
 def _sync_catalog(store: Store, catalog: Mapping[str, ModuleDef]) -> None:
