@@ -114,7 +114,7 @@ def merge(results: Sequence[ShardResult]) -> MergedResults:
     """One result from every shard's, refusing results that do not belong together."""
     if not results:
         raise ReconcilerError("no shard results to merge", hint="give every shard's --results FILE")
-    _same(results, "kind", lambda r: r.kind, "kinds of result")
+    _same(results, "kind", lambda r: r.kind, "kinds")
     _same(results, "desired_commit", lambda r: r.desired_commit or "(no commit)", "desired commits")
     _same(results, "store", lambda r: r.store, "stores")
     _same(results, "shard count", lambda r: str(r.shard.count), "shard counts")
