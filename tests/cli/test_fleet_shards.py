@@ -44,6 +44,10 @@ class Fleet:
     def merge(self, files: list[Path], fmt: str = "json") -> Result:
         return invoke(self.capsys, "merge-results", *map(str, files), "--format", fmt)
 
+    def argv(self, verb: str, *args: str) -> list[str]:
+        command = [sys.executable, "-m", "reconciler", verb, *args, *self.common]
+        return [*command, "--shard", "auto"]
+
     def shards(self, verb: str, *args: str, name: str) -> list[Path]:
         """`VERB ARGS --shard auto --results NAME-K.json` in SHARDS processes at once, as the
         pods of an Indexed Job run them; each must succeed (exit 0, or 2 for drift found)."""
@@ -52,8 +56,7 @@ class Fleet:
         files = [self.repo / f"{name}-{index}.json" for index in range(SHARDS)]
         procs = [
             subprocess.Popen(
-                [sys.executable, "-m", "reconciler", verb, *args, *self.common]
-                + ["--shard", "auto", "--results", str(out)],
+                [*self.argv(verb, *args), "--results", str(out)],
                 cwd=self.repo,
                 env={**env, "JOB_COMPLETION_INDEX": str(index)},
                 stdout=subprocess.DEVNULL,
