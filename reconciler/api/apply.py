@@ -11,10 +11,11 @@ from reconciler.api.plan import plan_loaded
 from reconciler.api.validate import validate
 from reconciler.apply.plan_file import read_plan_file
 from reconciler.apply.runs import enforce_safety, execute, plan_jobs, saved_jobs
+from reconciler.errors import Location, Problem, UnsafePlan
 from reconciler.live.engine import display_url
 from reconciler.live.locks import catalog_transaction
 from reconciler.live.registry import sync_catalog
-from reconciler.model import ModuleDef
+from reconciler.model import ModuleDef, Safety
 from reconciler.plan.model import Plan
 from reconciler.plan.saved import SavedPlan
 from reconciler.plan.select import parse_shard
@@ -88,10 +89,14 @@ def apply_saved(
     Raises:
         ReconcilerError: the file cannot be read. DamagedPlan: it is damaged, of another format
             version or for another store; nothing is written.
-        UnsafePlan: a safety limit was hit and `force` is False; nothing was written.
+        UnsafePlan: a safety limit was hit and `force` is False; nothing was written. With
+            `shard` or `client_ids`, max_clients_changed is judged on the whole saved plan.
     """
-    saved = _select(read_plan_file(plan_file, store=display_url(store_url)), client_ids, shard)
+    whole = read_plan_file(plan_file, store=display_url(store_url))
+    saved = _select(whole, client_ids, shard)
     state = validate(desired_dir, ref=ref)
+    if saved is not whole and not force:
+        _enforce_whole_plan_limit(len(whole.clients), state.settings.safety, plan_file)
     # Safety is judged on the plan as it stands now, from the state loaded once above.
     chosen = [state.clients[c.client_id] for c in saved.clients if c.client_id in state.clients]
     enforce_safety(plan_loaded(store_url, state, chosen), force=force)
@@ -109,6 +114,25 @@ def apply_saved(
             plan_summary={"clients_changed": len(saved.clients)},
             on_done=on_done,
         )
+
+
+def _enforce_whole_plan_limit(total: int, safety: Safety, plan_file: str) -> None:
+    """A shard applies part of one reviewed plan: max_clients_changed is judged on the whole
+    plan, so splitting it into shards never slips past the limit (issue 17)."""
+    limit = safety.max_clients_changed
+    if limit is None or total <= limit:
+        return
+    problem = Problem(
+        location=Location("reconciler.yaml"),
+        path="$.safety.max_clients_changed",
+        reason=f"{total} clients would change in {plan_file} as a whole, limit is {limit} "
+        "(each shard applies part of it)",
+    )
+    raise UnsafePlan(
+        "run refused before any write: 1 safety check(s) failed",
+        hint="review the plan; rerun every shard with --force (and --reason) to proceed anyway",
+        problems=[problem],
+    )
 
 
 def _select(saved: SavedPlan, client_ids: Sequence[str], shard: str | None) -> SavedPlan:

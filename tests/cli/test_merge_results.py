@@ -136,3 +136,36 @@ def test_shard_auto_and_results_errors(
     assert done.code == 1
     assert f"error: {truncated}:1:25: not a shard result (invalid JSON: " in done.err
     assert invoke(capsys, "merge-results").code == 1
+
+
+def test_sharded_apply_of_a_saved_plan_keeps_the_whole_plans_client_limit(
+    repo: tuple[Path, Path],
+    store_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, desired = repo
+    settings = desired / "reconciler.yaml"
+    settings.write_text(
+        settings.read_text().replace("max_clients_changed: 50", "max_clients_changed: 3")
+    )
+    plan_file = desired.parent / "plan.json"
+    assert run(capsys, store_url, desired, "plan", "--out", str(plan_file)).code == 0
+    monkeypatch.setenv("RECONCILER_SHARDS", "4")
+    monkeypatch.setenv("JOB_COMPLETION_INDEX", "0")
+    refused = run(capsys, store_url, desired, "apply", str(plan_file), "--shard", "auto", "--yes")
+    assert (refused.code, refused.out) == (1, "")
+    assert refused.err.startswith(
+        f"reconciler.yaml: $.safety.max_clients_changed: 5 clients would change in {plan_file} "
+        "as a whole, limit is 3 (each shard applies part of it)\n"
+        "error: run refused before any write: 1 safety check(s) failed\n"
+    )
+    assert legacy_rows(store_url) == []
+    for index in range(4):
+        monkeypatch.setenv("JOB_COMPLETION_INDEX", str(index))
+        forced = run(
+            capsys, store_url, desired, "apply", str(plan_file), "--shard", "auto", "--yes",
+            "--force",
+        )  # fmt: skip
+        assert forced.code == 0, forced.err
+    assert run(capsys, store_url, desired, "plan", "--detailed-exitcode").code == 0
