@@ -32,16 +32,8 @@ def run_meta(actor: str, reason: str | None) -> RunMeta:
     return RunMeta(actor=actor, reason=reason, command=" ".join(["reconciler", *sys.argv[1:]]))
 
 
-def write_report(
-    report: ApplyReport,
-    fmt: str,
-    results: tuple[str | None, str | None, str] = (None, None, ""),
-) -> int:
-    """The report on stdout (and, with `results` = (file, shard, store URL), in that file)."""
+def write_report(report: ApplyReport, fmt: str) -> int:
     render.write(report, fmt, sys.stdout)
-    results_file, shard, store_url = results
-    if results_file:
-        api.write_results(results_file, report, shard=shard, store_url=store_url)
     for result in report.results:
         if result.outcome in ("stale", "failed"):
             click.echo(f"error: {result.message}", err=True)
@@ -91,7 +83,14 @@ def apply_cmd(
     Without it, plan now, show it, and ask (or --yes).
     """
     meta = run_meta(actor, reason)
-    results = (results_file, shard, store_url)
+
+    def finish(report: ApplyReport) -> int:
+        """The report on stdout, and with --results in that file too."""
+        code = write_report(report, fmt)
+        if results_file:
+            api.write_results(results_file, report, shard=shard, store_url=store_url)
+        return code
+
     if plan_file:
         with progress(0, "apply") as tick:
             report = api.apply_saved(
@@ -105,7 +104,7 @@ def apply_cmd(
                 meta=meta,
                 on_done=tick,
             )
-        return write_report(report, fmt, results)
+        return finish(report)
     with fleet_progress("plan") as on_progress:
         planned = api.plan(
             store_url,
@@ -119,8 +118,8 @@ def apply_cmd(
     render.write(planned, "text", sys.stderr)
     if not any(c.writes for c in planned.clients):
         nothing = ApplyReport(kind="apply", run_id=None, desired_commit=planned.desired_commit)
-        return write_report(nothing, fmt, results)
+        return finish(nothing)
     confirm(f"Apply these changes to {planned.summary.clients_changed} clients?", yes)
     with progress(planned.summary.clients_changed, "apply") as tick:
         report = api.apply(store_url, planned, force=force, meta=meta, on_done=tick)
-    return write_report(report, fmt, results)
+    return finish(report)

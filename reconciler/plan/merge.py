@@ -4,7 +4,7 @@ process had run it. Pure: the callers read and write the files."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,8 +130,9 @@ def merge(results: Sequence[ShardResult]) -> MergedResults:
 
 
 def _same(
-    results: Sequence[ShardResult], what: str, key: Any, plural: str
-) -> None:  # key: ShardResult -> str
+    results: Sequence[ShardResult], what: str, key: Callable[[ShardResult], str], plural: str
+) -> None:
+    """Refuse results that differ in `key`, naming the files of each value."""
     groups: dict[str, list[str]] = {}
     for r in results:
         groups.setdefault(key(r), []).append(r.name)
