@@ -1,12 +1,14 @@
 """`import`: adopt the live state of both stores as client files (SPEC §6).
 
 Every module is classified by source (legacy / registry / unified, from `plan.unified.unify`)
-and every disagreement between the stores is reported. The written files are checked before
-they are written, by the real loader and the real planner: a module whose live state a client
-file cannot express (a version other than the catalog's, settings the defaults would add to,
-a module only the legacy list has, stores that disagree) is demoted until planning the file
-against live state writes nothing; it is then left out (the client's `merge` keeps it as it is)
-or, when a default or a dependency needs it mentioned, marked `strategy: preserve`.
+and every disagreement between the stores is reported. Every module enabled in either store is
+written into the file (issue 13: import adopts the live state faithfully, it leaves nothing
+out). The files are checked before they are written, by the real loader and the real planner:
+planning a file against live state may only adopt modules into the registry (a module only the
+legacy list has gets its registry row: no behaviour change); a module whose live state a file
+cannot express otherwise (a version other than the catalog's, stores that disagree, settings
+its schema refuses) is marked `strategy: preserve`, so it is still listed and never touched.
+Only modules no store enables may be left out (the client's `merge` keeps them as they are).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from reconciler.desired.write import (
 from reconciler.errors import Problem, ValidationFailed
 from reconciler.model import JSON, ClientLive, DesiredState, StrategyName, UnifiedModule
 from reconciler.plan.build import plan_client, sensitive_paths
-from reconciler.plan.model import Change
+from reconciler.plan.model import Change, ChangeKind
 from reconciler.plan.rows import change_row
 from reconciler.plan.unified import unify
 from reconciler.results import ImportedClient, ImportedModule
@@ -166,7 +168,7 @@ def _converge(
             )
             writes: dict[str | None, Change] = {}
             for change in client_plan.changes:
-                if not change.informational:
+                if not change.informational and change.kind is not ChangeKind.ADOPT:
                     writes.setdefault(change.module, change)
             if not writes:
                 settled.add(cid)
@@ -217,8 +219,10 @@ def _demote(
     *,
     for_validation: bool = False,
 ) -> None:
-    """Stop managing `module`, one rung at a time: listed -> omit (strategy merge, nothing
-    needs it mentioned) -> preserve -> preserve-off (the stores disagree on enabled)."""
+    """Stop managing `module`, one rung at a time: listed -> preserve -> preserve-off (the
+    stores disagree on enabled). An enabled module is left out (strategy merge keeps it) only
+    when its live state breaks a catalog rule no listing can pass; a disabled one may be left
+    out first."""
     _note(work, module, why)
     live = next(m for m in work.unified if m.id == module)
     in_legacy = module in work.live.legacy_modules(state.settings.legacy_defaults)
@@ -226,12 +230,17 @@ def _demote(
     disagree = row is not None and in_legacy != row.enabled
     allowed: dict[Handling, bool] = {
         "omit": strategy == "merge"
+        and (for_validation or not live.enabled)  # an enabled module is written (issue 13)
         and module not in layer
         and module not in _needed(state, work, module),
         "preserve": not for_validation or not live.enabled,
         "preserve-off": disagree,
     }
-    ladder: list[Handling] = ["listed", "omit", "preserve", "preserve-off"]
+    ladder: list[Handling] = (
+        ["listed", "preserve", "preserve-off", "omit"]
+        if live.enabled
+        else ["listed", "omit", "preserve", "preserve-off"]
+    )
     current = work.handling.get(module, "omit")
     for rung in ladder[ladder.index(current) + 1 :]:
         if allowed[rung]:
@@ -283,10 +292,18 @@ def _comments(work: _Work) -> list[str]:
     ]
     if work.live.legacy is None:
         lines.append("No legacy row: the legacy defaults apply.")
+    adopted = sorted(m.id for m in work.unified if m.source == "legacy" and m.id in work.handling)
+    if adopted:
+        lines.append(
+            f"Only the legacy list enables {', '.join(adopted)}: `reconciler apply --adopt-only` "
+            "adds them to the registry (no behaviour change)."
+        )
     omitted = sorted(m for m, how in work.handling.items() if how == "omit")
-    omitted += sorted(m.id for m in work.unified if m.id not in work.handling)
     if omitted:
-        lines.append(f"Not listed, kept as they are: {', '.join(omitted)}")
+        lines.append(f"Disabled in the registry, not listed: {', '.join(omitted)}")
+    unknown = sorted(m.id for m in work.unified if m.id not in work.handling)
+    if unknown:
+        lines.append(f"Not in the catalog, cannot be listed: {', '.join(unknown)}")
     return lines
 
 

@@ -43,6 +43,7 @@ def plan(
     store_url: str,
     client_ids: Sequence[str],
     shard: str | None,
+    adopt_only: bool = False,
 ) -> tuple[list[ClientPlan], int]:
     """`plan`: the plans with changes of a batch, and how many clients had none."""
     chosen = select(batch, client_ids, shard)
@@ -55,6 +56,7 @@ def plan(
         lives,
         legacy_defaults=stream.settings.legacy_defaults,
         catalog=stream.catalog,
+        adopt_only=adopt_only,
     )
     log.debug("plan batch: %d clients, %d with changes", len(chosen), len(plans))
     return plans, unchanged

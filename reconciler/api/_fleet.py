@@ -37,7 +37,7 @@ def desired_stream(desired_dir: str, ref: str | None) -> Iterator[DesiredStream]
 
 
 def _log_loaded(stream: DesiredStream, started: float) -> None:
-    log.debug(
+    log.info(
         "desired %s at %s: %d modules, %d profiles loaded in %.3f s",
         stream.source.root,
         stream.source.commit or "the working tree",
@@ -66,7 +66,7 @@ def walk(
     for result in stream.map(task, args, jobs=jobs_or_default(jobs), on_progress=on_progress):
         batches += 1
         yield result
-    log.debug(
+    log.info(
         "fleet walk: %d client files in %d batch(es), task %s, %.3f s",
         stream.seen,
         batches,
@@ -93,11 +93,12 @@ def walk_in_store(
     shard: str | None,
     jobs: int | None,
     on_progress: Progress | None,
+    extra: tuple[Any, ...] = (),
 ) -> Iterator[tuple[DesiredStream, Iterator[R]]]:
-    """The desired stream, and `task(stream, batch, store_url, client_ids, shard)` over every
-    batch (see `walk`), in an initialised store; for plan and drift."""
+    """The desired stream, and `task(stream, batch, store_url, client_ids, shard, *extra)` over
+    every batch (see `walk`), in an initialised store; for plan and drift."""
     with desired_stream(desired_dir, ref) as stream, open_store(store_url):
-        args = (store_url, client_ids, shard)
+        args = (store_url, client_ids, shard, *extra)
         yield (
             stream,
             walk(stream, task, args, client_ids=client_ids, jobs=jobs, on_progress=on_progress),

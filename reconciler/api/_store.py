@@ -42,5 +42,5 @@ def open_store(store_url: str, *, initialised: bool = True) -> Iterator[Store]:
         if initialised:
             with engine.connect() as conn:
                 require_initialised(conn)
-        log.debug("store %s open in %.3f s", display, time.perf_counter() - started)
+        log.info("store %s open in %.3f s", display, time.perf_counter() - started)
         yield Store(url=store_url, engine=engine, display=display)

@@ -99,7 +99,7 @@ def apply_saved(
         _enforce_whole_plan_limit(len(whole.clients), state.settings.safety, plan_file)
     # Safety is judged on the plan as it stands now, from the state loaded once above.
     chosen = [state.clients[c.client_id] for c in saved.clients if c.client_id in state.clients]
-    enforce_safety(plan_loaded(store_url, state, chosen), force=force)
+    enforce_safety(plan_loaded(store_url, state, chosen, adopt_only=saved.adopt_only), force=force)
     jobs = saved_jobs(saved, state, name=plan_file)
     with open_store(store_url, initialised=False) as store:
         if jobs:  # as `apply` does: history and status mask from it
@@ -155,4 +155,4 @@ def _sync_catalog(store: Store, catalog: Mapping[str, ModuleDef]) -> None:
         return
     with catalog_transaction(store.engine) as conn:
         changed = sync_catalog(conn, catalog)
-    log.debug("catalog sync: %d module definitions written", changed)
+    log.info("catalog sync: %d module definitions written", changed)

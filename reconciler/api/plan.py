@@ -31,6 +31,7 @@ def plan(
     changed_since: str | None = None,
     jobs: int | None = None,
     on_progress: Progress | None = None,
+    adopt_only: bool = False,
 ) -> Plan:
     """Compute what `apply` would change.
 
@@ -45,6 +46,8 @@ def plan(
         changed_since: a git revision; plan only the clients whose resolved desired state
             differs between it and the working tree (or `ref`); `plan.changed_since` says
             what was compared and which clients were deleted (see `changed_clients`).
+        adopt_only: only the registry's adoption of modules the legacy list enables (issue
+            13): no enable, disable, update or legacy write.
 
     Returns:
         A `Plan` listing the clients with changes (sorted), with the unchanged count.
@@ -57,7 +60,7 @@ def plan(
     if changed_since is not None:
         state, since = changed_clients(desired_dir, changed_since, ref=ref)
         chosen = _batches.select([state.clients[c] for c in since.changed], client_ids, shard)
-        return plan_loaded(store_url, state, chosen, since)
+        return plan_loaded(store_url, state, chosen, since, adopt_only=adopt_only)
     # Streaming: each batch of clients is resolved, read live and planned, then dropped;
     # only plans with changes are kept (issue 8: memory grows with the batch).
     plans: list[ClientPlan] = []
@@ -71,19 +74,20 @@ def plan(
         shard=shard,
         jobs=jobs,
         on_progress=on_progress,
+        extra=(adopt_only,),
     )
     with fleet as (stream, batches):
         for batch_plans, batch_unchanged in batches:
             plans.extend(batch_plans)
             unchanged += batch_unchanged
         state = stream.state({})
-    log.debug(
+    log.info(
         "plan: %d clients with changes, %d unchanged, %.3f s",
         len(plans),
         unchanged,
         time.perf_counter() - started,
     )
-    return _assemble(store_url, state, plans, unchanged)
+    return _assemble(store_url, state, plans, unchanged, adopt_only=adopt_only)
 
 
 def plan_loaded(
@@ -91,14 +95,20 @@ def plan_loaded(
     state: DesiredState,
     chosen: Sequence[ClientDesired],
     since: ChangedSince | None = None,
+    *,
+    adopt_only: bool = False,
 ) -> Plan:
     """The plan of these clients of an already loaded desired state (one live read)."""
     with open_store(store_url) as store, store.connect() as conn:
         lives = read_live(conn, [c.client_id for c in chosen])
     plans, unchanged = plan_clients(
-        chosen, lives, legacy_defaults=state.settings.legacy_defaults, catalog=state.catalog
+        chosen,
+        lives,
+        legacy_defaults=state.settings.legacy_defaults,
+        catalog=state.catalog,
+        adopt_only=adopt_only,
     )
-    return _assemble(store_url, state, plans, unchanged, since)
+    return _assemble(store_url, state, plans, unchanged, since, adopt_only=adopt_only)
 
 
 def _assemble(
@@ -107,6 +117,8 @@ def _assemble(
     plans: Sequence[ClientPlan],
     unchanged: int,
     since: ChangedSince | None = None,
+    *,
+    adopt_only: bool = False,
 ) -> Plan:
     """The Plan of a run: client plans sorted, with the desired state it was made from."""
     return Plan(
@@ -118,6 +130,7 @@ def _assemble(
         settings=state.settings,
         catalog=state.catalog,
         changed_since=since,
+        adopt_only=adopt_only,
     )
 
 

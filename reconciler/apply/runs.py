@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy import Engine
@@ -17,6 +19,8 @@ from reconciler.plan.model import Plan
 from reconciler.plan.safety import check_safety
 from reconciler.plan.saved import SavedPlan
 from reconciler.results import ApplyReport, ClientResult, RunMeta, summarize_results
+
+log = logging.getLogger(__name__)
 
 
 def enforce_safety(plan: Plan, *, force: bool) -> None:
@@ -65,6 +69,8 @@ def execute(
         store=store,
         reverts_run=reverts_run,
     )
+    log.info("%s run %d: %d client(s) to write on %s", kind, run_id, len(jobs), store)
+    started = time.perf_counter()
     results: list[ClientResult] = []
     status = "failed"
     finished = False
@@ -94,6 +100,13 @@ def execute(
                 status=status,
                 summary=summarize_results(results),
             )
+    log.info(
+        "%s run %d: %s in %.3f s",
+        kind,
+        run_id,
+        ", ".join(f"{n} {outcome}" for outcome, n in summarize_results(results).items()),
+        time.perf_counter() - started,
+    )
     return ApplyReport(
         kind=kind,
         run_id=run_id,
@@ -147,7 +160,13 @@ def saved_jobs(saved: SavedPlan, state: DesiredState, *, name: str) -> list[Job]
             desired: ClientDesired = desired,
             want: str = entry.changes_fingerprint,
         ) -> ClientLive:
-            fresh = plan_client(desired, live, legacy_defaults=legacy_defaults, sensitive=sensitive)
+            fresh = plan_client(
+                desired,
+                live,
+                legacy_defaults=legacy_defaults,
+                sensitive=sensitive,
+                adopt_only=saved.adopt_only,
+            )
             if fresh.changes_fingerprint() != want or fresh.target is None:
                 raise StalePlan(
                     f"client {desired.client_id}: desired state changed since the plan was saved",

@@ -8,6 +8,7 @@ rolls back that client only; the others go on. Nothing here decides *what* to wr
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -84,6 +85,8 @@ def run_jobs(
     for start in range(0, len(pending), max(1, batch_size)):
         batch = pending[start : start + batch_size]
         done: list[ClientResult] = []
+        fast: list[ClientResult] | None = None
+        began = time.perf_counter()
         try:
             fast = _run_batch(engine, batch, run_id, clock) if len(batch) > 1 else None
             if fast is not None:
@@ -94,8 +97,15 @@ def run_jobs(
         except _Lost as lost:
             _report(results, done, on_done)
             raise _connection_lost(lost, results, len(pending) - len(results)) from None
+        log.debug(
+            "apply: batch %d: %d clients (%s) in %.3f s",
+            start // max(1, batch_size) + 1,
+            len(batch),
+            "one transaction" if fast is not None else "one transaction each",
+            time.perf_counter() - began,
+        )
         for result in done:
-            log.info("apply: client=%s outcome=%s", result.client_id, result.outcome)
+            log.debug("apply: client=%s outcome=%s", result.client_id, result.outcome)
             results.append(result)
             if on_done is not None:
                 on_done(result)

@@ -17,6 +17,7 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
+from reconciler.redact import redact_urls
 
 # verb -> "module:attribute"; modules import only when their verb runs (fast --help).
 VERBS: dict[str, str] = {
@@ -72,8 +73,18 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
-@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
-@click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Show tracebacks, and log every phase, batch and lock wait to stderr (env "
+    "RECONCILER_DEBUG=1).",
+)
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Log each phase to stderr: store, desired commit, counts and time per phase.",
+)
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     """Reconcile per-client module state in git with the live stores.
@@ -87,10 +98,42 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    _configure_logging(logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING)
+
+
+class _Redacting(logging.Filter):
+    """Last line of defence: no log line carries a store password (SPEC §4)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact_urls(record.getMessage()), None
+        return True
+
+
+class _Stderr:
+    """sys.stderr as it is when a line is written (tests and pipes swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def _configure_logging(level: int) -> None:
+    """The reconciler's own loggers at `level` on stderr, with milliseconds since start.
+    Libraries keep their own levels (SQLAlchemy's debug logs carry SQL parameters, i.e.
+    setting values, so they are never switched on here)."""
+    logger = logging.getLogger("reconciler")
+    for old in [h for h in logger.handlers if getattr(h, "reconciler_cli", False)]:
+        logger.removeHandler(old)
+    handler = logging.StreamHandler(_Stderr())
+    handler.setFormatter(
+        logging.Formatter("%(relativeCreated)7.0fms %(levelname)s %(name)s: %(message)s")
     )
+    handler.addFilter(_Redacting())
+    handler.reconciler_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(level)
 
 
 def _debug_requested(argv: list[str]) -> bool:
@@ -137,8 +180,6 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _redact(text: str) -> str:
-    from reconciler.redact import redact_urls
-
     return redact_urls(text)
 
 

@@ -59,6 +59,7 @@ def confirm(question: str, yes: bool) -> None:
 @options.output_format
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @options.results_file
+@options.adopt_only
 @run_options
 def apply_cmd(
     plan_file: str | None,
@@ -71,6 +72,7 @@ def apply_cmd(
     fmt: str,
     yes: bool,
     results_file: str | None,
+    adopt_only: bool,
     force: bool,
     reason: str | None,
     actor: str,
@@ -114,6 +116,7 @@ def apply_cmd(
             shard=shard,
             jobs=jobs,
             on_progress=on_progress,
+            adopt_only=adopt_only,
         )
     render.write(planned, "text", sys.stderr)
     if not any(c.writes for c in planned.clients):

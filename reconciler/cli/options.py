@@ -128,3 +128,13 @@ def results_file(f: F) -> F:
 def selection(f: F) -> F:
     """Which desired state and which of its clients: --dir, --ref, --client, --shard, --jobs."""
     return desired_dir(ref(client_ids(shard(jobs(f)))))
+
+
+def adopt_only(f: F) -> F:
+    return click.option(
+        "--adopt-only",
+        is_flag=True,
+        help="Only adopt into the registry the modules that only the legacy list enables "
+        "(no enable, disable, update or legacy write): unify the stores first, with no "
+        "behaviour change.",
+    )(f)

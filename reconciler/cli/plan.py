@@ -30,6 +30,7 @@ from reconciler.render.progress import fleet_progress
     "(e.g. origin/main); deleted clients are reported, not planned.",
 )
 @options.results_file
+@options.adopt_only
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -46,6 +47,7 @@ def plan_cmd(
     out_file: str | None,
     changed_since: str | None,
     results_file: str | None,
+    adopt_only: bool,
     detailed_exitcode: bool,
 ) -> int:
     """Show the changes apply would make: modules enabled/disabled, versions, settings per
@@ -68,6 +70,7 @@ def plan_cmd(
             shard=shard,
             changed_since=changed_since,
             jobs=jobs,
+            adopt_only=adopt_only,
             on_progress=on_progress,
         )
     if out_file:

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from reconciler.errors import ReconcilerError
+from reconciler.git import BlobReader, Repo, TreeEntry, run_git
 
 if TYPE_CHECKING:
     from types import TracebackType
-
-    from reconciler.git import Repo, TreeEntry
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -141,8 +140,6 @@ class WorkingTree:
 def _head_commit(path: Path) -> str | None:
     """HEAD of the git repository containing `path`, or None: not a repository, no commit yet,
     or no git. One `git rev-parse`, run like every other git call (reconciler.git)."""
-    from reconciler.git import run_git
-
     try:
         out = run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cwd=path)
     except (ReconcilerError, OSError):
@@ -160,8 +157,6 @@ class GitRevision:
     """
 
     def __init__(self, path: str | os.PathLike[str], rev: str, *, repo: Repo | None = None) -> None:
-        from reconciler.git import BlobReader, Repo
-
         self.repo = repo or Repo.containing(path)
         self.prefix = self.repo.prefix_of(path)
         self.rev = rev

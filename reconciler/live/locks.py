@@ -8,6 +8,8 @@ read and then fail to upgrade (busy timeout makes the second wait).
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 import uuid
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -16,6 +18,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from reconciler.live.engine import SQLITE_BEGIN_OPTION
+
+log = logging.getLogger(__name__)
+SLOW_LOCK_SECONDS = 1.0  # a wait this long is worth a line at -v: another writer held it
 
 
 def lock_key(client_id: str) -> int:
@@ -43,6 +48,7 @@ def _locked_transaction(engine: Engine, keys: Collection[int]) -> Iterator[Conne
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        asked = time.perf_counter()
         with conn.begin():
             if conn.dialect.name == "postgresql" and ordered:
                 conn.execute(
@@ -51,6 +57,13 @@ def _locked_transaction(engine: Engine, keys: Collection[int]) -> Iterator[Conne
                     ),
                     {"keys": ordered},
                 )
+            waited = time.perf_counter() - asked
+            log.log(
+                logging.INFO if waited >= SLOW_LOCK_SECONDS else logging.DEBUG,
+                "lock: %d key(s) taken after %.3f s",
+                len(ordered),
+                waited,
+            )
             yield conn
 
 

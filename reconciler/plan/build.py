@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from reconciler.model import ClientDesired, ClientLive, ModuleDef
 from reconciler.plan.diff import diff_client
-from reconciler.plan.model import ClientPlan
+from reconciler.plan.model import ChangeKind, ClientPlan
 from reconciler.plan.target import build_target
 
 
@@ -21,11 +21,19 @@ def plan_client(
     *,
     legacy_defaults: Sequence[str],
     sensitive: Mapping[str, Collection[tuple[str, ...]]],
+    adopt_only: bool = False,
 ) -> ClientPlan:
-    """The plan of one client; its `target` is what apply writes (equal to `live`: no write)."""
+    """The plan of one client; its `target` is what apply writes (equal to `live`: no write).
+    `adopt_only`: only the registry rows of modules it adopts from the legacy list, nothing
+    else (issue 13: unify the stores first, with no behaviour change)."""
     target = build_target(desired, live, legacy_defaults)
     changes = [] if target == live else diff_client(live, target, legacy_defaults, sensitive)
-    if _has_preserve(desired):
+    if adopt_only:
+        adopted = {c.module for c in changes if c.kind is ChangeKind.ADOPT and c.module}
+        registry = {**live.registry, **{m: target.registry[m] for m in sorted(adopted)}}
+        target = replace(live, registry=registry)
+        changes = [c for c in changes if c.kind is ChangeKind.ADOPT]
+    elif _has_preserve(desired):
         preview = build_target(desired, live, legacy_defaults, preview_preserved=True)
         if preview != target:
             written = {(c.module, c.kind, c.path) for c in changes}
@@ -58,6 +66,7 @@ def plan_clients(
     *,
     legacy_defaults: Sequence[str],
     catalog: Mapping[str, ModuleDef],
+    adopt_only: bool = False,
 ) -> tuple[list[ClientPlan], int]:
     """Client plans with changes (sorted by client id) and the count of unchanged clients."""
     sensitive = sensitive_paths(catalog)
@@ -65,7 +74,13 @@ def plan_clients(
     unchanged = 0
     for client in sorted(desired, key=lambda c: c.client_id):
         live = lives.get(client.client_id) or ClientLive(client_id=client.client_id)
-        plan = plan_client(client, live, legacy_defaults=legacy_defaults, sensitive=sensitive)
+        plan = plan_client(
+            client,
+            live,
+            legacy_defaults=legacy_defaults,
+            sensitive=sensitive,
+            adopt_only=adopt_only,
+        )
         if plan.writes:
             plans.append(plan)
         elif plan.changes:  # informational only: apply never needs its states

@@ -69,7 +69,21 @@ def diff_client(
             stores.add("registry")
         old_state, new_state = before.get(module), after.get(module)
         now_enabled = new_state is not None and new_state.enabled
-        if stores:
+        # Only the registry learns of a module the legacy list already enables: adoption.
+        adopt = stores == {"registry"} and old_row is None and now_enabled
+        if adopt and new_row is not None:
+            changes.append(
+                Change(
+                    client_id=cid,
+                    module=module,
+                    kind=ChangeKind.ADOPT,
+                    old=ABSENT,
+                    new=new_row.version,
+                    stores=frozenset(stores),
+                    informational=informational,
+                )
+            )
+        elif stores:
             changes.append(
                 Change(
                     client_id=cid,
@@ -84,7 +98,7 @@ def diff_client(
         if new_row is None:
             continue
         old_version = None if old_row is None else old_row.version
-        if old_version != new_row.version:
+        if old_version != new_row.version and not adopt:
             changes.append(
                 Change(
                     client_id=cid,
@@ -103,7 +117,7 @@ def diff_client(
                 Change(
                     client_id=cid,
                     module=module,
-                    kind=ChangeKind.SETTING,
+                    kind=ChangeKind.ADOPT if adopt else ChangeKind.SETTING,
                     path=path,
                     old=old,
                     new=new,

@@ -243,6 +243,7 @@ def _merge_plans(results: Sequence[ShardResult]) -> Plan:
     _same(
         results, "changed_since", lambda r: repr(r.result.get("changed_since")), "--changed-since"
     )
+    _same(results, "adopt_only", lambda r: str(r.result.get("adopt_only", False)), "--adopt-only")
     try:
         first = results[0].result
         since = first.get("changed_since")
@@ -258,6 +259,7 @@ def _merge_plans(results: Sequence[ShardResult]) -> Plan:
             desired_commit=first["desired_commit"],
             desired_root=first["desired_root"],
             changed_since=None if since is None else _changed_since(since),
+            adopt_only=bool(first.get("adopt_only", False)),
             violations=tuple(
                 sorted(
                     _violation(v) for r in results for v in r.result.get("policy_violations", [])

@@ -29,6 +29,9 @@ class ChangeKind(StrEnum):
     VERSION = "version"
     SETTING = "setting"
     OVERRIDE = "override"
+    # The registry learns a module only the legacy list had (the seed's migrateToUnified):
+    # path () carries the version, settings paths the settings; no behaviour changes.
+    ADOPT = "adopt"
 
 
 class Absent:
@@ -145,6 +148,7 @@ class Summary:
     updated: int = 0  # modules whose version or settings change
     overrides: int = 0  # override paths changed
     informational: int = 0
+    adopted: int = 0  # modules the registry adopts from the legacy list
 
     def to_json(self) -> dict[str, int]:
         return {
@@ -155,6 +159,7 @@ class Summary:
             "modules_updated": self.updated,
             "overrides_changed": self.overrides,
             "informational": self.informational,
+            "modules_adopted": self.adopted,
         }
 
 
@@ -162,6 +167,7 @@ def summarize(plans: Iterable[ClientPlan], unchanged: int) -> Summary:
     """Count what a list of client plans does; informational changes are counted apart."""
     changed = enabled = disabled = informational = overrides = 0
     updated: set[tuple[str, str]] = set()
+    adopted: set[tuple[str, str]] = set()
     for plan in plans:
         changed += plan.writes
         for change in plan.changes:
@@ -173,6 +179,8 @@ def summarize(plans: Iterable[ClientPlan], unchanged: int) -> Summary:
                 disabled += 1
             elif change.kind is ChangeKind.OVERRIDE:
                 overrides += 1
+            elif change.kind is ChangeKind.ADOPT:
+                adopted.add((plan.client_id, change.module or ""))
             else:
                 updated.add((plan.client_id, change.module or ""))
     return Summary(
@@ -183,6 +191,7 @@ def summarize(plans: Iterable[ClientPlan], unchanged: int) -> Summary:
         updated=len(updated),
         overrides=overrides,
         informational=informational,
+        adopted=len(adopted),
     )
 
 
@@ -202,6 +211,7 @@ class Plan:
     changed_since: ChangedSince | None = None
     # Policy rules the planned changes break (policies/*.yaml, issue 16), sorted.
     violations: tuple[Violation, ...] = ()
+    adopt_only: bool = False  # `--adopt-only`: only adoption into the registry (issue 13)
 
     @property
     def denied(self) -> bool:
@@ -227,6 +237,8 @@ class Plan:
             "desired_root": self.desired_root,
             "summary": self.summary.to_json(),
         }
+        if self.adopt_only:  # the key exists exactly for --adopt-only plans
+            data["adopt_only"] = True
         if self.violations:  # the key exists exactly when a policy is broken
             data["policy_violations"] = [v.to_json() for v in self.violations]
         if self.changed_since is not None:  # the key exists exactly for --changed-since plans

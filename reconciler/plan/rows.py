@@ -32,7 +32,16 @@ def show(value: JSON, sensitive: bool = False) -> str:
 
 def change_row(change: Change) -> Row:
     stores = ", ".join(sorted(change.stores))
-    if change.kind in (ChangeKind.ENABLE, ChangeKind.DISABLE):
+    if change.kind is ChangeKind.ADOPT:
+        symbol = "="
+        if change.path:
+            subject = f"{change.module} settings." + ".".join(change.path)
+            detail = show(change.new, change.sensitive)
+        else:
+            subject = change.module or ""
+            version = "" if change.new is None else f" at version {show(change.new)}"
+            detail = f"adopt into the registry{version}"
+    elif change.kind in (ChangeKind.ENABLE, ChangeKind.DISABLE):
         symbol = "+" if change.kind is ChangeKind.ENABLE else "-"
         subject, detail = change.module or "", str(change.kind)
     else:

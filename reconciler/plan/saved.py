@@ -30,6 +30,7 @@ class SavedPlan:
     desired_commit: str | None
     desired_root: str
     clients: tuple[SavedClient, ...]
+    adopt_only: bool = False
 
 
 def dump_plan(plan: Plan) -> str:
@@ -84,6 +85,7 @@ def load_plan(text: str, *, name: str) -> SavedPlan:
             desired_commit=body.get("desired_commit"),
             desired_root=str(body.get("desired_root") or ""),
             clients=clients,
+            adopt_only=body.get("adopt_only") is True,
         )
     except KeyError as exc:
         raise DamagedPlan(f"{name}: saved plan is missing {exc}", hint=hint) from None

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
-if TYPE_CHECKING:  # render depends on no layer above it
-    from reconciler.results import ImportedClient, ImportReport
+from reconciler.results import ImportedClient, ImportReport
 
 _VERB = {
     "written": "wrote",

@@ -11,7 +11,7 @@ from reconciler.plan.rows import client_rows, client_title
 from reconciler.render.color import enabled, paint
 
 MARKDOWN_LIMIT = 65_000  # GitHub rejects comments over 65,536 characters
-_ROW_COLOR = {"+": "green", "-": "red", "~": "yellow", "i": "cyan"}
+_ROW_COLOR = {"+": "green", "-": "red", "~": "yellow", "i": "cyan", "=": "dim"}
 
 
 def _n(count: int, noun: str) -> str:
@@ -25,6 +25,8 @@ def summary_line(summary: Summary) -> str:
         f"{_n(summary.enabled, 'module')} to enable, {summary.disabled} to disable, "
         f"{summary.updated} to update, {_n(summary.overrides, 'override path')}"
     )
+    if summary.adopted:
+        text += f"; {_n(summary.adopted, 'module')} to adopt, no behaviour change"
     if summary.informational:
         text += f"; {summary.informational} informational (preserve)"
     return text
@@ -99,10 +101,11 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
         "",
         f"Store `{plan.store}`" + (f", commit `{c[:12]}`" if (c := plan.desired_commit) else ""),
         "",
-        "| clients to change | unchanged | enable | disable | update | overrides | informational |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| clients to change | unchanged | enable | disable | update | overrides | adopt "
+        "| informational |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
         f"| {s.clients_changed} | {s.clients_unchanged} | {s.enabled} | {s.disabled} | {s.updated} "
-        f"| {s.overrides} | {s.informational} |",
+        f"| {s.overrides} | {s.adopted} | {s.informational} |",
         "",
     ]
     if plan.changed_since is not None:

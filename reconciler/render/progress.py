@@ -16,6 +16,8 @@ def progress(total: int, label: str) -> Iterator[Callable[..., None]]:
     if total < 2 or not enabled(sys.stderr):
         yield lambda *_: None
         return
+    # rich is imported only for a bar on a TTY: `-X importtime` measured 77-130 ms for
+    # rich.progress on the reference machine, start-up that CI and pipes (no bar) never need.
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 

@@ -26,7 +26,7 @@ from reconciler.web.board import dashboard, error_response, not_found
 from reconciler.web.security import CSRF_FIELD, token_ok
 
 log = logging.getLogger(__name__)
-_LINE_CLASS = {"+": "add", "-": "remove", "~": "change", "i": "info"}
+_LINE_CLASS = {"+": "add", "-": "remove", "~": "change", "i": "info", "=": "adopt"}
 
 
 def _int(text: str | None, default: int) -> int:

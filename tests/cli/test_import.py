@@ -29,12 +29,34 @@ def run_import(capsys: pytest.CaptureFixture[str], store: str, desired: Path, *a
 
 
 def plan_json(capsys: pytest.CaptureFixture[str], store: str, desired: Path) -> dict:
+    """The plan right after an import: adoption into the registry (and informational changes)
+    only, nothing that touches the legacy store (issue 13)."""
     result = invoke(
         capsys, "plan", "--store", store, "--dir", str(desired), "--format", "json",
         "--detailed-exitcode",
     )  # fmt: skip
-    assert result.code == 0, result.out + result.err
-    return result.json()
+    assert result.code in (0, 2), result.out + result.err
+    plan = result.json()
+    written = [c for client in plan["clients"] for c in client["changes"] if not c["informational"]]
+    assert {(c["kind"], tuple(c["stores"])) for c in written} <= {("adopt", ("registry",))}
+    assert result.code == (2 if written else 0)
+    return plan
+
+
+def legacy_rows(store: str) -> list[tuple]:
+    return run_sql(store, "SELECT * FROM client_app_overrides ORDER BY client_id")
+
+
+def adopt_all(capsys: pytest.CaptureFixture[str], store: str, desired: Path) -> None:
+    """`apply --adopt-only` leaves every legacy row byte-identical; the next plan is empty."""
+    before = legacy_rows(store)
+    args = ("--store", store, "--dir", str(desired))
+    adopted = invoke(capsys, "apply", "--adopt-only", "--yes", *args, "--format", "json")
+    assert adopted.code == 0, adopted.err
+    assert legacy_rows(store) == before
+    again = invoke(capsys, "plan", *args, "--detailed-exitcode", "--format", "json")
+    assert again.code == 0, again.out
+    assert all(not c["writes"] for c in again.json()["clients"])
 
 
 def test_import_after_apply_plans_nothing(
@@ -48,9 +70,9 @@ def test_import_after_apply_plans_nothing(
     result = run_import(capsys, store_url, desired)
     assert result.code == 0, result.err
     assert invoke(capsys, "validate", str(desired)).out == "ok: 5 clients, 12 modules, 3 profiles\n"
-    plan = plan_json(capsys, store_url, desired)
-    assert plan["clients"] == []
-    assert plan["summary"]["clients_unchanged"] == 5
+    plan = plan_json(capsys, store_url, desired)  # legacy defaults merge kept: adopt them now
+    assert {c["client_id"] for c in plan["clients"]} == {ACME, EXAMPLE_IDS["bright-smiles"]}
+    adopt_all(capsys, store_url, desired)
     text = (desired / "clients" / f"{NORTHWIND}.yaml").read_text()
     assert text.startswith(MODELINE + "# Imported from the live stores by `reconciler import`.\n")
     assert f"client_id: {NORTHWIND}\nstrategy: merge\nmodules:\n" in text
@@ -94,10 +116,19 @@ def test_demo_live_state_with_conflicts_and_no_legacy_row(
     assert northwind["email-integration"]["handling"] == "preserve-off"
     assert invoke(capsys, "validate", str(desired)).code == 0
     plan = plan_json(capsys, store_url, desired)
-    assert plan["summary"]["clients_changed"] == 0
-    assert all(not c["writes"] for c in plan["clients"])
+    assert plan["summary"]["modules_adopted"] == plan["summary"]["modules_adopted"] > 0
+    assert plan["summary"]["modules_enabled"] == plan["summary"]["modules_disabled"] == 0
     text = (desired / "clients" / f"{ACME}.yaml").read_text()
     assert "# No legacy row: the legacy defaults apply.\n" in text
+    for module in ("automation", "integrations", "support"):  # only the legacy list had them
+        assert f"  {module}:\n    enabled: true\n" in text
+    assert "Not listed, kept as they are" not in text
+    adopt_all(capsys, store_url, desired)
+    status = invoke(capsys, "status", "--store", store_url, "--client", ACME, "--format", "json")
+    sources = {m["id"]: m["source"] for m in status.json()["clients"][0]["modules"]}
+    assert sources == dict.fromkeys(
+        ("analytics", "automation", "integrations", "support"), "unified"
+    )
 
 
 def test_conflicts_go_to_stderr_in_text(
@@ -133,7 +164,8 @@ def test_client_without_live_state_imports_the_legacy_defaults(
         ("support", "legacy", True),
     ]
     plan = plan_json(capsys, store_url, desired)
-    assert plan["summary"]["clients_changed"] == 0
+    assert plan["summary"]["modules_adopted"] == 4
+    adopt_all(capsys, store_url, desired)
     assert run_sql(store_url, "SELECT count(*) FROM client_app_overrides") == [(0,)]
 
 

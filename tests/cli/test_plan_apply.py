@@ -74,10 +74,11 @@ def test_plan_json_is_stable_and_masks_secrets(
     assert plan["summary"] == {
         "clients_changed": 5,
         "clients_unchanged": 0,
-        "informational": 33,
+        "informational": 32,  # a preserved adoption is one change less than enable + version
+        "modules_adopted": 8,  # only the legacy list had them: the registry adopts them
         "modules_disabled": 1,
-        "modules_enabled": 36,
-        "modules_updated": 40,
+        "modules_enabled": 28,
+        "modules_updated": 32,
         "overrides_changed": 27,
     }
     secret = [c for client in plan["clients"] for c in client["changes"] if c["sensitive"]]
@@ -96,7 +97,7 @@ def test_detailed_exitcode_zero_when_no_changes(
     again = invoke(capsys, "plan", "--store", store, "--dir", desired, "--detailed-exitcode")
     assert again.code == 0
     assert again.out.endswith(
-        "Plan: 0 clients to change, 4 unchanged: 0 modules to enable, 0 to disable, 0 to update, 0 override paths; 33 informational (preserve)\n"
+        "Plan: 0 clients to change, 4 unchanged: 0 modules to enable, 0 to disable, 0 to update, 0 override paths; 32 informational (preserve)\n"
     )
 
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from reconciler.model import ClientDesired, ClientLive, DesiredModule, LegacyRow, RegistryModule
 from reconciler.plan.build import plan_client
-from reconciler.plan.model import ABSENT
+from reconciler.plan.model import ABSENT, summarize
 from reconciler.plan.target import build_target
 
 DEFAULTS = ("analytics", "automation", "integrations", "support")
@@ -130,9 +130,10 @@ def test_order_only_difference_is_not_a_change() -> None:
         registry={"forms": RegistryModule(enabled=True, version="1.0.0")},
     )
     p = plan(desired(forms=DesiredModule(version="1.0.0"), support=DesiredModule()), live)
-    # support has no registry row yet: only that row is created; legacy order stays.
+    # support has no registry row yet: only that row is created (the registry adopts what
+    # the legacy list enables, issue 13); legacy order stays.
     assert p.target.legacy == live.legacy
-    assert [str(c.kind) for c in p.changes] == ["enable"]
+    assert [str(c.kind) for c in p.changes] == ["adopt"]
     assert p.changes[0].stores == frozenset({"registry"})
 
 
@@ -221,3 +222,17 @@ def test_targets_keep_both_stores_in_agreement(d: ClientDesired, live: ClientLiv
         preserved = (d.modules.get(module).strategy if module in d.modules else None) or d.strategy
         if preserved != "preserve":
             assert row.enabled == (module in target.legacy.modules_enabled)
+
+
+def test_adoption_is_one_change_per_module_with_its_version_and_settings() -> None:
+    """A module only the legacy list enables, kept enabled: the registry adopts it with the
+    desired version and settings; nothing is enabled, disabled or updated (issue 13)."""
+    live = ClientLive(client_id=CID, legacy=LegacyRow(modules_enabled=("forms",)))
+    p = plan(desired(forms=DesiredModule(version="1.0.0", settings={"max": 3})), live)
+    assert summary(p) == [
+        ("forms", "adopt", (), ABSENT, "1.0.0", ("registry",), False),
+        ("forms", "adopt", ("max",), ABSENT, 3, ("registry",), False),
+    ]
+    assert p.target.legacy == live.legacy
+    counts = summarize([p], 0)
+    assert (counts.adopted, counts.enabled, counts.updated, counts.disabled) == (1, 0, 0, 0)

@@ -31,6 +31,9 @@ def _client(cid: str, *, secret: bool = False) -> ClientPlan:
     changes = [
         Change(client_id=cid, module="forms", kind=ChangeKind.ENABLE, stores=frozenset({"legacy"})),
         Change(
+            client_id=cid, module="support", kind=ChangeKind.ADOPT, stores=frozenset({"registry"})
+        ),
+        Change(
             client_id=cid,
             module="forms",
             kind=ChangeKind.SETTING,
@@ -87,6 +90,7 @@ def _plan(clients: list[ClientPlan], unchanged: int, violations: tuple[Violation
         desired_root="/srv/desired-state",
         changed_since=since,
         violations=violations,
+        adopt_only=True,
     )
 
 
