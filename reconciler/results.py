@@ -193,6 +193,8 @@ class ApplyReport:
     run_id: int | None
     results: tuple[ClientResult, ...] = ()
     plan_summary: Mapping[str, int] = field(default_factory=dict)
+    # The desired commit applied (for `--results` files, issue 17); not in to_json.
+    desired_commit: str | None = field(default=None, compare=False)
 
     @property
     def counts(self) -> dict[str, int]:

@@ -12,6 +12,7 @@ from reconciler.api.apply import apply, apply_saved
 from reconciler.api.drift import drift, heal
 from reconciler.api.history import history, history_show, masker, show_run
 from reconciler.api.init import init
+from reconciler.api.merge import merge_results, write_results
 from reconciler.api.plan import changed_clients, plan, save_plan
 from reconciler.api.revert import revert
 from reconciler.api.status import status
@@ -29,6 +30,7 @@ __all__ = [
     "import_state",
     "init",
     "masker",
+    "merge_results",
     "plan",
     "revert",
     "save_plan",
@@ -36,4 +38,5 @@ __all__ = [
     "show_run",
     "status",
     "validate",
+    "write_results",
 ]

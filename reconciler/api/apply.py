@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from reconciler.api._store import Store, open_store
 from reconciler.api.plan import plan_loaded
@@ -11,13 +12,14 @@ from reconciler.api.validate import validate
 from reconciler.apply.plan_file import read_plan_file
 from reconciler.apply.runs import enforce_safety, execute, plan_jobs, saved_jobs
 from reconciler.desired.source import WorkingTree
-from reconciler.errors import DamagedPlan
+from reconciler.errors import DamagedPlan, Location, Problem, UnsafePlan
 from reconciler.live.engine import display_url
 from reconciler.live.locks import catalog_transaction
 from reconciler.live.registry import sync_catalog
-from reconciler.model import ModuleDef
+from reconciler.model import ModuleDef, Safety
 from reconciler.plan.model import Plan
 from reconciler.plan.saved import SavedPlan
+from reconciler.plan.select import parse_shard
 from reconciler.results import ApplyReport, ClientResult, RunMeta
 
 log = logging.getLogger(__name__)
@@ -72,11 +74,14 @@ def apply_saved(
     desired_dir: str = "desired-state",
     *,
     ref: str | None = None,
+    client_ids: Sequence[str] = (),
+    shard: str | None = None,
     force: bool = False,
     meta: RunMeta | None = None,
     on_done: Callable[[ClientResult], None] | None = None,
 ) -> ApplyReport:
-    """Apply exactly a plan saved with `plan --out FILE`.
+    """Apply exactly a plan saved with `plan --out FILE` (only its clients among `client_ids`
+    and in `shard` K/N, when given: one shard of a fleet-wide plan per worker).
 
     The desired state is read at the commit the plan was made from (as `--ref` does), whatever
     the working tree holds now, so a plan reviewed on a pull request applies as reviewed after
@@ -91,10 +96,14 @@ def apply_saved(
             or wrongly signed (RECONCILER_PLAN_KEY), of another format version, for another
             store, or made from uncommitted files the working tree no longer holds; nothing is
             written.
-        UnsafePlan: a safety limit was hit and `force` is False; nothing was written.
+        UnsafePlan: a safety limit was hit and `force` is False; nothing was written. With
+            `shard` or `client_ids`, max_clients_changed is judged on the whole saved plan.
     """
-    saved = read_plan_file(plan_file, store=display_url(store_url))
+    whole = read_plan_file(plan_file, store=display_url(store_url))
+    saved = _select(whole, client_ids, shard)
     state = validate(desired_dir, ref=_revision_of(saved, desired_dir, ref))
+    if saved is not whole and not force:
+        _enforce_whole_plan_limit(len(whole.clients), state.settings.safety, plan_file)
     # Safety is judged on the plan as it stands now, from the state loaded once above.
     chosen = [state.clients[c.client_id] for c in saved.clients if c.client_id in state.clients]
     enforce_safety(plan_loaded(store_url, state, chosen, adopt_only=saved.adopt_only), force=force)
@@ -129,6 +138,38 @@ def _revision_of(saved: SavedPlan, desired_dir: str, ref: str | None) -> str | N
             )
         return None
     return saved.desired_commit
+
+
+def _enforce_whole_plan_limit(total: int, safety: Safety, plan_file: str) -> None:
+    """A shard applies part of one reviewed plan: max_clients_changed is judged on the whole
+    plan, so splitting it into shards never slips past the limit (issue 17)."""
+    limit = safety.max_clients_changed
+    if limit is None or total <= limit:
+        return
+    problem = Problem(
+        location=Location("reconciler.yaml"),
+        path="$.safety.max_clients_changed",
+        reason=f"{total} clients would change in {plan_file} as a whole, limit is {limit} "
+        "(each shard applies part of it)",
+    )
+    raise UnsafePlan(
+        "run refused before any write: 1 safety check(s) failed",
+        hint="review the plan; rerun every shard with --force (and --reason) to proceed anyway",
+        problems=[problem],
+    )
+
+
+def _select(saved: SavedPlan, client_ids: Sequence[str], shard: str | None) -> SavedPlan:
+    """The saved plan's clients that `--client` and `--shard K/N` keep."""
+    if not client_ids and shard is None:
+        return saved
+    parsed, wanted = parse_shard(shard), set(client_ids)
+    kept = tuple(
+        c
+        for c in saved.clients
+        if (not wanted or c.client_id in wanted) and (parsed is None or c.client_id in parsed)
+    )
+    return replace(saved, clients=kept)
 
 
 def _sync_catalog(store: Store, catalog: Mapping[str, ModuleDef]) -> None:

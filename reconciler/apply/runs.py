@@ -55,7 +55,9 @@ def execute(
 ) -> ApplyReport:
     """Record a run around `jobs`; a run with nothing to do records nothing."""
     if not jobs:
-        return ApplyReport(kind=kind, run_id=None, plan_summary=plan_summary)
+        return ApplyReport(
+            kind=kind, run_id=None, plan_summary=plan_summary, desired_commit=desired_commit
+        )
     run_id = start_run(
         engine,
         now=meta.clock(),
@@ -105,7 +107,13 @@ def execute(
         ", ".join(f"{n} {outcome}" for outcome, n in summarize_results(results).items()),
         time.perf_counter() - started,
     )
-    return ApplyReport(kind=kind, run_id=run_id, results=tuple(results), plan_summary=plan_summary)
+    return ApplyReport(
+        kind=kind,
+        run_id=run_id,
+        results=tuple(results),
+        plan_summary=plan_summary,
+        desired_commit=desired_commit,
+    )
 
 
 def _constant(state: ClientLive) -> Callable[[ClientLive], ClientLive]:

@@ -32,6 +32,7 @@ VERBS: dict[str, str] = {
     "drift": "reconciler.cli.drift:drift_cmd",
     "import": "reconciler.cli.import_:import_cmd",
     "serve": "reconciler.cli.serve:serve_cmd",
+    "merge-results": "reconciler.cli.merge_results:merge_results_cmd",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -46,6 +47,7 @@ SHORT_HELP: dict[str, str] = {
     "drift": "Classify clients: in sync, drifted, pending, never applied.",
     "import": "Write client YAML from the live state of both stores.",
     "serve": "Run the web dashboard.",
+    "merge-results": "Combine the --results files of every shard into one report.",
 }
 
 

@@ -58,6 +58,7 @@ def confirm(question: str, yes: bool) -> None:
 @options.selection
 @options.output_format
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
+@options.results_file
 @options.adopt_only
 @run_options
 def apply_cmd(
@@ -70,6 +71,7 @@ def apply_cmd(
     jobs: int | None,
     fmt: str,
     yes: bool,
+    results_file: str | None,
     adopt_only: bool,
     force: bool,
     reason: str | None,
@@ -78,15 +80,33 @@ def apply_cmd(
     """Apply changes to both stores, each client in one verified transaction, recorded as a run.
 
     With PLAN_FILE (from `plan --out`), apply exactly that plan; clients whose live state
-    changed since are refused as stale. Without it, plan now, show it, and ask (or --yes).
+    changed since are refused as stale; --client and --shard keep only some of its clients
+    (e.g. `apply plan.json --shard auto` in each pod of a Kubernetes Indexed Job).
+    Without it, plan now, show it, and ask (or --yes).
     """
     meta = run_meta(actor, reason)
+
+    def finish(report: ApplyReport) -> int:
+        """The report on stdout, and with --results in that file too."""
+        code = write_report(report, fmt)
+        if results_file:
+            api.write_results(results_file, report, shard=shard, store_url=store_url)
+        return code
+
     if plan_file:
         with progress(0, "apply") as tick:
             report = api.apply_saved(
-                store_url, plan_file, desired_dir, ref=ref, force=force, meta=meta, on_done=tick
+                store_url,
+                plan_file,
+                desired_dir,
+                ref=ref,
+                client_ids=client_ids,
+                shard=shard,
+                force=force,
+                meta=meta,
+                on_done=tick,
             )
-        return write_report(report, fmt)
+        return finish(report)
     with fleet_progress("plan") as on_progress:
         planned = api.plan(
             store_url,
@@ -100,8 +120,9 @@ def apply_cmd(
         )
     render.write(planned, "text", sys.stderr)
     if not any(c.writes for c in planned.clients):
-        return write_report(ApplyReport(kind="apply", run_id=None), fmt)
+        nothing = ApplyReport(kind="apply", run_id=None, desired_commit=planned.desired_commit)
+        return finish(nothing)
     confirm(f"Apply these changes to {planned.summary.clients_changed} clients?", yes)
     with progress(planned.summary.clients_changed, "apply") as tick:
         report = api.apply(store_url, planned, force=force, meta=meta, on_done=tick)
-    return write_report(report, fmt)
+    return finish(report)

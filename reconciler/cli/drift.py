@@ -22,6 +22,7 @@ from reconciler.render.progress import fleet_progress, progress
     "--heal", is_flag=True, help="Apply the desired state to drifted clients (a `heal` run)."
 )
 @click.option("--yes", "-y", is_flag=True, help="Heal without asking.")
+@options.results_file
 @run_options
 def drift_cmd(
     store_url: str,
@@ -33,6 +34,7 @@ def drift_cmd(
     fmt: str,
     heal: bool,
     yes: bool,
+    results_file: str | None,
     force: bool,
     reason: str | None,
     actor: str,
@@ -54,6 +56,8 @@ def drift_cmd(
             on_progress=on_progress,
         )
     render.write(report, fmt, sys.stdout)
+    if results_file:
+        api.write_results(results_file, report, shard=shard, store_url=store_url)
     if not report.any_drifted:
         return EXIT_OK
     if not heal:

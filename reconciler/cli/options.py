@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
 from reconciler.model import DEFAULT_STORE
+from reconciler.plan.select import resolve_shard
 from reconciler.render import FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -59,12 +62,32 @@ def output_format(f: F) -> F:
 
 
 def shard(f: F) -> F:
-    return click.option(
-        "--shard",
+    """--shard K/N or auto, and --shards N; the command receives `shard` as `K/N` or None."""
+
+    @functools.wraps(f)
+    def resolved(*args: Any, **kwargs: Any) -> Any:
+        shards = kwargs.pop("shards", None)
+        kwargs["shard"] = resolve_shard(kwargs.get("shard"), shards=shards, environ=os.environ)
+        return f(*args, **kwargs)
+
+    with_count = click.option(
+        "--shards",
+        type=click.IntRange(1),
         default=None,
-        metavar="K/N",
-        help="Only clients in shard K of N (1-based, stable hash of client_id).",
-    )(f)
+        metavar="N",
+        help="Shard count for --shard auto (default: env RECONCILER_SHARDS).",
+    )(resolved)
+    return cast(
+        F,
+        click.option(
+            "--shard",
+            default=None,
+            metavar="K/N|auto",
+            help="Only clients in shard K of N (1-based, stable hash of client_id). `auto`: K "
+            "from JOB_COMPLETION_INDEX (Kubernetes Indexed Job, 0-based), N from --shards or "
+            "RECONCILER_SHARDS.",
+        )(with_count),
+    )
 
 
 def client_ids(f: F) -> F:
@@ -87,6 +110,18 @@ def jobs(f: F) -> F:
         metavar="N",
         help="Worker processes that parse, resolve and plan batches of a large tree "
         "(5,000+ client files; env RECONCILER_JOBS). Default 1: no pool.",
+    )(f)
+
+
+def results_file(f: F) -> F:
+    return click.option(
+        "--results",
+        "results_file",
+        type=click.Path(dir_okay=False),
+        default=None,
+        metavar="FILE",
+        help="Also write this run's JSON result with its shard, desired commit and store, "
+        "for `reconciler merge-results`.",
     )(f)
 
 

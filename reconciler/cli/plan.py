@@ -29,6 +29,7 @@ from reconciler.render.progress import fleet_progress
     help="Only clients whose resolved desired state differs from git revision REV "
     "(e.g. origin/main); deleted clients are reported, not planned.",
 )
+@options.results_file
 @options.adopt_only
 @click.option(
     "--detailed-exitcode",
@@ -45,6 +46,7 @@ def plan_cmd(
     fmt: str,
     out_file: str | None,
     changed_since: str | None,
+    results_file: str | None,
     adopt_only: bool,
     detailed_exitcode: bool,
 ) -> int:
@@ -57,6 +59,7 @@ def plan_cmd(
       reconciler plan --format markdown > plan.md     # PR comment
       reconciler plan --out plan.json && reconciler apply plan.json
       reconciler plan --changed-since origin/main --format markdown   # CI on a PR
+      reconciler plan --shard auto --results plan-$JOB_COMPLETION_INDEX.json  # one shard
     """
     with fleet_progress("plan") as on_progress:
         planned = api.plan(
@@ -73,6 +76,8 @@ def plan_cmd(
     if out_file:
         api.save_plan(planned, out_file, desired_dir=desired_dir, ref=ref)
         click.echo(f"saved plan to {out_file}", err=True)
+    if results_file:
+        api.write_results(results_file, planned, shard=shard, store_url=store_url)
     render.write(planned, fmt, sys.stdout)
     if detailed_exitcode and planned.has_changes:
         return EXIT_CHANGES

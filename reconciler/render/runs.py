@@ -9,7 +9,7 @@ from reconciler.plan.rows import show
 from reconciler.render.color import enabled, paint
 from reconciler.results import ApplyReport, ClientSnapshot, RunDetail, RunList
 
-_OUTCOME_COLOR = {"applied": "green", "unchanged": "dim", "stale": "yellow", "failed": "red"}
+OUTCOME_COLOR = {"applied": "green", "unchanged": "dim", "stale": "yellow", "failed": "red"}
 
 
 def write_report_text(report: ApplyReport, out: IO[str]) -> None:
@@ -23,7 +23,7 @@ def write_report_text(report: ApplyReport, out: IO[str]) -> None:
         line = f"{result.outcome:<9} {result.client_id}"
         if result.message:
             line += f"  {result.message}"
-        out.write(paint(line, _OUTCOME_COLOR[result.outcome], on) + "\n")
+        out.write(paint(line, OUTCOME_COLOR[result.outcome], on) + "\n")
     c = report.counts
     out.write(
         paint(
