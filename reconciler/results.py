@@ -149,6 +149,23 @@ class InitResult:
         }
 
 
+# --- drift --notify --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notification:
+    """What `drift --notify URL` did for one URL: events to send, events it accepted, and the
+    last error (None when every event was delivered). The URL is shown redacted."""
+
+    url: str
+    events: int
+    sent: int
+    error: str | None = None
+
+    def to_json(self) -> dict[str, JSON]:
+        return {"url": self.url, "events": self.events, "sent": self.sent, "error": self.error}
+
+
 # --- apply / revert / heal -------------------------------------------------------------------
 
 

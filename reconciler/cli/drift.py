@@ -22,6 +22,14 @@ from reconciler.render.progress import fleet_progress, progress
     "--heal", is_flag=True, help="Apply the desired state to drifted clients (a `heal` run)."
 )
 @click.option("--yes", "-y", is_flag=True, help="Heal without asking.")
+@click.option(
+    "--notify",
+    "notify",
+    multiple=True,
+    metavar="URL",
+    help="POST a JSON event (schemas/drift-event.schema.json) to URL when a client's drift "
+    "appears, changes or is resolved; once per transition (repeatable).",
+)
 @run_options
 def drift_cmd(
     store_url: str,
@@ -33,6 +41,7 @@ def drift_cmd(
     fmt: str,
     heal: bool,
     yes: bool,
+    notify: tuple[str, ...],
     force: bool,
     reason: str | None,
     actor: str,
@@ -52,8 +61,14 @@ def drift_cmd(
             shard=shard,
             jobs=jobs,
             on_progress=on_progress,
+            notify=notify,
         )
     render.write(report, fmt, sys.stdout)
+    for sent in report.notifications:
+        status = f"error: {sent.error}" if sent.error else "ok"
+        click.echo(
+            f"notify {sent.url}: {sent.sent} of {sent.events} event(s) sent, {status}", err=True
+        )
     if not report.any_drifted:
         return EXIT_OK
     if not heal:

@@ -11,9 +11,12 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from reconciler.model import JSON, OUTPUT_FORMAT_VERSION, ClientDesired, ClientLive
+from reconciler.model import JSON, OUTPUT_FORMAT_VERSION, ClientDesired, ClientLive, fingerprint
 from reconciler.plan.build import plan_client
-from reconciler.plan.diff import json_paths
+from reconciler.plan.diff import diff_client, json_paths
+from reconciler.plan.mask import looks_secret, mask_secret_like
+from reconciler.plan.model import ABSENT, SENSITIVE, Change
+from reconciler.results import Notification
 
 
 class DriftClass(StrEnum):
@@ -37,6 +40,10 @@ class ClientDrift:
     last_run: int | None = None
     drifted_paths: tuple[str, ...] = ()
     pending_changes: int = 0
+    # What drifted, for `drift --notify` (not in to_json): last applied vs live, per module and
+    # JSON path, sensitive values masked; `drift_fingerprint` tells one drift from another.
+    drift_items: tuple[dict[str, JSON], ...] = ()
+    drift_fingerprint: str = ""
 
     @property
     def status(self) -> DriftClass:
@@ -60,6 +67,7 @@ class DriftReport:
     clients: tuple[ClientDrift, ...]
     store: str = ""
     desired_commit: str | None = None
+    notifications: tuple[Notification, ...] = ()  # one per `--notify` URL
 
     def count(self, cls: DriftClass) -> int:
         return sum(cls in c.classes for c in self.clients)
@@ -80,6 +88,11 @@ class DriftReport:
             "desired_commit": self.desired_commit,
             "summary": self.summary(),
             "clients": [c.to_json() for c in self.clients],
+            **(
+                {"notifications": [n.to_json() for n in self.notifications]}
+                if self.notifications
+                else {}
+            ),
         }
 
 
@@ -87,6 +100,53 @@ def live_paths(before: ClientLive, after: ClientLive) -> tuple[str, ...]:
     """Dotted paths where two live states differ (no values, so nothing sensitive shows)."""
     old, new = before.to_json(), after.to_json()
     return tuple(".".join(path) for path, _, _ in json_paths(old, new))
+
+
+def drift_items(
+    before: ClientLive,
+    after: ClientLive,
+    *,
+    legacy_defaults: Sequence[str],
+    sensitive: Mapping[str, Collection[tuple[str, ...]]],
+) -> tuple[tuple[dict[str, JSON], ...], str]:
+    """The drift between the last applied state and live as items (module, kind, path, op,
+    desired, live, sensitive), masked as the plan masks them and, beyond the plan, any value
+    under a secret-like key; and their fingerprint, which hashes sensitive values instead."""
+    changes = sorted(diff_client(before, after, legacy_defaults, sensitive), key=Change.sort_key)
+    shown: list[dict[str, JSON]] = []
+    hashed: list[JSON] = []
+    for change in changes:
+        secret = change.sensitive or any(looks_secret(key) for key in change.path)
+        item = {
+            "module": change.module,
+            "kind": str(change.kind),
+            "path": list(change.path),
+            "op": "add" if change.old is ABSENT else "remove" if change.new is ABSENT else "change",
+            "sensitive": secret,
+        }
+        old, new = _present(change.old), _present(change.new)
+        shown.append({**item, "desired": _masked(old, secret), "live": _masked(new, secret)})
+        hashed.append({**item, "desired": _hashed(old, secret), "live": _hashed(new, secret)})
+    paths = live_paths(before, after)  # drift with no item (a defaults-only row) still counts
+    return tuple(shown), fingerprint({"items": hashed, "paths": list(paths)})
+
+
+def _present(value: JSON) -> JSON:
+    return None if value is ABSENT else value
+
+
+def _masked(value: JSON, secret: bool) -> JSON:
+    if secret:
+        return SENSITIVE
+    if isinstance(value, dict):
+        return mask_secret_like(value)
+    if isinstance(value, list):
+        return [mask_secret_like(v) if isinstance(v, dict) else v for v in value]
+    return value
+
+
+def _hashed(value: JSON, secret: bool) -> JSON:
+    return {"sha256": fingerprint(value)} if secret else value
 
 
 def classify(
@@ -100,6 +160,8 @@ def classify(
     """The drift classes of one client from desired, live and the last recorded write."""
     classes: set[DriftClass] = set()
     drifted: tuple[str, ...] = ()
+    items: tuple[dict[str, JSON], ...] = ()
+    drift_fp = ""
     if last is None:
         classes.add(DriftClass.NEVER_APPLIED)
         reference = live
@@ -108,6 +170,9 @@ def classify(
         if reference != live:
             classes.add(DriftClass.DRIFTED)
             drifted = live_paths(reference, live)
+            items, drift_fp = drift_items(
+                reference, live, legacy_defaults=legacy_defaults, sensitive=sensitive
+            )
     pending = plan_client(desired, reference, legacy_defaults=legacy_defaults, sensitive=sensitive)
     writes = sum(not c.informational for c in pending.changes)
     if last is not None and writes:
@@ -122,4 +187,6 @@ def classify(
         last_run=None if last is None else last[0],
         drifted_paths=drifted,
         pending_changes=writes,
+        drift_items=items,
+        drift_fingerprint=drift_fp,
     )
