@@ -13,9 +13,9 @@ from enum import StrEnum
 
 from reconciler.model import JSON, OUTPUT_FORMAT_VERSION, ClientDesired, ClientLive, fingerprint
 from reconciler.plan.build import plan_client
-from reconciler.plan.diff import diff_client, json_paths
+from reconciler.plan.diff import is_sensitive, json_paths
 from reconciler.plan.mask import looks_secret, mask_secret_like
-from reconciler.plan.model import ABSENT, SENSITIVE, Change
+from reconciler.plan.model import ABSENT, SENSITIVE
 from reconciler.results import Notification
 
 
@@ -40,8 +40,8 @@ class ClientDrift:
     last_run: int | None = None
     drifted_paths: tuple[str, ...] = ()
     pending_changes: int = 0
-    # What drifted, for `drift --notify` (not in to_json): last applied vs live, per module and
-    # JSON path, sensitive values masked; `drift_fingerprint` tells one drift from another.
+    # What drifted, for `drift --notify` (not in to_json): last applied vs live, per store,
+    # module and path, sensitive values masked; `drift_fingerprint` tells one drift from another.
     drift_items: tuple[dict[str, JSON], ...] = ()
     drift_fingerprint: str = ""
 
@@ -105,30 +105,39 @@ def live_paths(before: ClientLive, after: ClientLive) -> tuple[str, ...]:
 def drift_items(
     before: ClientLive,
     after: ClientLive,
-    *,
-    legacy_defaults: Sequence[str],
     sensitive: Mapping[str, Collection[tuple[str, ...]]],
 ) -> tuple[tuple[dict[str, JSON], ...], str]:
-    """The drift between the last applied state and live as items (module, kind, path, op,
-    desired, live, sensitive), masked as the plan masks them and, beyond the plan, any value
-    under a secret-like key; and their fingerprint, which hashes sensitive values instead."""
-    changes = sorted(diff_client(before, after, legacy_defaults, sensitive), key=Change.sort_key)
+    """What changed outside git, as items: store, module (registry rows), path inside the row
+    or legacy column, op, `desired` (as last applied), `live`; sensitive settings masked as the
+    plan masks them and, beyond the plan, any value under a secret-like key. Also their
+    fingerprint, which hashes sensitive values instead of showing them."""
     shown: list[dict[str, JSON]] = []
     hashed: list[JSON] = []
-    for change in changes:
-        secret = change.sensitive or any(looks_secret(key) for key in change.path)
-        item = {
-            "module": change.module,
-            "kind": str(change.kind),
-            "path": list(change.path),
-            "op": "add" if change.old is ABSENT else "remove" if change.new is ABSENT else "change",
+    for path, old, new in json_paths(before.to_json(), after.to_json()):
+        store, module, inner = _locate(path)
+        secret = any(looks_secret(key) for key in path) or (
+            module is not None
+            and inner[:1] == ("settings",)
+            and is_sensitive(inner[1:], sensitive.get(module, ()))
+        )
+        item: dict[str, JSON] = {
+            "store": store,
+            "module": module,
+            "path": list(inner),
+            "op": "add" if old is ABSENT else "remove" if new is ABSENT else "change",
             "sensitive": secret,
         }
-        old, new = _present(change.old), _present(change.new)
+        old, new = _present(old), _present(new)
         shown.append({**item, "desired": _masked(old, secret), "live": _masked(new, secret)})
         hashed.append({**item, "desired": _hashed(old, secret), "live": _hashed(new, secret)})
-    paths = live_paths(before, after)  # drift with no item (a defaults-only row) still counts
-    return tuple(shown), fingerprint({"items": hashed, "paths": list(paths)})
+    return tuple(shown), fingerprint(hashed)
+
+
+def _locate(path: tuple[str, ...]) -> tuple[str, str | None, tuple[str, ...]]:
+    """("registry", module, *inner) or ("legacy", *inner) -> store, module, inner path."""
+    if path[:1] == ("registry",) and len(path) > 1:
+        return "registry", path[1], path[2:]
+    return path[0] if path else "legacy", None, path[1:]
 
 
 def _present(value: JSON) -> JSON:
@@ -170,9 +179,7 @@ def classify(
         if reference != live:
             classes.add(DriftClass.DRIFTED)
             drifted = live_paths(reference, live)
-            items, drift_fp = drift_items(
-                reference, live, legacy_defaults=legacy_defaults, sensitive=sensitive
-            )
+            items, drift_fp = drift_items(reference, live, sensitive)
     pending = plan_client(desired, reference, legacy_defaults=legacy_defaults, sensitive=sensitive)
     writes = sum(not c.informational for c in pending.changes)
     if last is not None and writes:
