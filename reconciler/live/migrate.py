@@ -1,6 +1,6 @@
 """`reconciler init`: create the legacy table if missing, then migrate the reconciler's tables.
 
-Why an ordered migration list and not Alembic: the reconciler owns five small tables and must
+Why an ordered migration list and not Alembic: the reconciler owns a few small tables and must
 never autogenerate anything against the application's `client_app_overrides`; a list of
 numbered steps run under one lock in one transaction (DDL is transactional on both PostgreSQL
 and SQLite) gives idempotence and race safety with no extra dependency, env.py or version
