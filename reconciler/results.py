@@ -270,6 +270,25 @@ class RunInfo:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class KindTotals:
+    """Every recorded run of one kind (apply, heal, revert ...): how many ended in each
+    status, how many client writes they recorded, and the newest run (for `/metrics`)."""
+
+    kind: str
+    runs: Mapping[str, int]  # status -> runs
+    clients: int  # client snapshots recorded by runs of this kind
+    last: RunInfo
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "kind": self.kind,
+            "runs": dict(self.runs),
+            "clients": self.clients,
+            "last": self.last.to_json(),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ClientSnapshot:
     run_id: int
     client_id: str

@@ -10,7 +10,7 @@ function even though `reconciler.api.plan` is also the module's name.
 from reconciler.api.adopt import import_state
 from reconciler.api.apply import apply, apply_saved
 from reconciler.api.drift import drift, heal
-from reconciler.api.history import history, history_show, masker, show_run
+from reconciler.api.history import history, history_show, masker, show_run, totals
 from reconciler.api.init import init
 from reconciler.api.plan import changed_clients, plan, save_plan
 from reconciler.api.revert import revert
@@ -35,5 +35,6 @@ __all__ = [
     "schema",
     "show_run",
     "status",
+    "totals",
     "validate",
 ]

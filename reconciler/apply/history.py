@@ -17,7 +17,7 @@ from reconciler.live.ids import db_client_id
 from reconciler.live.tables import reconciler_run_clients, reconciler_runs
 from reconciler.model import JSON, ClientLive
 from reconciler.redact import redact_urls
-from reconciler.results import ClientSnapshot, RunDetail, RunInfo
+from reconciler.results import ClientSnapshot, KindTotals, RunDetail, RunInfo
 
 MAX_RUN_ID = 2**31 - 1  # reconciler_runs.id is an INTEGER
 
@@ -189,3 +189,38 @@ def last_applied(
         str(row.client_id): (int(row.run_id), ClientLive.from_json(row.after))
         for row in conn.execute(query)
     }
+
+
+def run_totals(engine: Engine) -> list[KindTotals]:
+    """Per kind, by kind name: runs per status, client writes, and the newest run."""
+    runs, rc = reconciler_runs, reconciler_run_clients
+    by_status = select(runs.c.kind, runs.c.status, func.count()).group_by(
+        runs.c.kind, runs.c.status
+    )
+    writes = (
+        select(runs.c.kind, func.count())
+        .select_from(rc.join(runs, rc.c.run_id == runs.c.id))
+        .group_by(runs.c.kind)
+    )
+    newest = select(func.max(runs.c.id)).group_by(runs.c.kind)
+    counts = select(rc.c.run_id, func.count().label("n")).group_by(rc.c.run_id).subquery()
+    last = (
+        select(runs, func.coalesce(counts.c.n, 0).label("n"))
+        .outerjoin(counts, counts.c.run_id == runs.c.id)
+        .where(runs.c.id.in_(newest))
+    )
+    with engine.connect() as conn:
+        statuses: dict[str, dict[str, int]] = {}
+        for kind, status, n in conn.execute(by_status):
+            statuses.setdefault(kind, {})[status] = int(n)
+        clients = {kind: int(n) for kind, n in conn.execute(writes)}
+        newest_runs = {row.kind: _run_info(row, int(row.n)) for row in conn.execute(last)}
+    return [
+        KindTotals(
+            kind=kind,
+            runs=dict(sorted(statuses[kind].items())),
+            clients=clients.get(kind, 0),
+            last=newest_runs[kind],
+        )
+        for kind in sorted(newest_runs)
+    ]
