@@ -133,7 +133,7 @@ def _deliver(
                     post_json(client, target.url, body, retry=retry, headers=headers)
                 except DeliveryFailed as exc:
                     target.error, target.down = str(exc), True
-                    log.warning("notify: %s: %s", redact_url(target.url), exc)
+                    log.info("notify: %s: %s", redact_url(target.url), exc)
                     continue
                 target.sent += 1
                 accepted = True
