@@ -149,23 +149,6 @@ class InitResult:
         }
 
 
-# --- drift --notify --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Notification:
-    """What `drift --notify URL` did for one URL: events to send, events it accepted, and the
-    last error (None when every event was delivered). The URL is shown redacted."""
-
-    url: str
-    events: int
-    sent: int
-    error: str | None = None
-
-    def to_json(self) -> dict[str, JSON]:
-        return {"url": self.url, "events": self.events, "sent": self.sent, "error": self.error}
-
-
 # --- apply / revert / heal -------------------------------------------------------------------
 
 
@@ -266,25 +249,6 @@ class RunInfo:
             "reverts_run": self.reverts_run,
             "summary": self.summary,
             "clients": self.clients,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KindTotals:
-    """Every recorded run of one kind (apply, heal, revert ...): how many ended in each
-    status, how many client writes they recorded, and the newest run (for `/metrics`)."""
-
-    kind: str
-    runs: Mapping[str, int]  # status -> runs
-    clients: int  # client snapshots recorded by runs of this kind
-    last: RunInfo
-
-    def to_json(self) -> dict[str, JSON]:
-        return {
-            "kind": self.kind,
-            "runs": dict(self.runs),
-            "clients": self.clients,
-            "last": self.last.to_json(),
         }
 
 

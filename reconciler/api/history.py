@@ -8,12 +8,13 @@ from pathlib import Path
 
 from reconciler.api._fleet import desired_stream
 from reconciler.api._store import Store, open_store
+from reconciler.apply.history import KindTotals as KindTotals
 from reconciler.apply.history import list_runs, require_run, run_totals
 from reconciler.errors import ReconcilerError
 from reconciler.live.registry import stored_sensitive_paths
 from reconciler.model import ModuleDef
 from reconciler.plan.mask import Masker, with_catalog
-from reconciler.results import KindTotals, RunDetail, RunInfo
+from reconciler.results import RunDetail, RunInfo
 
 
 def history(store_url: str, *, client_id: str | None = None, limit: int = 20) -> list[RunInfo]:

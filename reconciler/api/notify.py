@@ -18,10 +18,10 @@ from datetime import datetime
 from reconciler.api._store import open_store
 from reconciler.errors import ReconcilerError
 from reconciler.live.drift_state import read_drift_state, save_drift_state
-from reconciler.plan.drift import DriftReport
+from reconciler.plan.drift import DriftReport, Notification
 from reconciler.plan.events import DriftEvent, DriftSeen, transitions
 from reconciler.redact import redact_urls
-from reconciler.results import Notification, utc_now
+from reconciler.results import utc_now
 from reconciler.webhook import DeliveryFailed, Retry, new_client, post_json, redact_url
 
 log = logging.getLogger(__name__)

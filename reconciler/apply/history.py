@@ -7,6 +7,7 @@ client's own transaction, so history never claims a client whose write did not c
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from reconciler.live.ids import db_client_id
 from reconciler.live.tables import reconciler_run_clients, reconciler_runs
 from reconciler.model import JSON, ClientLive
 from reconciler.redact import redact_urls
-from reconciler.results import ClientSnapshot, KindTotals, RunDetail, RunInfo
+from reconciler.results import ClientSnapshot, RunDetail, RunInfo
 
 MAX_RUN_ID = 2**31 - 1  # reconciler_runs.id is an INTEGER
 
@@ -189,6 +190,25 @@ def last_applied(
         str(row.client_id): (int(row.run_id), ClientLive.from_json(row.after))
         for row in conn.execute(query)
     }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KindTotals:
+    """Every recorded run of one kind (apply, heal, revert ...): how many ended in each
+    status, how many client writes they recorded, and the newest run (for `/metrics`)."""
+
+    kind: str
+    runs: Mapping[str, int]  # status -> runs
+    clients: int  # client snapshots recorded by runs of this kind
+    last: RunInfo
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "kind": self.kind,
+            "runs": dict(self.runs),
+            "clients": self.clients,
+            "last": self.last.to_json(),
+        }
 
 
 def run_totals(engine: Engine) -> list[KindTotals]:

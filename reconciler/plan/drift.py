@@ -16,7 +16,6 @@ from reconciler.plan.build import plan_client
 from reconciler.plan.diff import is_sensitive, json_paths
 from reconciler.plan.mask import looks_secret, mask_secret_like
 from reconciler.plan.model import ABSENT, SENSITIVE
-from reconciler.results import Notification
 
 
 class DriftClass(StrEnum):
@@ -60,6 +59,20 @@ class ClientDrift:
             "drifted_paths": list(self.drifted_paths),
             "pending_changes": self.pending_changes,
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notification:
+    """What `drift --notify URL` did for one URL: events to send, events it accepted, and the
+    last error (None when every event was delivered). The URL is shown redacted."""
+
+    url: str
+    events: int
+    sent: int
+    error: str | None = None
+
+    def to_json(self) -> dict[str, JSON]:
+        return {"url": self.url, "events": self.events, "sent": self.sent, "error": self.error}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,11 +19,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler import api
+from reconciler.api.history import KindTotals
 from reconciler.errors import ReconcilerError
 from reconciler.model import JSON
 from reconciler.plan.drift import CLASSES
 from reconciler.redact import redact_urls
-from reconciler.results import KindTotals
 from reconciler.web.board import Dashboard
 
 log = logging.getLogger(__name__)

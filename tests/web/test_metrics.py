@@ -3,17 +3,20 @@ and carries no client id, name or secret."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.serving import serving
 from reconciler import api
 from reconciler.live.demo import DEMO_NAMES
 from reconciler.results import RunMeta
+from reconciler.web.app import ServeConfig
 from tests.cli.cli_helpers import invoke
-from tests.web.conftest import Fleet
+from tests.web.conftest import TOKEN, Fleet
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -92,3 +95,16 @@ def test_a_heal_shows_in_the_counters(fleet: Fleet, http: httpx.Client) -> None:
     assert value(samples, "reconciler_runs_total", kind="heal", status="done") == 1
     assert value(samples, "reconciler_client_writes_total", kind="heal") == 1
     assert value(samples, "reconciler_drift_clients", **{"class": "drifted"}) == 0
+
+
+def test_an_unreadable_desired_state_is_up_0_with_history_still_there(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    config = ServeConfig(
+        store_url=fleet.store_url, desired_dir=str(tmp_path / "missing"), token=TOKEN
+    )
+    with serving(config) as url, httpx.Client(base_url=url, timeout=30) as http:
+        _, samples = scrape(http)
+    assert value(samples, "reconciler_up") == 0
+    assert value(samples, "reconciler_runs_total", kind="apply", status="done") == 1
+    assert not [name for name, _ in samples if name == "reconciler_fleet_clients"]
