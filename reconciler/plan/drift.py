@@ -128,7 +128,7 @@ def drift_items(
     hashed: list[JSON] = []
     for path, old, new in json_paths(before.to_json(), after.to_json()):
         store, module, inner = _locate(path)
-        secret = any(looks_secret(key) for key in path) or (
+        secret = any(looks_secret(key) for key in inner) or (
             module is not None
             and inner[:1] == ("settings",)
             and is_sensitive(inner[1:], sensitive.get(module, ()))

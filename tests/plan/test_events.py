@@ -103,3 +103,31 @@ def test_drift_items_mask_sensitive_values_and_fingerprint_tells_them_apart() ->
     assert fp != other  # a different secret is a different drift
     assert fp == same
     assert "secret" not in repr(items)
+
+
+def test_a_module_named_like_a_secret_is_not_masked_whole() -> None:
+    def live(version: str) -> ClientLive:
+        return ClientLive(
+            client_id="c",
+            registry={"token-vault": RegistryModule(enabled=True, version=version)},
+        )
+
+    items, _ = drift_items(live("1.0.0"), live("1.1.0"), {})
+    assert [(i["module"], i["path"], i["desired"], i["live"]) for i in items] == [
+        ("token-vault", ["version"], "1.0.0", "1.1.0")
+    ]
+
+
+def test_legacy_overrides_mask_secret_like_keys() -> None:
+    def live(theme: dict) -> ClientLive:
+        return ClientLive(client_id="c", legacy=LegacyRow(theme_overrides=theme))
+
+    before = live({"cdn": {"api_key": "k-1", "host": "a"}})
+    items, _ = drift_items(before, live({"cdn": {"api_key": "k-2", "host": "b"}}), {})
+    assert [(i["store"], i["path"], i["desired"], i["live"]) for i in items] == [
+        ("legacy", ["theme_overrides", "cdn", "api_key"], "(sensitive)", "(sensitive)"),
+        ("legacy", ["theme_overrides", "cdn", "host"], "a", "b"),
+    ]
+    added, _ = drift_items(ClientLive(client_id="c"), before, {})  # the row appeared
+    assert added[0]["path"] == []
+    assert added[0]["live"]["theme_overrides"] == {"cdn": {"api_key": "(sensitive)", "host": "a"}}
