@@ -10,7 +10,7 @@ function even though `reconciler.api.plan` is also the module's name.
 from reconciler.api.adopt import import_state
 from reconciler.api.apply import apply, apply_saved
 from reconciler.api.drift import drift, heal
-from reconciler.api.history import history, history_show, masker, show_run
+from reconciler.api.history import history, history_show, masker, show_run, totals
 from reconciler.api.init import init
 from reconciler.api.merge import merge_results, write_results
 from reconciler.api.plan import changed_clients, plan, save_plan
@@ -37,6 +37,7 @@ __all__ = [
     "schema",
     "show_run",
     "status",
+    "totals",
     "validate",
     "write_results",
 ]

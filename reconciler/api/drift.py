@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from reconciler.api import _batches
 from reconciler.api._fleet import Progress, walk_in_store
 from reconciler.api.apply import apply
+from reconciler.api.notify import notify_drift
 from reconciler.api.plan import plan
 from reconciler.live.engine import display_url
 from reconciler.plan.drift import ClientDrift, DriftClass, DriftReport
 from reconciler.results import ApplyReport, ClientResult, RunMeta
+from reconciler.webhook import Retry
 
 
 def drift(
@@ -22,6 +25,8 @@ def drift(
     shard: str | None = None,
     jobs: int | None = None,
     on_progress: Progress | None = None,
+    notify: Sequence[str] = (),
+    retry: Retry | None = None,
 ) -> DriftReport:
     """Classify each client: in sync, drifted, pending, or never applied (SPEC §6).
 
@@ -30,9 +35,12 @@ def drift(
         desired_dir: the desired-state directory.
         ref: read the desired state from this git revision.
         client_ids, shard, jobs, on_progress: as for `plan`.
+        notify: webhook URLs sent one event per drift transition (api/notify.py).
+        retry: tries and backoff of each webhook delivery.
 
     Returns:
-        A `DriftReport`; `report.any_drifted` means exit code 2 for the CLI.
+        A `DriftReport`; `report.any_drifted` means exit code 2 for the CLI. With `notify`,
+        its `notifications` say what each URL got; a failed delivery never raises.
 
     Raises:
         ValidationFailed, ReconcilerError: as for `plan`.
@@ -53,7 +61,13 @@ def drift(
             clients.extend(batch)
         commit = stream.source.commit
     clients.sort(key=lambda c: c.client_id)
-    return DriftReport(clients=tuple(clients), store=display_url(store_url), desired_commit=commit)
+    report = DriftReport(
+        clients=tuple(clients), store=display_url(store_url), desired_commit=commit
+    )
+    if not notify:
+        return report
+    sent = notify_drift(store_url, report, notify, desired_dir=desired_dir, retry=retry)
+    return replace(report, notifications=sent)
 
 
 def heal(

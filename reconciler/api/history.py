@@ -8,7 +8,8 @@ from pathlib import Path
 
 from reconciler.api._fleet import desired_stream
 from reconciler.api._store import Store, open_store
-from reconciler.apply.history import list_runs, require_run
+from reconciler.apply.history import KindTotals as KindTotals
+from reconciler.apply.history import list_runs, require_run, run_totals
 from reconciler.errors import ReconcilerError
 from reconciler.live.registry import stored_sensitive_paths
 from reconciler.model import ModuleDef
@@ -24,6 +25,16 @@ def history(store_url: str, *, client_id: str | None = None, limit: int = 20) ->
     """
     with open_store(store_url) as store:
         return list_runs(store.engine, client_id=client_id, limit=limit)
+
+
+def totals(store_url: str) -> list[KindTotals]:
+    """Per run kind: runs per status, client writes recorded, and the newest run (`/metrics`).
+
+    Raises:
+        ReconcilerError: unreachable or uninitialised store.
+    """
+    with open_store(store_url) as store:
+        return run_totals(store.engine)
 
 
 def show_run(

@@ -7,6 +7,7 @@ client's own transaction, so history never claims a client whose write did not c
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -189,3 +190,57 @@ def last_applied(
         str(row.client_id): (int(row.run_id), ClientLive.from_json(row.after))
         for row in conn.execute(query)
     }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KindTotals:
+    """Every recorded run of one kind (apply, heal, revert ...): how many ended in each
+    status, how many client writes they recorded, and the newest run (for `/metrics`)."""
+
+    kind: str
+    runs: Mapping[str, int]  # status -> runs
+    clients: int  # client snapshots recorded by runs of this kind
+    last: RunInfo
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "kind": self.kind,
+            "runs": dict(self.runs),
+            "clients": self.clients,
+            "last": self.last.to_json(),
+        }
+
+
+def run_totals(engine: Engine) -> list[KindTotals]:
+    """Per kind, by kind name: runs per status, client writes, and the newest run."""
+    runs, rc = reconciler_runs, reconciler_run_clients
+    by_status = select(runs.c.kind, runs.c.status, func.count()).group_by(
+        runs.c.kind, runs.c.status
+    )
+    writes = (
+        select(runs.c.kind, func.count())
+        .select_from(rc.join(runs, rc.c.run_id == runs.c.id))
+        .group_by(runs.c.kind)
+    )
+    newest = select(func.max(runs.c.id)).group_by(runs.c.kind)
+    counts = select(rc.c.run_id, func.count().label("n")).group_by(rc.c.run_id).subquery()
+    last = (
+        select(runs, func.coalesce(counts.c.n, 0).label("n"))
+        .outerjoin(counts, counts.c.run_id == runs.c.id)
+        .where(runs.c.id.in_(newest))
+    )
+    with engine.connect() as conn:
+        statuses: dict[str, dict[str, int]] = {}
+        for kind, status, n in conn.execute(by_status):
+            statuses.setdefault(kind, {})[status] = int(n)
+        clients = {kind: int(n) for kind, n in conn.execute(writes)}
+        newest_runs = {row.kind: _run_info(row, int(row.n)) for row in conn.execute(last)}
+    return [
+        KindTotals(
+            kind=kind,
+            runs=dict(sorted(statuses[kind].items())),
+            clients=clients.get(kind, 0),
+            last=newest_runs[kind],
+        )
+        for kind in sorted(newest_runs)
+    ]

@@ -23,6 +23,14 @@ from reconciler.render.progress import fleet_progress, progress
 )
 @click.option("--yes", "-y", is_flag=True, help="Heal without asking.")
 @options.results_file
+@click.option(
+    "--notify",
+    "notify",
+    multiple=True,
+    metavar="URL",
+    help="POST a JSON event (schemas/drift-event.schema.json) to URL when a client's drift "
+    "appears, changes or is resolved; once per transition (repeatable).",
+)
 @run_options
 def drift_cmd(
     store_url: str,
@@ -35,6 +43,7 @@ def drift_cmd(
     heal: bool,
     yes: bool,
     results_file: str | None,
+    notify: tuple[str, ...],
     force: bool,
     reason: str | None,
     actor: str,
@@ -54,10 +63,16 @@ def drift_cmd(
             shard=shard,
             jobs=jobs,
             on_progress=on_progress,
+            notify=notify,
         )
     render.write(report, fmt, sys.stdout)
     if results_file:
         api.write_results(results_file, report, shard=shard, store_url=store_url)
+    for sent in report.notifications:
+        status = f"error: {sent.error}" if sent.error else "ok"
+        click.echo(
+            f"notify {sent.url}: {sent.sent} of {sent.events} event(s) sent, {status}", err=True
+        )
     if not report.any_drifted:
         return EXIT_OK
     if not heal:

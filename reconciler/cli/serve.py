@@ -28,10 +28,11 @@ from reconciler.live.engine import display_url
     "the Refresh button recomputes at once).",
 )
 def serve_cmd(host: str, port: int, store_url: str, desired_dir: str, cache_ttl: float) -> int:
-    """Serve the dashboard: fleet drift, clients, plan, history and revert.
+    """Serve the dashboard: fleet drift, clients, plan, history and revert, and /metrics for
+    Prometheus.
 
-    Read-only pages need no token. Revert needs the token from env RECONCILER_SERVE_TOKEN;
-    without it a token is generated and printed once on stderr.
+    Read-only pages and /metrics need no token. Revert needs the token from env
+    RECONCILER_SERVE_TOKEN; without it a token is generated and printed once on stderr.
     """
     import uvicorn
 

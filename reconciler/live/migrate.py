@@ -1,6 +1,6 @@
 """`reconciler init`: create the legacy table if missing, then migrate the reconciler's tables.
 
-Why an ordered migration list and not Alembic: the reconciler owns five small tables and must
+Why an ordered migration list and not Alembic: the reconciler owns a few small tables and must
 never autogenerate anything against the application's `client_app_overrides`; a list of
 numbered steps run under one lock in one transaction (DDL is transactional on both PostgreSQL
 and SQLite) gives idempotence and race safety with no extra dependency, env.py or version
@@ -32,11 +32,19 @@ def _v1(conn: Connection) -> None:
     tables.metadata.create_all(conn, tables=list(tables.RECONCILER_TABLES), checkfirst=True)
 
 
-# (version, description, step); append only, never edit a released step.
+def _v4(conn: Connection) -> None:
+    """Drift notification state (`drift --notify`)."""
+    tables.reconciler_drift_state.create(conn, checkfirst=True)
+
+
+# (version, description, step); append only, never edit a released step. Numbers increase but
+# may leave gaps (steps are numbered by the change that brings them): a store records the
+# highest step applied, and `init` runs every step above it in order.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "registry, catalog, run history and schema-version tables", _v1),
+    (4, "drift notification state", _v4),
 )
-SCHEMA_VERSION = MIGRATIONS[-1][0]
+SCHEMA_VERSION = max(version for version, _, _ in MIGRATIONS)
 _INIT_LOCK_KEY = int.from_bytes(hashlib.sha256(b"reconciler:init").digest()[:8], "big", signed=True)
 _NOT_INITIALISED_HINT = "run `reconciler init --store ...`"
 
@@ -72,7 +80,7 @@ def run_init(engine: Engine) -> InitOutcome:
             if current > SCHEMA_VERSION:
                 raise _too_new(current)
             applied = []
-            for version, description, step in MIGRATIONS:
+            for version, description, step in sorted(MIGRATIONS, key=lambda m: m[0]):
                 if version > current:
                     step(conn)
                     applied.append((version, description))

@@ -117,6 +117,18 @@ reconciler_schema_version = Table(
     Column("version", Integer, nullable=False),
 )
 
+# Migration step 4 (drift --notify): each drifted client's drift as last notified. Not in
+# RECONCILER_TABLES, which step 1 creates: a released step never changes what it creates.
+reconciler_drift_state = Table(
+    "reconciler_drift_state",
+    metadata,
+    Column("client_id", ClientId, primary_key=True),
+    Column("fingerprint", String(64), nullable=False),  # sha256 of the drift (plan/events.py)
+    Column("first_seen", DateTime(timezone=True), nullable=False),  # drifted since
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("items", JsonType, nullable=False),  # the drift items, sensitive values masked
+)
+
 # drift and history look up the runs of one client.
 Index("ix_reconciler_run_clients_client_id", reconciler_run_clients.c.client_id)
 

@@ -11,9 +11,11 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from reconciler.model import JSON, OUTPUT_FORMAT_VERSION, ClientDesired, ClientLive
+from reconciler.model import JSON, OUTPUT_FORMAT_VERSION, ClientDesired, ClientLive, fingerprint
 from reconciler.plan.build import plan_client
-from reconciler.plan.diff import json_paths
+from reconciler.plan.diff import is_sensitive, json_paths
+from reconciler.plan.mask import looks_secret, mask_secret_like
+from reconciler.plan.model import ABSENT, SENSITIVE
 
 
 class DriftClass(StrEnum):
@@ -37,6 +39,10 @@ class ClientDrift:
     last_run: int | None = None
     drifted_paths: tuple[str, ...] = ()
     pending_changes: int = 0
+    # What drifted, for `drift --notify` (not in to_json): last applied vs live, per store,
+    # module and path, sensitive values masked; `drift_fingerprint` tells one drift from another.
+    drift_items: tuple[dict[str, JSON], ...] = ()
+    drift_fingerprint: str = ""
 
     @property
     def status(self) -> DriftClass:
@@ -56,10 +62,25 @@ class ClientDrift:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Notification:
+    """What `drift --notify URL` did for one URL: events to send, events it accepted, and the
+    last error (None when every event was delivered). The URL is shown redacted."""
+
+    url: str
+    events: int
+    sent: int
+    error: str | None = None
+
+    def to_json(self) -> dict[str, JSON]:
+        return {"url": self.url, "events": self.events, "sent": self.sent, "error": self.error}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DriftReport:
     clients: tuple[ClientDrift, ...]
     store: str = ""
     desired_commit: str | None = None
+    notifications: tuple[Notification, ...] = ()  # one per `--notify` URL
 
     def count(self, cls: DriftClass) -> int:
         return sum(cls in c.classes for c in self.clients)
@@ -80,6 +101,11 @@ class DriftReport:
             "desired_commit": self.desired_commit,
             "summary": self.summary(),
             "clients": [c.to_json() for c in self.clients],
+            **(
+                {"notifications": [n.to_json() for n in self.notifications]}
+                if self.notifications
+                else {}
+            ),
         }
 
 
@@ -87,6 +113,62 @@ def live_paths(before: ClientLive, after: ClientLive) -> tuple[str, ...]:
     """Dotted paths where two live states differ (no values, so nothing sensitive shows)."""
     old, new = before.to_json(), after.to_json()
     return tuple(".".join(path) for path, _, _ in json_paths(old, new))
+
+
+def drift_items(
+    before: ClientLive,
+    after: ClientLive,
+    sensitive: Mapping[str, Collection[tuple[str, ...]]],
+) -> tuple[tuple[dict[str, JSON], ...], str]:
+    """What changed outside git, as items: store, module (registry rows), path inside the row
+    or legacy column, op, `desired` (as last applied), `live`; sensitive settings masked as the
+    plan masks them and, beyond the plan, any value under a secret-like key. Also their
+    fingerprint, which hashes sensitive values instead of showing them."""
+    shown: list[dict[str, JSON]] = []
+    hashed: list[JSON] = []
+    for path, old, new in json_paths(before.to_json(), after.to_json()):
+        store, module, inner = _locate(path)
+        secret = any(looks_secret(key) for key in inner) or (
+            module is not None
+            and inner[:1] == ("settings",)
+            and is_sensitive(inner[1:], sensitive.get(module, ()))
+        )
+        item: dict[str, JSON] = {
+            "store": store,
+            "module": module,
+            "path": list(inner),
+            "op": "add" if old is ABSENT else "remove" if new is ABSENT else "change",
+            "sensitive": secret,
+        }
+        old, new = _present(old), _present(new)
+        shown.append({**item, "desired": _masked(old, secret), "live": _masked(new, secret)})
+        hashed.append({**item, "desired": _hashed(old, secret), "live": _hashed(new, secret)})
+    return tuple(shown), fingerprint(hashed)
+
+
+def _locate(path: tuple[str, ...]) -> tuple[str, str | None, tuple[str, ...]]:
+    """("registry", module, *inner) or ("legacy", *inner) -> store, module, inner path."""
+    if path[:1] == ("registry",) and len(path) > 1:
+        return "registry", path[1], path[2:]
+    return path[0] if path else "legacy", None, path[1:]
+
+
+def _present(value: JSON) -> JSON:
+    return None if value is ABSENT else value
+
+
+def _masked(value: JSON, secret: bool) -> JSON:
+    if secret:
+        return SENSITIVE
+    if isinstance(value, dict):
+        return mask_secret_like(value)
+    if isinstance(value, list):
+        return [mask_secret_like(v) if isinstance(v, dict) else v for v in value]
+    return value
+
+
+def _hashed(value: JSON, secret: bool) -> JSON:
+    return {"sha256": fingerprint(value)} if secret else value
 
 
 def classify(
@@ -100,6 +182,8 @@ def classify(
     """The drift classes of one client from desired, live and the last recorded write."""
     classes: set[DriftClass] = set()
     drifted: tuple[str, ...] = ()
+    items: tuple[dict[str, JSON], ...] = ()
+    drift_fp = ""
     if last is None:
         classes.add(DriftClass.NEVER_APPLIED)
         reference = live
@@ -108,6 +192,7 @@ def classify(
         if reference != live:
             classes.add(DriftClass.DRIFTED)
             drifted = live_paths(reference, live)
+            items, drift_fp = drift_items(reference, live, sensitive)
     pending = plan_client(desired, reference, legacy_defaults=legacy_defaults, sensitive=sensitive)
     writes = sum(not c.informational for c in pending.changes)
     if last is not None and writes:
@@ -122,4 +207,6 @@ def classify(
         last_run=None if last is None else last[0],
         drifted_paths=drifted,
         pending_changes=writes,
+        drift_items=items,
+        drift_fingerprint=drift_fp,
     )

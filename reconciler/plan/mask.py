@@ -39,6 +39,11 @@ def _mask_value(value: JSON, paths: set[tuple[str, ...]]) -> JSON:
     return value
 
 
+def looks_secret(key: str) -> bool:
+    """True for a key named like a secret (password, token, api_key ...)."""
+    return _SECRET_LIKE.search(key) is not None
+
+
 def mask_secret_like(settings: Mapping[str, JSON]) -> dict[str, JSON]:
     """Fallback without a catalog: mask values whose key looks like a secret, at any depth."""
     result: dict[str, JSON] = {}

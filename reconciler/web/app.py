@@ -18,7 +18,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from reconciler.errors import ConnectionLost, ReconcilerError, RunNotFound, StalePlan, UnsafePlan
-from reconciler.web import json_api, pages
+from reconciler.web import json_api, metrics, pages
 from reconciler.web.board import HERE, Dashboard, ServeConfig, error_response
 from reconciler.web.security import SecurityHeaders, allowed_hosts
 
@@ -62,6 +62,7 @@ def create_app(config: ServeConfig) -> Starlette:
         routes=[
             *pages.ROUTES,
             *json_api.ROUTES,
+            *metrics.ROUTES,
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ],
         middleware=[
@@ -75,6 +76,7 @@ def create_app(config: ServeConfig) -> Starlette:
         },
     )
     app.state.dashboard = Dashboard(config)
+    app.state.metrics = metrics.registry_for(app.state.dashboard)
     return app
 
 

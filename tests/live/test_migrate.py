@@ -11,12 +11,15 @@ from sqlalchemy import text
 
 from reconciler.compat import save_module_overrides
 from reconciler.errors import ReconcilerError
+from reconciler.live import migrate
 from reconciler.live.engine import make_engine
-from reconciler.live.migrate import SCHEMA_VERSION, init, require_initialised, run_init
+from reconciler.live.legacy_ddl import create_legacy_table
+from reconciler.live.migrate import MIGRATIONS, SCHEMA_VERSION, init, require_initialised, run_init
 from tests.helpers import ORIGINAL_SQL, add_clients, has_table, raw_connect, run_sql
 
 RECONCILER_TABLES = [
     "reconciler_client_modules",
+    "reconciler_drift_state",
     "reconciler_modules",
     "reconciler_run_clients",
     "reconciler_runs",
@@ -147,10 +150,16 @@ def test_init_is_idempotent_and_records_the_version(store_url_bare: str) -> None
     first = run_init(engine)
     assert first.version == SCHEMA_VERSION
     assert first.created_legacy_table
-    assert [v for v, _ in first.applied] == [1]
+    assert [v for v, _ in first.applied] == [v for v, _, _ in MIGRATIONS]
     second = run_init(engine)
-    assert (second.version, second.created_legacy_table, second.applied) == (1, False, ())
-    assert run_sql(store_url_bare, "SELECT version FROM reconciler_schema_version") == [(1,)]
+    assert (second.version, second.created_legacy_table, second.applied) == (
+        SCHEMA_VERSION,
+        False,
+        (),
+    )
+    assert run_sql(store_url_bare, "SELECT version FROM reconciler_schema_version") == [
+        (SCHEMA_VERSION,)
+    ]
     assert all(has_table(store_url_bare, name) for name in RECONCILER_TABLES)
 
 
@@ -195,7 +204,7 @@ def test_newer_schema_is_refused(store_url: str) -> None:
     with engine.connect() as conn, pytest.raises(ReconcilerError) as info:
         require_initialised(conn)
     assert (info.value.message, info.value.hint) == (
-        "store schema version 99 is newer than this reconciler supports (1)",
+        f"store schema version 99 is newer than this reconciler supports ({SCHEMA_VERSION})",
         "upgrade module-reconciler",
     )
 
@@ -216,9 +225,37 @@ def test_concurrent_inits_from_two_processes(store_url_bare: str) -> None:
     ]
     results = [p.communicate(timeout=60) for p in procs]
     assert [(p.returncode, out, err) for p, (out, err) in zip(procs, results, strict=True)] == [
-        (0, "1\n", "")
+        (0, f"{SCHEMA_VERSION}\n", "")
     ] * 4
-    assert run_sql(store_url_bare, "SELECT version FROM reconciler_schema_version") == [(1,)]
+    assert run_sql(store_url_bare, "SELECT version FROM reconciler_schema_version") == [
+        (SCHEMA_VERSION,)
+    ]
     engine = make_engine(store_url_bare)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM client_app_overrides")).scalar() == 0
+
+
+def test_migration_numbers_increase_and_may_leave_gaps() -> None:
+    versions = [v for v, _, _ in MIGRATIONS]
+    assert versions == sorted(set(versions))
+    assert versions[0] == 1
+    assert versions[-1] == SCHEMA_VERSION
+
+
+def test_a_version_1_store_gets_the_later_steps_only(store_url_bare: str) -> None:
+    """A store made by the first release (step 1 only) upgrades across the gap to step 4."""
+    engine = make_engine(store_url_bare)
+    with engine.begin() as conn:
+        create_legacy_table(conn)
+        migrate._v1(conn)
+        conn.execute(text("INSERT INTO reconciler_schema_version (version) VALUES (1)"))
+    assert not has_table(store_url_bare, "reconciler_drift_state")
+    with engine.connect() as conn, pytest.raises(ReconcilerError, match="older than"):
+        require_initialised(conn)
+    outcome = run_init(engine)
+    assert [v for v, _ in outcome.applied] == [v for v, _, _ in MIGRATIONS if v > 1]
+    assert outcome.version == SCHEMA_VERSION
+    assert has_table(store_url_bare, "reconciler_drift_state")
+    assert run_sql(store_url_bare, "SELECT version FROM reconciler_schema_version") == [
+        (SCHEMA_VERSION,)
+    ]
