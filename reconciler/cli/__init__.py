@@ -135,9 +135,11 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _redact(text: str) -> str:
+    """No password of a store URL, and no control character from data (issue 18)."""
     from reconciler.redact import redact_urls
+    from reconciler.render.escape import term
 
-    return redact_urls(text)
+    return term(redact_urls(text))
 
 
 def _print_error(exc: ReconcilerError) -> None:

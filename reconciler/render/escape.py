@@ -8,12 +8,13 @@ newline forges a line (`RUN 99 ...`), and in a markdown PR comment `</summary></
 - `term(text)`: for terminals and plain text: every control character (C0, DEL, C1) and every
   bidirectional override is shown as a visible escape (`\\x1b`, `\\n`, `\\u202e`), so the text
   stays on its line and cannot drive the terminal.
-- `md(text)`: for markdown inline text (table cells, headings, list items): `term`, then HTML
-  significant characters as entities and markdown punctuation backslash-escaped, so no tag,
-  link, image, emphasis or table cell can come from data.
+- `md(text)`: for markdown inline text (table cells, headings, list items): `term`, then `&`
+  and `<` as entities (no tag, autolink or entity can start without them) and the markdown
+  punctuation of links, images, emphasis, code and cells (`\\ ` * _ [ ] ! | ~`) backslash-escaped.
 - `md_code(text)`: a markdown code span that holds the text literally (a fence longer than any
   run of backticks in it; `|` escaped for tables).
-- `html(text)`: inside a raw HTML block (`<details><summary>`), where markdown is not parsed.
+- `html(text)`: inside a raw HTML block (`<details><summary>`), where markdown is not parsed:
+  HTML entities, and the same markdown punctuation as numeric entities.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import re
 # C0 controls, DEL, C1 controls, and the Unicode bidirectional embeddings/overrides/isolates.
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_MARKDOWN = re.compile(r"([\\`*_\[\]()!|~#{}])")
+_MARKDOWN = re.compile(r"([\\`*_\[\]!|~])")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -49,7 +50,8 @@ def term(text: object) -> str:
 
 def md(text: object) -> str:
     """`text` as inert markdown inline text: no tag, link, image, emphasis or cell break."""
-    return _MARKDOWN.sub(r"\\\1", _html.escape(term(text), quote=True))
+    value = term(text).replace("&", "&amp;").replace("<", "&lt;")
+    return _MARKDOWN.sub(r"\\\1", value)
 
 
 def md_code(text: object) -> str:
@@ -63,5 +65,10 @@ def md_code(text: object) -> str:
 
 
 def html(text: object) -> str:
-    """`text` inside raw HTML (a `<summary>`): entities for HTML, control characters escaped."""
-    return _html.escape(term(text), quote=True)
+    """`text` inside raw HTML (a `<summary>`): entities for HTML and for markdown punctuation
+    (a renderer that does parse markdown there finds no link or image), controls escaped."""
+    return _MARKDOWN.sub(_entity, _html.escape(term(text), quote=True))
+
+
+def _entity(match: re.Match[str]) -> str:
+    return f"&#{ord(match.group())};"

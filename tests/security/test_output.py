@@ -45,7 +45,7 @@ def _rewrite(desired: Path, name: str, old: str, new: str) -> None:
 def test_escape_helpers() -> None:
     assert term("a\x1b]0;t\x07\nRUN 99\u202e") == "a\\x1b]0;t\\x07\\nRUN 99\\u202e"
     assert md("![t](https://e/p.png) </summary>") == (
-        "\\!\\[t\\]\\(https://e/p.png\\) &lt;/summary&gt;"
+        "\\!\\[t\\](https://e/p.png) &lt;/summary>"
     )
     assert md_code("a`b|c") == "``a`b\\|c``"
     assert md_code("`x") == "`` `x ``"
@@ -123,9 +123,8 @@ def test_history_escapes_a_recorded_reason(
     from reconciler import api
     from reconciler.results import RunMeta
 
-    api.apply(
-        store, str(desired), meta=RunMeta(actor="ci\x1b]0;t\x07", reason="a\nRUN 99 forged")
-    )
+    planned = api.plan(store, str(desired))
+    api.apply(store, planned, meta=RunMeta(actor="ci\x1b]0;t\x07", reason="a\nRUN 99 forged"))
     text = invoke(capsys, "history", "--store", store)
     assert text.code == 0
     assert "a\\nRUN 99 forged" in text.out and _no_control(text.out)
