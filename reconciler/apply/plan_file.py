@@ -5,14 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler.errors import DamagedPlan, ReconcilerError
+from reconciler.files import write_atomic
 from reconciler.plan.model import Plan
 from reconciler.plan.saved import SavedPlan, dump_plan, load_plan
 
 
 def write_plan_file(planned: Plan, path: str) -> None:
-    """Write `planned` to `path` as a saved plan (no sensitive values, checksummed)."""
+    """Write `planned` to `path` as a saved plan (no sensitive values, checksummed): atomically,
+    mode 0666 & ~umask; a symlink at `path` is replaced, its target never written."""
     try:
-        Path(path).write_text(dump_plan(planned), encoding="utf-8")
+        write_atomic(path, dump_plan(planned).encode("utf-8"), overwrite=True)
     except OSError as exc:
         raise ReconcilerError(
             f"cannot write plan file {path}: {exc.strerror or exc}",
