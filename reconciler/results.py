@@ -233,6 +233,8 @@ class RunInfo:
     reverts_run: int | None
     summary: Mapping[str, JSON] | None
     clients: int = 0
+    host: str | None = None  # the process that ran it (None: recorded before migration 2)
+    pid: int | None = None
 
     def to_json(self) -> dict[str, JSON]:
         return {
@@ -249,6 +251,8 @@ class RunInfo:
             "reverts_run": self.reverts_run,
             "summary": self.summary,
             "clients": self.clients,
+            "host": self.host,
+            "pid": self.pid,
         }
 
 

@@ -32,9 +32,19 @@ def _v1(conn: Connection) -> None:
     tables.metadata.create_all(conn, tables=list(tables.RECONCILER_TABLES), checkfirst=True)
 
 
+def _v2(conn: Connection) -> None:
+    """The process (host, pid) that runs each run, so a killed run shows as abandoned.
+    Step 1 creates today's shape on a new store, so only add what is missing."""
+    present = {c["name"] for c in inspect(conn).get_columns("reconciler_runs")}
+    for name, sql_type in (("host", "VARCHAR(255)"), ("pid", "INTEGER")):
+        if name not in present:
+            conn.execute(text(f"ALTER TABLE reconciler_runs ADD COLUMN {name} {sql_type}"))
+
+
 # (version, description, step); append only, never edit a released step.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "registry, catalog, run history and schema-version tables", _v1),
+    (2, "run history records the process (host, pid) of each run", _v2),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 _INIT_LOCK_KEY = int.from_bytes(hashlib.sha256(b"reconciler:init").digest()[:8], "big", signed=True)

@@ -147,10 +147,10 @@ def test_init_is_idempotent_and_records_the_version(store_url_bare: str) -> None
     first = run_init(engine)
     assert first.version == SCHEMA_VERSION
     assert first.created_legacy_table
-    assert [v for v, _ in first.applied] == [1]
+    assert [v for v, _ in first.applied] == [1, 2]
     second = run_init(engine)
-    assert (second.version, second.created_legacy_table, second.applied) == (1, False, ())
-    assert run_sql(store_url_bare, "SELECT version FROM reconciler_schema_version") == [(1,)]
+    assert (second.version, second.created_legacy_table, second.applied) == (2, False, ())
+    assert run_sql(store_url_bare, "SELECT version FROM reconciler_schema_version") == [(2,)]
     assert all(has_table(store_url_bare, name) for name in RECONCILER_TABLES)
 
 
@@ -195,7 +195,7 @@ def test_newer_schema_is_refused(store_url: str) -> None:
     with engine.connect() as conn, pytest.raises(ReconcilerError) as info:
         require_initialised(conn)
     assert (info.value.message, info.value.hint) == (
-        "store schema version 99 is newer than this reconciler supports (1)",
+        "store schema version 99 is newer than this reconciler supports (2)",
         "upgrade module-reconciler",
     )
 
@@ -216,9 +216,9 @@ def test_concurrent_inits_from_two_processes(store_url_bare: str) -> None:
     ]
     results = [p.communicate(timeout=60) for p in procs]
     assert [(p.returncode, out, err) for p, (out, err) in zip(procs, results, strict=True)] == [
-        (0, "1\n", "")
+        (0, "2\n", "")
     ] * 4
-    assert run_sql(store_url_bare, "SELECT version FROM reconciler_schema_version") == [(1,)]
+    assert run_sql(store_url_bare, "SELECT version FROM reconciler_schema_version") == [(2,)]
     engine = make_engine(store_url_bare)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM client_app_overrides")).scalar() == 0
