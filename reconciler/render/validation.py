@@ -17,6 +17,12 @@ def write_markdown(report: ValidationReport, out: IO[str]) -> None:
     out.write(as_markdown(report))
 
 
+def write_warnings(report: ValidationReport, err: IO[str]) -> None:
+    """One `warning: file:line:col: $: reason` line per warning (stderr)."""
+    for w in report.warnings:
+        err.write(f"warning: {term(w.location)}: {term(w.path)}: {term(w.reason)}\n")
+
+
 def as_text(report: ValidationReport, *, color: bool = False) -> str:
     """One `file:line:col: $.path: reason` line per problem, then the count."""
     if report.valid:
