@@ -55,7 +55,7 @@ def write_history_text(listing: RunList, out: IO[str]) -> None:
         out.write("No runs recorded yet.\n")
         return
     out.write(
-        f"{'RUN':>5}  {'KIND':<7} {'STATUS':<8} {'CLIENTS':>7}  {'STARTED':<25} ACTOR / REASON\n"
+        f"{'RUN':>5}  {'KIND':<7} {'STATUS':<9} {'CLIENTS':>7}  {'STARTED':<25} ACTOR / REASON\n"
     )
     for r in runs:
         why = f"{r.actor}" + (f": {r.reason}" if r.reason else "")
@@ -63,7 +63,7 @@ def write_history_text(listing: RunList, out: IO[str]) -> None:
             why += f" (reverts run {r.reverts_run})"
         started = r.started_at.isoformat(timespec="seconds")
         out.write(
-            f"{r.id:>5}  {r.kind:<7} {term(r.status):<8} {r.clients:>7}  {started:<25} {term(why)}\n"
+            f"{r.id:>5}  {r.kind:<7} {term(r.status):<9} {r.clients:>7}  {started:<25} {term(why)}\n"
         )
 
 
