@@ -277,9 +277,7 @@ class DesiredStream:
             ("name", name, f) for name, files in self._names.items() for f in files
         ]
 
-    def merge(
-        self, problems: list[Problem], owners: list[tuple[str, str, str]], seen: int
-    ) -> None:
+    def merge(self, problems: list[Problem], owners: list[tuple[str, str, str]], seen: int) -> None:
         """Take in what a worker found (parallel.py), as if this stream had read the files."""
         self.problems.extend(problems)
         for field, value, relpath in owners:

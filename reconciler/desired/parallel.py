@@ -89,9 +89,7 @@ def parallel_map(
         initializer=_init_worker,
         initargs=(type(stream), type(stream.source), stream.source.root),
     ) as pool:
-        pending: deque[Future[tuple[Any, list[Problem], list[tuple[str, str, str]], int]]] = (
-            deque()
-        )
+        pending: deque[Future[tuple[Any, list[Problem], list[tuple[str, str, str]], int]]] = deque()
         for chunk in chunks:
             pending.append(pool.submit(_run_chunk, chunk, task, args))
             if len(pending) >= 2 * jobs:

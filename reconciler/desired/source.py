@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
 YAML_SUFFIXES = (".yaml", ".yml")
 WRONG_CASE = "not read: the suffix must be lowercase .yaml or .yml"
-LINKED_DIR = "not read: a symlink to a directory (files under it are ignored; move them into the tree)"
+LINKED_DIR = (
+    "not read: a symlink to a directory (files under it are ignored; move them into the tree)"
+)
 
 
 @runtime_checkable

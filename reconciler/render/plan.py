@@ -131,9 +131,6 @@ def _client_section(client: ClientPlan) -> str:
         "| | change | detail | stores |",
         "|---|---|---|---|",
     ]
-    lines += [
-        f"| {r.symbol} | {md_code(r.subject)} | {md(r.detail)} | {r.stores} |"
-        for r in rows
-    ]
+    lines += [f"| {r.symbol} | {md_code(r.subject)} | {md(r.detail)} | {r.stores} |" for r in rows]
     lines += ["", "</details>", ""]
     return "\n".join(lines) + "\n"

@@ -63,7 +63,8 @@ def write_history_text(listing: RunList, out: IO[str]) -> None:
             why += f" (reverts run {r.reverts_run})"
         started = r.started_at.isoformat(timespec="seconds")
         out.write(
-            f"{r.id:>5}  {r.kind:<7} {term(r.status):<9} {r.clients:>7}  {started:<25} {term(why)}\n"
+            f"{r.id:>5}  {r.kind:<7} {term(r.status):<9} {r.clients:>7}  {started:<25} "
+            f"{term(why)}\n"
         )
 
 

@@ -139,9 +139,7 @@ def status_markdown(report: StatusReport) -> str:
         for m in client.modules:
             row = _module_row(m)
             settings = md_code(canonical_json(m.settings)) if m.settings else "-"
-            out.append(
-                f"| {md_code(m.id)} | {row[1]} | {md(row[2])} | {md(row[3])} | {settings} |"
-            )
+            out.append(f"| {md_code(m.id)} | {row[1]} | {md(row[2])} | {md(row[3])} | {settings} |")
         conflicts = [f"- ⚠️ {md_code(m.id)}: {md(c)}" for m in client.modules for c in m.conflicts]
         if conflicts:
             out += ["", "**Conflicts between the stores:**", "", *conflicts]

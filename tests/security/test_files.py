@@ -51,7 +51,8 @@ def test_plan_out_replaces_a_symlink_and_never_writes_its_target(
     result = invoke(capsys, "plan", "--store", store, "--dir", str(desired), "--out", str(link))
     assert result.code == 0, result.err
     assert victim.read_text() == "precious\n"
-    assert not link.is_symlink() and link.read_text().startswith("{")
+    assert not link.is_symlink()
+    assert link.read_text().startswith("{")
     assert _mode(link) == 0o644
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left
 
@@ -79,12 +80,14 @@ def test_import_over_a_dangling_symlink_is_not_reported_written(
     refused = invoke(capsys, *args)
     assert refused.code == 1
     assert "exists, not overwritten (pass --force)" in refused.out
-    assert "wrote" not in refused.out and not elsewhere.exists()
+    assert "wrote" not in refused.out
+    assert not elsewhere.exists()
     forced = invoke(capsys, *args, "--force")
     assert forced.code == 0, forced.err
     assert "overwrote" in forced.out
     written = out / "acme-dental.yaml"
-    assert not written.is_symlink() and f"client_id: {ACME}" in written.read_text()
+    assert not written.is_symlink()
+    assert f"client_id: {ACME}" in written.read_text()
     assert not elsewhere.exists()
     assert _mode(written) == 0o644
 
@@ -113,7 +116,8 @@ def test_write_atomic_follows_the_umask_and_never_clobbers(tmp_path: Path) -> No
         assert not write_atomic(path, b"two", overwrite=False)
         assert path.read_bytes() == b"one"
         assert write_atomic(path, b"three", overwrite=True)
-        assert path.read_bytes() == b"three" and _mode(path) == 0o640
+        assert path.read_bytes() == b"three"
+        assert _mode(path) == 0o640
         assert sorted(p.name for p in tmp_path.iterdir()) == ["f.txt"]
     finally:
         os.umask(old)

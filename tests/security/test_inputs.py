@@ -76,7 +76,8 @@ def test_lookalike_client_id_is_an_error(
     lines = [line for line in result.out.splitlines() if "looks like" in line]
     assert len(lines) == 1
     assert lines[0].startswith("clients/twin.yaml:1:12: $.client_id: ")
-    assert f"'{BRIGHT}'" in lines[0] and "clients/bright-smiles.yaml:2:12" in lines[0]
+    assert f"'{BRIGHT}'" in lines[0]
+    assert "clients/bright-smiles.yaml:2:12" in lines[0]
     assert "U+0435 CYRILLIC SMALL LETTER IE" in lines[0]
 
 
@@ -87,7 +88,8 @@ def test_lookalike_name_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixtur
     result = invoke(capsys, "validate", str(desired))
     assert result.code == 1
     lines = [line for line in result.out.splitlines() if "looks like" in line]
-    assert len(lines) == 1 and lines[0].startswith("clients/twin.yaml:2:7: $.name: ")
+    assert len(lines) == 1
+    assert lines[0].startswith("clients/twin.yaml:2:7: $.name: ")
 
 
 def test_distinct_non_ascii_names_are_fine(

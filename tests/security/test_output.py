@@ -44,9 +44,7 @@ def _rewrite(desired: Path, name: str, old: str, new: str) -> None:
 
 def test_escape_helpers() -> None:
     assert term("a\x1b]0;t\x07\nRUN 99\u202e") == "a\\x1b]0;t\\x07\\nRUN 99\\u202e"
-    assert md("![t](https://e/p.png) </summary>") == (
-        "\\!\\[t\\](https://e/p.png) &lt;/summary>"
-    )
+    assert md("![t](https://e/p.png) </summary>") == ("\\!\\[t\\](https://e/p.png) &lt;/summary>")
     assert md_code("a`b|c") == "``a`b\\|c``"
     assert md_code("`x") == "`` `x ``"
 
@@ -71,7 +69,8 @@ def test_validate_refuses_control_characters_in_ids_and_names(
     result = invoke(capsys, "validate", str(desired))
     assert result.code == 1
     assert f"clients/bright-smiles.yaml:{index + 1}:" in result.out
-    assert f"$.{where}" in result.out and "control character" in result.out
+    assert f"$.{where}" in result.out
+    assert "control character" in result.out
     assert _no_control(result.out + result.err)
 
 
@@ -87,7 +86,8 @@ def test_text_outputs_escape_control_characters_from_data(
     )
     plan = invoke(capsys, "plan", "--store", store, "--dir", str(desired))
     assert plan.code == 0, plan.err
-    assert "\\x9b2J" in plan.out and _no_control(plan.out)
+    assert "\\x9b2J" in plan.out
+    assert _no_control(plan.out)
     applied = invoke(capsys, "apply", "--store", store, "--dir", str(desired), "--yes")
     assert applied.code == 0, applied.err
     assert _no_control(applied.out + applied.err)
@@ -127,14 +127,17 @@ def test_history_escapes_a_recorded_reason(
     api.apply(store, planned, meta=RunMeta(actor="ci\x1b]0;t\x07", reason="a\nRUN 99 forged"))
     text = invoke(capsys, "history", "--store", store)
     assert text.code == 0
-    assert "a\\nRUN 99 forged" in text.out and _no_control(text.out)
+    assert "a\\nRUN 99 forged" in text.out
+    assert _no_control(text.out)
     assert not any(line.lstrip().startswith("RUN 99") for line in text.out.splitlines())
     markdown = invoke(capsys, "history", "--store", store, "--format", "markdown")
-    assert len(markdown.out.splitlines()) == 3 and _no_control(markdown.out)
+    assert len(markdown.out.splitlines()) == 3
+    assert _no_control(markdown.out)
 
 
 def _structure_intact(markdown: str) -> None:
-    assert "![t](" not in markdown and "<img" not in markdown
+    assert "![t](" not in markdown
+    assert "<img" not in markdown
     assert "</summary></details>" not in markdown.replace("&lt;/summary&gt;&lt;/details&gt;", "")
     assert _no_control(markdown)
 
@@ -152,6 +155,8 @@ def test_markdown_escapes_markup_in_names(
     assert plan.out.count("</details>") == sections > 0
     assert "&lt;/summary&gt;&lt;/details&gt;" in plan.out
     for args in (("status",), ("status", "--client", BRIGHT), ("drift",)):
-        result = invoke(capsys, *args, "--store", store, "--dir", str(desired), "--format", "markdown")
+        result = invoke(
+            capsys, *args, "--store", store, "--dir", str(desired), "--format", "markdown"
+        )
         assert result.code in (0, 2), (args, result.err)
         _structure_intact(result.out)

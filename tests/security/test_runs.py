@@ -87,7 +87,8 @@ def test_a_refused_stale_revert_is_recorded_as_refused(store_url: str) -> None:
         ['["support"]', A],
     )
     report = api.revert(store_url, applied.run_id or 0, meta=META)
-    assert report.counts["stale"] == 1 and not report.ok
+    assert report.counts["stale"] == 1
+    assert not report.ok
     runs = api.history(store_url)
     assert [(r.kind, r.status, r.clients) for r in runs] == [
         ("revert", "refused", 0),
