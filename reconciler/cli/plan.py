@@ -9,6 +9,7 @@ import click
 from reconciler import api, render
 from reconciler.cli import options
 from reconciler.errors import EXIT_CHANGES, EXIT_OK
+from reconciler.render.escape import term
 from reconciler.render.progress import fleet_progress
 
 
@@ -69,7 +70,7 @@ def plan_cmd(
         )
     if out_file:
         api.save_plan(planned, out_file)
-        click.echo(f"saved plan to {out_file}", err=True)
+        click.echo(f"saved plan to {term(out_file)}", err=True)
     render.write(planned, fmt, sys.stdout)
     if detailed_exitcode and planned.has_changes:
         return EXIT_CHANGES
