@@ -117,3 +117,18 @@ def test_client_cache_evicts_expired_entries() -> None:
     clock.now += 10.0
     assert cache.get(("s", "fresh"), (), 10.0) == (False, None)
     assert len(cache) == 0  # an expired entry read is dropped too
+
+
+def test_a_reused_pid_does_not_keep_a_run_running(store_url: str) -> None:
+    """The pid exists, but its process started after the run did: another process now."""
+    long_ago = datetime(2000, 1, 1, tzinfo=UTC)
+    run_id = start_run(
+        make_engine(store_url),
+        now=long_ago,
+        kind="apply",
+        actor="me",
+        command="reconciler apply",
+        store="s",
+    )
+    (run,) = [r for r in api.history(store_url) if r.id == run_id]
+    assert run.status == "abandoned"
