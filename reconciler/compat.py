@@ -211,5 +211,5 @@ def unified_modules(
         live = read_live(conn, [client_id])[client_id]
     modules = unify(live, defaults)
     if ttl > 0:
-        the_cache.put(key, defaults, tuple(modules), generation)
+        the_cache.put(key, defaults, tuple(modules), generation, ttl)
     return modules

@@ -35,6 +35,7 @@ class ValidationReport:
     clients: int = 0
     modules: int = 0
     profiles: int = 0
+    warnings: Sequence[Problem] = ()  # files not read and why; never change `valid`
 
     @property
     def valid(self) -> bool:
@@ -56,6 +57,7 @@ class ValidationReport:
             "format_version": OUTPUT_FORMAT_VERSION,
             "valid": self.valid,
             "errors": [p.to_json() for p in self.problems],
+            "warnings": [w.to_json() for w in self.warnings],
             "clients": self.clients,
             "modules": self.modules,
             "profiles": self.profiles,
@@ -235,6 +237,8 @@ class RunInfo:
     reverts_run: int | None
     summary: Mapping[str, JSON] | None
     clients: int = 0
+    host: str | None = None  # the process that ran it (None: recorded before migration 2)
+    pid: int | None = None
 
     def to_json(self) -> dict[str, JSON]:
         return {
@@ -251,6 +255,8 @@ class RunInfo:
             "reverts_run": self.reverts_run,
             "summary": self.summary,
             "clients": self.clients,
+            "host": self.host,
+            "pid": self.pid,
         }
 
 

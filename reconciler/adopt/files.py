@@ -13,6 +13,7 @@ Only modules no store enables may be left out (the client's `merge` keeps them a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,7 +74,7 @@ def import_clients(
         relpath = existing.get(cid) or f"clients/{_file_name(cid)}"
         rel_in_clients = Path(relpath).relative_to("clients")
         target = Path(out_dir) / rel_in_clients if out_dir else Path(desired_dir) / relpath
-        if target.exists() and not force:
+        if os.path.lexists(target) and not force:  # a dangling symlink is an entry too
             done.append(ImportedClient(client_id=cid, file=str(target), status="exists"))
             continue
         unified = unify(live, state.settings.legacy_defaults)
@@ -84,9 +85,11 @@ def import_clients(
         if cid not in settled:
             status = "failed"
         else:
-            existed = work.target.exists()
-            write_client_file(work.target, text, force=force)
-            status = "overwritten" if existed else "written"
+            existed = os.path.lexists(work.target)
+            if write_client_file(work.target, text, force=force):
+                status = "overwritten" if existed else "written"
+            else:  # created meanwhile: not clobbered
+                status = "exists"
         done.append(_report(state, cid, work, status, strategy))
     return sorted(done, key=lambda c: c.client_id)
 

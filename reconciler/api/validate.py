@@ -47,8 +47,9 @@ def check(
     """Validate like `validate`, streaming: memory grows with a batch of clients, not the fleet.
 
     Returns:
-        A `ValidationReport`: counts of what was read (clients, modules, profiles) and every
-        problem; `report.valid` is False (CLI exit 1) when there is any.
+        A `ValidationReport`: counts of what was read (clients, modules, profiles), every
+        problem, and warnings (files not read: a wrong-case suffix, a symlinked directory);
+        `report.valid` is False (CLI exit 1) when there is any problem, whatever the warnings.
 
     Raises:
         ReconcilerError: as `validate`, for a tree that cannot be read at all.
@@ -57,9 +58,14 @@ def check(
         try:
             clients = sum(walk(stream, _batches.count, (), jobs=jobs, on_progress=on_progress))
         except ValidationFailed as failed:
-            return ValidationReport(problems=failed.problems, **failed.counts)
+            return ValidationReport(
+                problems=failed.problems, warnings=stream.warnings, **failed.counts
+            )
         return ValidationReport(
-            clients=clients, modules=len(stream.catalog), profiles=len(stream.profiles)
+            clients=clients,
+            modules=len(stream.catalog),
+            profiles=len(stream.profiles),
+            warnings=stream.warnings,
         )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from reconciler.apply.process import is_gone, this_process
 from reconciler.errors import RunNotFound
 from reconciler.live.ids import db_client_id
 from reconciler.live.tables import reconciler_run_clients, reconciler_runs
@@ -24,14 +25,17 @@ MAX_RUN_ID = 2**31 - 1  # reconciler_runs.id is an INTEGER
 
 
 def start_run(engine: Engine, *, now: datetime, **fields: Any) -> int:
-    """Insert a run in status `running` and return its id."""
+    """Insert a run in status `running`, with this process's host and pid, and return its id."""
     # The command line may hold a store URL with its password (SPEC §4: never shown).
     for name in ("command", "reason"):
         if isinstance(fields.get(name), str):
             fields[name] = redact_urls(fields[name])
+    host, pid = this_process()
     with engine.begin() as conn:
         result = conn.execute(
-            insert(reconciler_runs).values(started_at=now, status="running", **fields)
+            insert(reconciler_runs).values(
+                started_at=now, status="running", host=host, pid=pid, **fields
+            )
         )
         key = result.inserted_primary_key
         assert key is not None
@@ -84,6 +88,9 @@ def record_clients(
 
 
 def _run_info(row: Any, clients: int) -> RunInfo:
+    status = row.status
+    if status == "running" and is_gone(row.host, row.pid, row.started_at):
+        status = "abandoned"  # shown so; the row is left as recorded
     return RunInfo(
         id=row.id,
         kind=row.kind,
@@ -94,10 +101,12 @@ def _run_info(row: Any, clients: int) -> RunInfo:
         reason=None if row.reason is None else redact_urls(row.reason),
         desired_commit=row.desired_commit,
         store=row.store,
-        status=row.status,
+        status=status,
         reverts_run=row.reverts_run,
         summary=row.summary,
         clients=clients,
+        host=row.host,
+        pid=row.pid,
     )
 
 

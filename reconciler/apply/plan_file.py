@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from reconciler.errors import DamagedPlan, ReconcilerError
+from reconciler.files import write_atomic
 from reconciler.plan.model import Plan
 from reconciler.plan.saved import SavedPlan, dump_plan, load_plan
 
@@ -24,11 +25,12 @@ def plan_key() -> bytes | None:
 
 def write_plan_file(planned: Plan, path: str, *, uncommitted: str | None = None) -> None:
     """Write `planned` to `path` as a saved plan (no sensitive values, checksummed, signed
-    with RECONCILER_PLAN_KEY when set); `uncommitted`: the fingerprint of a tree with
-    uncommitted changes."""
+    with RECONCILER_PLAN_KEY when set; `uncommitted`: the fingerprint of a tree with
+    uncommitted changes): atomically, mode 0666 & ~umask; a symlink at `path` is replaced,
+    its target never written."""
     text = dump_plan(planned, uncommitted=uncommitted, key=plan_key())
     try:
-        Path(path).write_text(text, encoding="utf-8")
+        write_atomic(path, text.encode("utf-8"), overwrite=True)
     except OSError as exc:
         raise ReconcilerError(
             f"cannot write plan file {path}: {exc.strerror or exc}",

@@ -76,9 +76,7 @@ def execute(
     finished = False
     try:
         results = run_jobs(engine, jobs, run_id=run_id, clock=meta.clock, on_done=on_done)
-        status = (
-            "done" if all(r.outcome in ("applied", "unchanged") for r in results) else "partial"
-        )
+        status = run_status(results)
     except ConnectionLost as exc:  # the run stopped: record what it did, then say so
         finished = True
         # The store may still be unreachable or locked: its error must not hide this one.
@@ -114,6 +112,18 @@ def execute(
         plan_summary=plan_summary,
         desired_commit=desired_commit,
     )
+
+
+def run_status(results: Sequence[ClientResult]) -> str:
+    """`done` when every client was applied or unchanged; `refused` when nothing was written
+    and clients were refused as stale (a stale revert or apply: no run of 0 clients that
+    looks done or partial); `partial` otherwise."""
+    outcomes = {r.outcome for r in results}
+    if outcomes <= {"applied", "unchanged"}:
+        return "done"
+    if "stale" in outcomes and not outcomes & {"applied", "failed"}:
+        return "refused"
+    return "partial"
 
 
 def _constant(state: ClientLive) -> Callable[[ClientLive], ClientLive]:

@@ -18,6 +18,7 @@ import click
 from reconciler import __version__
 from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
 from reconciler.redact import redact_urls
+from reconciler.render.escape import term
 
 # verb -> "module:attribute"; modules import only when their verb runs (fast --help).
 VERBS: dict[str, str] = {
@@ -180,7 +181,8 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _redact(text: str) -> str:
-    return redact_urls(text)
+    """No password of a store URL, and no control character from data (issue 18)."""
+    return term(redact_urls(text))
 
 
 def _print_error(exc: ReconcilerError) -> None:

@@ -11,6 +11,7 @@ import click
 from reconciler import api, render
 from reconciler.cli import options
 from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
+from reconciler.render.escape import has_control, term
 from reconciler.render.progress import fleet_progress, progress
 from reconciler.results import ApplyReport, RunMeta
 
@@ -28,7 +29,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def run_meta(actor: str, reason: str | None) -> RunMeta:
-    """Who runs this command line and why, as recorded with the run."""
+    """Who runs this command line and why, as recorded with the run. A control character in
+    --reason or --actor is refused: history prints them, and a newline would forge a line."""
+    for option, value in (("--reason", reason), ("--actor", actor)):
+        if value and has_control(value):
+            raise ReconcilerError(
+                f"{option} must not contain control characters (newline, ESC, tab...)",
+                hint=f"give {option} as one line of plain text",
+            )
     return RunMeta(actor=actor, reason=reason, command=" ".join(["reconciler", *sys.argv[1:]]))
 
 
@@ -36,7 +44,7 @@ def write_report(report: ApplyReport, fmt: str) -> int:
     render.write(report, fmt, sys.stdout)
     for result in report.results:
         if result.outcome in ("stale", "failed"):
-            click.echo(f"error: {result.message}", err=True)
+            click.echo(f"error: {term(result.message)}", err=True)
     return EXIT_OK if report.ok else EXIT_ERROR
 
 

@@ -10,6 +10,7 @@ from reconciler import api, render
 from reconciler.cli import options
 from reconciler.errors import EXIT_ERROR, EXIT_OK
 from reconciler.model import STRATEGY_NAMES
+from reconciler.render.escape import term
 from reconciler.render.imports import write_warnings
 
 
@@ -67,5 +68,5 @@ def import_cmd(
     render.write(report, fmt, sys.stdout)
     for client in report.clients:
         if client.status == "failed":
-            click.echo(f"error: client {client.client_id}: {client.error}", err=True)
+            click.echo(term(f"error: client {client.client_id}: {client.error}"), err=True)
     return EXIT_OK if report.ok else EXIT_ERROR

@@ -9,6 +9,7 @@ import click
 from reconciler import api, render
 from reconciler.cli import options
 from reconciler.errors import EXIT_CHANGES, EXIT_OK
+from reconciler.render.escape import term
 from reconciler.render.progress import fleet_progress
 
 
@@ -75,7 +76,7 @@ def plan_cmd(
         )
     if out_file:
         api.save_plan(planned, out_file, desired_dir=desired_dir, ref=ref)
-        click.echo(f"saved plan to {out_file}", err=True)
+        click.echo(f"saved plan to {term(out_file)}", err=True)
     if results_file:
         api.write_results(results_file, planned, shard=shard, store_url=store_url)
     render.write(planned, fmt, sys.stdout)

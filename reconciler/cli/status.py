@@ -9,6 +9,7 @@ import click
 from reconciler import api, render
 from reconciler.cli import options
 from reconciler.errors import EXIT_OK
+from reconciler.render.escape import term
 
 
 @click.command("status")
@@ -28,6 +29,6 @@ def status_cmd(client_ids: tuple[str, ...], store_url: str, desired_dir: str, fm
     """
     report = api.status(store_url, client_ids, desired_dir=desired_dir)
     for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {term(warning)}", err=True)
     render.write(report, fmt, sys.stdout)
     return EXIT_OK

@@ -30,4 +30,6 @@ def validate_cmd(
     with fleet_progress("validate") as on_progress:
         report = api.check(root, ref=ref, jobs=jobs, on_progress=on_progress)
     render.write(report, fmt, sys.stdout)
+    if fmt != "json":  # JSON carries them as `warnings`
+        render.validation.write_warnings(report, sys.stderr)
     return EXIT_OK if report.valid else EXIT_ERROR

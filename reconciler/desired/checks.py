@@ -5,9 +5,10 @@ Every check returns Problems; only `load.load_desired` raises.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from reconciler.desired.catalog import Catalog, stem
+from reconciler.desired.confusable import differences, lookalikes
 from reconciler.desired.resolve import Layer
 from reconciler.desired.schema import check_file, file_validator
 from reconciler.desired.yamlsafe import JsonPath, YamlFile
@@ -92,4 +93,27 @@ def duplicate_client_ids(owners: Mapping[str, list[YamlFile]]) -> list[Problem]:
             others = ", ".join(str(o.locate(("client_id",))) for o in files if o is not yf)
             reason = f"client_id {client_id!r} is also used in {others}"
             problems.append(yf.problem(("client_id",), reason))
+    return problems
+
+
+def lookalike_clients(
+    ids: Mapping[str, list[str]],
+    names: Mapping[str, list[str]],
+    reread: Callable[[str], YamlFile | None],
+) -> list[Problem]:
+    """A client_id or name that differs from another client's only by confusable characters
+    (a Cyrillic `е` for `e`): a problem at each file using the lookalike, naming the other."""
+    problems = []
+    for field, claims in (("client_id", ids), ("name", names)):
+        if all(value.isascii() for value in claims):  # the usual case: nothing to compare
+            continue
+        for value, imitated in sorted(lookalikes(list(claims)).items()):
+            files = [yf for f in claims[value] if (yf := reread(f)) is not None]
+            originals = [yf for f in claims[imitated] if (yf := reread(f)) is not None]
+            where = ", ".join(str(o.locate((field,))) for o in originals)
+            reason = (
+                f"{field} {value!r} looks like {field} {imitated!r} of {where}: they differ only "
+                f"by confusable characters ({differences(value, imitated)})"
+            )
+            problems += [yf.problem((field,), reason) for yf in files]
     return problems

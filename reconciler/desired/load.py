@@ -15,6 +15,7 @@ from reconciler.desired.checks import (
     check_layer_modules,
     check_settings_ids,
     duplicate_client_ids,
+    lookalike_clients,
 )
 from reconciler.desired.parallel import MIN_FILES, parallel_map
 from reconciler.desired.resolve import Layer, Resolver
@@ -134,6 +135,7 @@ class DesiredStream:
         self.problems: list[Problem] = []
         self._reader = _Reader(source, self.problems)
         self._owners: dict[str, list[str]] = {}  # client_id -> files (relpaths) that claim it
+        self._names: dict[str, list[str]] = {}  # name -> files (for lookalike names)
         self._seen = 0
         if shared_from is not None:
             self._share(shared_from)
@@ -254,6 +256,9 @@ class DesiredStream:
         client_id: Any = yf.data.get("client_id")
         if isinstance(client_id, str):
             self._owners.setdefault(client_id, []).append(relpath)
+        name: Any = yf.data.get("name")
+        if isinstance(name, str):
+            self._names.setdefault(name, []).append(relpath)
         if found:
             self.problems.extend(found)
             return None
@@ -263,17 +268,29 @@ class DesiredStream:
 
     def reset_owners(self) -> None:
         self._owners = {}
+        self._names = {}
 
-    def owner_pairs(self) -> list[tuple[str, str]]:
-        """(client_id, file) for every client file read since the last reset."""
-        return [(cid, f) for cid, files in self._owners.items() for f in files]
+    def owner_pairs(self) -> list[tuple[str, str, str]]:
+        """(field, value, file): every client_id and name read since the last
+        reset, for a worker to hand to the parent's `merge`."""
+        return [("client_id", cid, f) for cid, files in self._owners.items() for f in files] + [
+            ("name", name, f) for name, files in self._names.items() for f in files
+        ]
 
-    def merge(self, problems: list[Problem], owners: list[tuple[str, str]], seen: int) -> None:
+    def merge(self, problems: list[Problem], owners: list[tuple[str, str, str]], seen: int) -> None:
         """Take in what a worker found (parallel.py), as if this stream had read the files."""
         self.problems.extend(problems)
-        for client_id, relpath in owners:
-            self._owners.setdefault(client_id, []).append(relpath)
+        for field, value, relpath in owners:
+            claims = self._owners if field == "client_id" else self._names
+            claims.setdefault(value, []).append(relpath)
         self._seen += seen
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Files the source did not read and why (a wrong-case suffix, a symlinked folder):
+        reported, never changing the verdict (issue 18)."""
+        ignored: Mapping[str, str] = getattr(self.source, "ignored", {})
+        return [Problem(Location(path, 1, 1), "$", why) for path, why in sorted(ignored.items())]
 
     @property
     def seen(self) -> int:
@@ -295,6 +312,7 @@ class DesiredStream:
                 for cid, files in duplicated.items()
             }
             self.problems.extend(duplicate_client_ids(reread))
+        self.problems.extend(lookalike_clients(self._owners, self._names, self._reread))
         if not self.problems:
             return
         unique = sorted(set(self.problems))
@@ -306,6 +324,9 @@ class DesiredStream:
             counts={"clients": self._seen, **self._counts},
         )
         raise error
+
+    def _reread(self, relpath: str) -> YamlFile | None:
+        return self._reader.read(relpath, self.settings.max_file_bytes)
 
     def state(self, clients: Mapping[str, ClientDesired]) -> DesiredState:
         """A DesiredState over these clients (all of them, or one batch)."""

@@ -33,9 +33,11 @@ class BatchReader(Protocol):
 
     def resolve_file(self, relpath: str) -> Any: ...
 
-    def owner_pairs(self) -> list[tuple[str, str]]: ...
+    def owner_pairs(self) -> list[tuple[str, str, str]]: ...
 
-    def merge(self, problems: list[Problem], owners: list[tuple[str, str]], seen: int) -> None: ...
+    def merge(
+        self, problems: list[Problem], owners: list[tuple[str, str, str]], seen: int
+    ) -> None: ...
 
 
 _worker_stream: BatchReader | None = None  # one per worker process, for its whole life
@@ -58,7 +60,7 @@ def _init_worker(stream_type: Callable[[Any], BatchReader], source_type: Any, ro
 
 def _run_chunk(
     files: Sequence[str], task: Task[Any], args: tuple[Any, ...]
-) -> tuple[Any, list[Problem], list[tuple[str, str]], int]:
+) -> tuple[Any, list[Problem], list[tuple[str, str, str]], int]:
     stream = _worker_stream
     assert stream is not None, "worker not initialised"
     stream.problems.clear()
@@ -87,7 +89,7 @@ def parallel_map(
         initializer=_init_worker,
         initargs=(type(stream), type(stream.source), stream.source.root),
     ) as pool:
-        pending: deque[Future[tuple[Any, list[Problem], list[tuple[str, str]], int]]] = deque()
+        pending: deque[Future[tuple[Any, list[Problem], list[tuple[str, str, str]], int]]] = deque()
         for chunk in chunks:
             pending.append(pool.submit(_run_chunk, chunk, task, args))
             if len(pending) >= 2 * jobs:

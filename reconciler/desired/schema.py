@@ -131,6 +131,9 @@ _PATTERN_HINTS = {
     "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)"
     "(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$": "not an exact "
     "semantic version like 1.2.3",
+    # client_id and name (issue 18): they are printed on terminals and in PR comments.
+    "^[^\\u0000-\\u001f\\u007f-\\u009f\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$": "must "
+    "not contain control characters (ESC, newline, tab...) or bidirectional overrides",
 }
 _TYPE_NAMES = {
     "object": "a mapping",

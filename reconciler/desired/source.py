@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from types import TracebackType
 
 YAML_SUFFIXES = (".yaml", ".yml")
+WRONG_CASE = "not read: the suffix must be lowercase .yaml or .yml"
+LINKED_DIR = (
+    "not read: a symlink to a directory (files under it are ignored; move them into the tree)"
+)
 
 
 @runtime_checkable
@@ -59,6 +63,7 @@ class WorkingTree:
         self._base = Path(self.root)
         self._commit: str | bool | None = False  # False: not looked up yet
         self._dirs: dict[str, bool] = {}  # directory (relative) -> really inside the tree
+        self.ignored: dict[str, str] = {}  # relpath -> why list_files left it out (warnings)
         if not self._base.is_dir():
             raise ReconcilerError(
                 f"desired-state directory not found: {self.root}",
@@ -78,7 +83,14 @@ class WorkingTree:
         for dirpath, dirnames, filenames in os.walk(top):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             rel = Path(dirpath).relative_to(self._base).as_posix()
-            found.extend(f"{rel}/{name}" for name in filenames if name.endswith(YAML_SUFFIXES))
+            for name in filenames:
+                if name.endswith(YAML_SUFFIXES):
+                    found.append(f"{rel}/{name}")
+                elif name.lower().endswith(YAML_SUFFIXES):  # UPPER.YML: said, not skipped quietly
+                    self.ignored[f"{rel}/{name}"] = WRONG_CASE
+            for name in dirnames:  # os.walk does not enter a symlinked directory: say so
+                if os.path.islink(os.path.join(dirpath, name)):
+                    self.ignored[f"{rel}/{name}"] = LINKED_DIR
         return sorted(found)
 
     def read_bytes(self, relpath: str) -> bytes:

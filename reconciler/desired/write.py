@@ -15,8 +15,6 @@ The module sources (legacy / registry / unified) go into comments at the top of 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +23,7 @@ import yaml
 
 from reconciler.desired.source import Source
 from reconciler.errors import ReconcilerError
+from reconciler.files import write_atomic
 from reconciler.model import JSON, OVERRIDE_COLUMNS, LegacyRow, StrategyName, UnifiedModule
 
 Handling = Literal["listed", "preserve", "preserve-off", "omit"]
@@ -108,27 +107,14 @@ def client_yaml(doc: Mapping[str, JSON], comments: Sequence[str] = ()) -> str:
 
 
 def write_client_file(path: Path, text: str, *, force: bool) -> bool:
-    """Write `text` to `path`; False (nothing written) when it exists and `force` is not set."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode("utf-8")
-    if not force:
-        try:
-            with path.open("xb") as handle:  # exclusive: never clobber a file created meanwhile
-                handle.write(data)
-        except FileExistsError:
-            return False
-        except OSError as exc:
-            raise ReconcilerError(f"cannot write {path}: {exc.strerror}") from exc
-        return True
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write `text` to `path` atomically, mode 0666 & ~umask (reconciler/files.py); False
+    (nothing written) when any entry of that name exists, a dangling symlink included, and
+    `force` is not set. With `force` a symlink is replaced by the file, never written through."""
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return write_atomic(path, text.encode("utf-8"), overwrite=force)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise ReconcilerError(f"cannot write {path}: {exc.strerror}") from exc
-    return True
+        raise ReconcilerError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 class Overlay:

@@ -32,6 +32,15 @@ def _v1(conn: Connection) -> None:
     tables.metadata.create_all(conn, tables=list(tables.RECONCILER_TABLES), checkfirst=True)
 
 
+def _v2(conn: Connection) -> None:
+    """The process (host, pid) that runs each run, so a killed run shows as abandoned.
+    Step 1 creates today's shape on a new store, so only add what is missing."""
+    present = {c["name"] for c in inspect(conn).get_columns("reconciler_runs")}
+    for name, sql_type in (("host", "VARCHAR(255)"), ("pid", "INTEGER")):
+        if name not in present:
+            conn.execute(text(f"ALTER TABLE reconciler_runs ADD COLUMN {name} {sql_type}"))
+
+
 def _v4(conn: Connection) -> None:
     """Drift notification state (`drift --notify`)."""
     tables.reconciler_drift_state.create(conn, checkfirst=True)
@@ -42,6 +51,7 @@ def _v4(conn: Connection) -> None:
 # highest step applied, and `init` runs every step above it in order.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "registry, catalog, run history and schema-version tables", _v1),
+    (2, "run history records the process (host, pid) of each run", _v2),
     (4, "drift notification state", _v4),
 )
 SCHEMA_VERSION = max(version for version, _, _ in MIGRATIONS)

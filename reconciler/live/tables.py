@@ -96,9 +96,13 @@ reconciler_runs = Table(
     Column("reason", Text, nullable=True),
     Column("desired_commit", String(64), nullable=True),
     Column("store", Text, nullable=False),  # display URL, never a password
-    Column("status", String(20), nullable=False),  # running | done | failed
+    Column("status", String(20), nullable=False),  # running | done | partial | refused
     Column("reverts_run", Integer, nullable=True),
     Column("summary", JsonType, nullable=True),
+    # The process that runs it (migration 2): a `running` run whose process is gone on this
+    # host is shown as `abandoned` (killed with kill -9, power loss).
+    Column("host", String(255), nullable=True),
+    Column("pid", Integer, nullable=True),
 )
 
 reconciler_run_clients = Table(

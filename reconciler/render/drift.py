@@ -6,6 +6,7 @@ from typing import IO
 
 from reconciler.plan.drift import LABELS, PRIORITY, DriftClass, DriftReport
 from reconciler.render.color import enabled, paint
+from reconciler.render.escape import md, md_code, term
 
 _COLOR = {"drifted": "red", "pending": "yellow", "never_applied": "cyan", "in_sync": "green"}
 
@@ -28,9 +29,9 @@ def write_text(report: DriftReport, out: IO[str]) -> None:
         line = f"  {client.name or client.client_id:<24} {client.client_id}  {labels}"
         if client.last_run is not None:
             line += f" (last run {client.last_run})"
-        out.write(paint(line, _COLOR[client.status], on) + "\n")
+        out.write(paint(term(line), _COLOR[client.status], on) + "\n")
         for path in client.drifted_paths:
-            out.write(f"      changed outside git: {path}\n")
+            out.write(f"      changed outside git: {term(path)}\n")
         if client.pending_changes:
             out.write(f"      {client.pending_changes} change(s) to apply\n")
 
@@ -43,7 +44,8 @@ def write_markdown(report: DriftReport, out: IO[str]) -> None:
     for c in report.clients:
         if c.status is DriftClass.IN_SYNC:
             continue
-        paths = "<br>".join(f"`{p}`" for p in c.drifted_paths)
+        paths = "<br>".join(md_code(p) for p in c.drifted_paths)
         out.write(
-            f"| {c.name} | `{c.client_id}` | {LABELS[c.status]} | {paths} | {c.pending_changes} |\n"
+            f"| {md(c.name)} | {md_code(c.client_id)} | {LABELS[c.status]} | {paths} "
+            f"| {c.pending_changes} |\n"
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import IO
 
+from reconciler.render.escape import md_code, term
 from reconciler.results import ImportedClient, ImportReport
 
 _VERB = {
@@ -26,14 +27,14 @@ def _modules(client: ImportedClient) -> str:
 
 
 def write_text(report: ImportReport, out: IO[str]) -> None:
-    out.write(f"Import from {report.store} into {report.out_dir}\n")
+    out.write(term(f"Import from {report.store} into {report.out_dir}") + "\n")
     for client in report.clients:
         line = f"  {_VERB[client.status]} {client.file}  {client.client_id}"
         if client.status in ("written", "overwritten"):
             line += f"  strategy {client.strategy}, {_modules(client)}"
         elif client.status == "failed":
             line += f": {client.error}"
-        out.write(line + "\n")
+        out.write(term(line) + "\n")
     summary = report.to_json()["summary"]
     out.write(
         f"\n{summary['written'] + summary['overwritten']} written, {summary['exists']} existing "
@@ -42,12 +43,14 @@ def write_text(report: ImportReport, out: IO[str]) -> None:
 
 
 def write_markdown(report: ImportReport, out: IO[str]) -> None:
-    out.write(f"### module-reconciler import\n\nStore `{report.store}` into `{report.out_dir}`\n\n")
+    store, out_dir = md_code(report.store), md_code(report.out_dir)
+    out.write(f"### module-reconciler import\n\nStore {store} into {out_dir}\n\n")
     out.write("| client | file | status | strategy | modules | conflicts |\n")
     out.write("|---|---|---|---|---|---:|\n")
     for c in report.clients:
         out.write(
-            f"| `{c.client_id}` | `{c.file}` | {c.status} | {c.strategy} | {len(c.modules)} "
+            f"| {md_code(c.client_id)} | {md_code(c.file)} | {c.status} | {c.strategy} "
+            f"| {len(c.modules)} "
             f"| {c.conflict_count} |\n"
         )
 
@@ -56,4 +59,4 @@ def write_warnings(report: ImportReport, err: IO[str]) -> None:
     """Every conflict between the stores, one `warning:` line each (stderr)."""
     for client in report.clients:
         for line in client.warnings():
-            err.write(f"warning: {line}\n")
+            err.write(f"warning: {term(line)}\n")

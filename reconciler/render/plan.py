@@ -9,6 +9,7 @@ from typing import IO
 from reconciler.plan.model import ClientPlan, Plan, Summary
 from reconciler.plan.rows import client_rows, client_title
 from reconciler.render.color import enabled, paint
+from reconciler.render.escape import html, md, md_code, term
 
 MARKDOWN_LIMIT = 65_000  # GitHub rejects comments over 65,536 characters
 _ROW_COLOR = {"+": "green", "-": "red", "~": "yellow", "i": "cyan", "=": "dim"}
@@ -56,7 +57,7 @@ def text_lines(plan: Plan) -> list[Line]:
     if not plan.clients:
         lines += [("", "", ""), ("", "No changes. Live state matches the desired state.", "")]
     lines += [("", "", ""), ("bold", "Plan: " + summary_line(plan.summary), "")]
-    return lines
+    return [(kind, term(painted), term(plain)) for kind, painted, plain in lines]
 
 
 def write_text(plan: Plan, out: IO[str]) -> None:
@@ -86,10 +87,6 @@ def write_json(plan: Plan, out: IO[str]) -> None:
     out.write("\n}\n")
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def write_markdown(plan: Plan, out: IO[str]) -> None:
     out.write(render_markdown(plan))
 
@@ -99,7 +96,8 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     head = [
         "### module-reconciler plan",
         "",
-        f"Store `{plan.store}`" + (f", commit `{c[:12]}`" if (c := plan.desired_commit) else ""),
+        f"Store {md_code(plan.store)}"
+        + (f", commit {md_code(c[:12])}" if (c := plan.desired_commit) else ""),
         "",
         "| clients to change | unchanged | enable | disable | update | overrides | adopt "
         "| informational |",
@@ -109,7 +107,7 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
         "",
     ]
     if plan.changed_since is not None:
-        head += [f"- {_md_cell(line)}" for line in plan.changed_since.lines()] + [""]
+        head += [f"- {md(line)}" for line in plan.changed_since.lines()] + [""]
     if not plan.clients:
         head.append("No changes. Live state matches the desired state.")
     text = "\n".join(head) + "\n"
@@ -130,15 +128,12 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
 def _client_section(client: ClientPlan) -> str:
     rows = client_rows(client)
     lines = [
-        f"<details><summary><b>{_md_cell(client_title(client))}</b> "
-        f"<code>{client.client_id}</code>: {len(rows)} changes ({client.strategy})</summary>",
+        f"<details><summary><b>{html(client_title(client))}</b> "
+        f"<code>{html(client.client_id)}</code>: {len(rows)} changes ({client.strategy})</summary>",
         "",
         "| | change | detail | stores |",
         "|---|---|---|---|",
     ]
-    lines += [
-        f"| {r.symbol} | `{_md_cell(r.subject)}` | {_md_cell(r.detail)} | {r.stores} |"
-        for r in rows
-    ]
+    lines += [f"| {r.symbol} | {md_code(r.subject)} | {md(r.detail)} | {r.stores} |" for r in rows]
     lines += ["", "</details>", ""]
     return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ from typing import IO
 from reconciler.plan.diff import json_paths
 from reconciler.plan.rows import show
 from reconciler.render.color import enabled, paint
+from reconciler.render.escape import md, md_code, term
 from reconciler.results import ApplyReport, ClientSnapshot, RunDetail, RunList
 
 OUTCOME_COLOR = {"applied": "green", "unchanged": "dim", "stale": "yellow", "failed": "red"}
@@ -23,7 +24,7 @@ def write_report_text(report: ApplyReport, out: IO[str]) -> None:
         line = f"{result.outcome:<9} {result.client_id}"
         if result.message:
             line += f"  {result.message}"
-        out.write(paint(line, OUTCOME_COLOR[result.outcome], on) + "\n")
+        out.write(paint(term(line), OUTCOME_COLOR[result.outcome], on) + "\n")
     c = report.counts
     out.write(
         paint(
@@ -45,7 +46,7 @@ def write_report_markdown(report: ApplyReport, out: IO[str]) -> None:
     if problems:
         out.write("\n| client | outcome | message |\n|---|---|---|\n")
         for r in problems:
-            out.write(f"| `{r.client_id}` | {r.outcome} | {r.message.replace('|', '/')} |\n")
+            out.write(f"| {md_code(r.client_id)} | {r.outcome} | {md(r.message)} |\n")
 
 
 def write_history_text(listing: RunList, out: IO[str]) -> None:
@@ -54,14 +55,17 @@ def write_history_text(listing: RunList, out: IO[str]) -> None:
         out.write("No runs recorded yet.\n")
         return
     out.write(
-        f"{'RUN':>5}  {'KIND':<7} {'STATUS':<8} {'CLIENTS':>7}  {'STARTED':<25} ACTOR / REASON\n"
+        f"{'RUN':>5}  {'KIND':<7} {'STATUS':<9} {'CLIENTS':>7}  {'STARTED':<25} ACTOR / REASON\n"
     )
     for r in runs:
         why = f"{r.actor}" + (f": {r.reason}" if r.reason else "")
         if r.reverts_run is not None:
             why += f" (reverts run {r.reverts_run})"
         started = r.started_at.isoformat(timespec="seconds")
-        out.write(f"{r.id:>5}  {r.kind:<7} {r.status:<8} {r.clients:>7}  {started:<25} {why}\n")
+        out.write(
+            f"{r.id:>5}  {r.kind:<7} {term(r.status):<9} {r.clients:>7}  {started:<25} "
+            f"{term(why)}\n"
+        )
 
 
 def write_history_markdown(listing: RunList, out: IO[str]) -> None:
@@ -70,31 +74,31 @@ def write_history_markdown(listing: RunList, out: IO[str]) -> None:
     out.write("|---:|---|---|---:|---|---|---|\n")
     for r in runs:
         started = r.started_at.isoformat(timespec="seconds")
-        reason = (r.reason or "").replace("|", "/")
         out.write(
-            f"| {r.id} | {r.kind} | {r.status} | {r.clients} | {started} | {r.actor} | {reason} |\n"
+            f"| {r.id} | {md(r.kind)} | {md(r.status)} | {r.clients} | {started} | {md(r.actor)} "
+            f"| {md(r.reason or '')} |\n"
         )
 
 
 def write_detail_text(detail: RunDetail, out: IO[str]) -> None:
     write_history_text(RunList(runs=(detail.run,)), out)
     if detail.run.desired_commit:
-        out.write(f"desired state at {detail.run.desired_commit}\n")
+        out.write(f"desired state at {term(detail.run.desired_commit)}\n")
     for s in detail.snapshots:
-        out.write(f"\n~ {s.client_id}\n")
+        out.write(f"\n~ {term(s.client_id)}\n")
         for path, old, new in _snapshot_paths(s):
-            out.write(f"    {'.'.join(path)}: {show(old)} -> {show(new)}\n")
+            out.write(term(f"    {'.'.join(path)}: {show(old)} -> {show(new)}") + "\n")
 
 
 def write_detail_markdown(detail: RunDetail, out: IO[str]) -> None:
     write_history_markdown(RunList(runs=(detail.run,)), out)
     if detail.run.desired_commit:
-        out.write(f"\ndesired state at `{detail.run.desired_commit}`\n")
+        out.write(f"\ndesired state at {md_code(detail.run.desired_commit)}\n")
     for s in detail.snapshots:
-        out.write(f"\n#### `{s.client_id}`\n\n| path | before | after |\n|---|---|---|\n")
+        out.write(f"\n#### {md_code(s.client_id)}\n\n| path | before | after |\n|---|---|---|\n")
         for path, old, new in _snapshot_paths(s):
             cells = (".".join(path), show(old), show(new))
-            out.write("| " + " | ".join(f"`{c.replace('|', '/')}`" for c in cells) + " |\n")
+            out.write("| " + " | ".join(md_code(c) for c in cells) + " |\n")
 
 
 def _snapshot_paths(s: ClientSnapshot) -> list[tuple[tuple[str, ...], object, object]]:

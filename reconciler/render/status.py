@@ -7,6 +7,7 @@ from typing import IO
 
 from reconciler.model import UnifiedModule, canonical_json
 from reconciler.render.color import enabled, paint
+from reconciler.render.escape import md, md_code, term
 from reconciler.results import ClientStatus, StatusReport
 
 _SOURCE_COLOR = {"legacy": "yellow", "registry": "cyan", "unified": "green"}
@@ -58,10 +59,10 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[list[st
 def _fleet_rows(report: StatusReport) -> list[list[str]]:
     return [
         [
-            c.client_id,
-            c.name or "-",
+            term(c.client_id),
+            term(c.name or "-"),
             str(c.enabled_count),
-            legacy_summary(c),
+            term(legacy_summary(c)),
             sources_summary(c),
             str(c.conflict_count),
         ]
@@ -76,14 +77,15 @@ _MODULE_HEADER = ("MODULE", "ENABLED", "VERSION", "SOURCE", "SETTINGS")
 def _module_row(m: UnifiedModule) -> list[str]:
     source = m.source + (" (conflict)" if m.conflicts else "")
     settings = canonical_json(m.settings) if m.settings else "-"
-    return [m.id, "yes" if m.enabled else "no", m.version or "-", source, settings]
+    cells = [m.id, "yes" if m.enabled else "no", m.version or "-", source, settings]
+    return [term(cell) for cell in cells]
 
 
 def status_text(report: StatusReport, *, color: bool = False) -> str:
     """Plain text; colour only when asked (render/color.py decides)."""
-    lines = [f"store: {report.store}"]
+    lines = [f"store: {term(report.store)}"]
     if not report.detailed:
-        lines.append(f"legacy defaults: {', '.join(report.legacy_defaults) or '(none)'}")
+        lines.append(term(f"legacy defaults: {', '.join(report.legacy_defaults) or '(none)'}"))
         if not report.clients:
             lines.append("no clients with live state")
             return "\n".join(lines) + "\n"
@@ -97,8 +99,8 @@ def status_text(report: StatusReport, *, color: bool = False) -> str:
     for client in report.clients:
         lines.append("")
         title = f"client {client.client_id}" + (f" ({client.name})" if client.name else "")
-        lines.append(paint(title, "bold", color))
-        lines.append(f"legacy row: {legacy_detail(client, report.legacy_defaults)}")
+        lines.append(paint(term(title), "bold", color))
+        lines.append(term(f"legacy row: {legacy_detail(client, report.legacy_defaults)}"))
         if client.modules:
             table = _table(_MODULE_HEADER, [_module_row(m) for m in client.modules])
             lines.append(paint("  ".join(table[0]).rstrip(), "bold", color))
@@ -111,37 +113,34 @@ def status_text(report: StatusReport, *, color: bool = False) -> str:
         for key, value in client.overrides.items():
             if value in (None, {}):
                 continue
-            lines.append(f"override {key}: {canonical_json(value)}")
+            lines.append(term(f"override {key}: {canonical_json(value)}"))
     return "\n".join(lines) + "\n"
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def status_markdown(report: StatusReport) -> str:
     """GitHub-flavoured markdown (PR comments, wikis)."""
-    out = [f"**Store:** `{report.store}`", ""]
+    out = [f"**Store:** {md_code(report.store)}", ""]
     if not report.detailed:
         out += [
             "| Client | Name | Enabled | Legacy row | Sources | Conflicts |",
             "|---|---|---:|---|---|---:|",
         ]
         out += [
-            f"| `{r[0]}` | {_md(r[1])} | {r[2]} | {r[3]} | {r[4]} | {r[5]} |"
-            for r in _fleet_rows(report)
+            f"| {md_code(c.client_id)} | {md(c.name or '-')} | {c.enabled_count} "
+            f"| {md(legacy_summary(c))} | {sources_summary(c)} | {c.conflict_count} |"
+            for c in report.clients
         ]
         return "\n".join(out) + "\n"
     for client in report.clients:
-        name = f"{_md(client.name)} " if client.name else ""
-        out.append(f"### {name}`{client.client_id}`")
-        out += ["", f"Legacy row: {legacy_detail(client, report.legacy_defaults)}", ""]
+        name = f"{md(client.name)} " if client.name else ""
+        out.append(f"### {name}{md_code(client.client_id)}")
+        out += ["", f"Legacy row: {md(legacy_detail(client, report.legacy_defaults))}", ""]
         out += ["| Module | Enabled | Version | Source | Settings |", "|---|---|---|---|---|"]
         for m in client.modules:
             row = _module_row(m)
-            settings = f"`{_md(row[4])}`" if m.settings else "-"
-            out.append(f"| `{row[0]}` | {row[1]} | {row[2]} | {row[3]} | {settings} |")
-        conflicts = [f"- ⚠️ `{m.id}`: {_md(c)}" for m in client.modules for c in m.conflicts]
+            settings = md_code(canonical_json(m.settings)) if m.settings else "-"
+            out.append(f"| {md_code(m.id)} | {row[1]} | {md(row[2])} | {md(row[3])} | {settings} |")
+        conflicts = [f"- ⚠️ {md_code(m.id)}: {md(c)}" for m in client.modules for c in m.conflicts]
         if conflicts:
             out += ["", "**Conflicts between the stores:**", "", *conflicts]
         out.append("")

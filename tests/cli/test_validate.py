@@ -84,7 +84,8 @@ def test_json_format(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = call(capsys, "validate", str(EXAMPLE), "--format", "json")
     assert (code, json.loads(out)) == (
         0,
-        {"format_version": 1, "valid": True, "errors": [], "clients": 6, "modules": 12, "profiles": 3},
+        {"format_version": 1, "valid": True, "errors": [], "warnings": [], "clients": 6,
+         "modules": 12, "profiles": 3},
     )  # fmt: skip
 
 
