@@ -35,6 +35,7 @@ class ValidationReport:
     clients: int = 0
     modules: int = 0
     profiles: int = 0
+    warnings: Sequence[Problem] = ()  # never change validity or the exit code
 
     @property
     def valid(self) -> bool:
@@ -56,6 +57,7 @@ class ValidationReport:
             "format_version": OUTPUT_FORMAT_VERSION,
             "valid": self.valid,
             "errors": [p.to_json() for p in self.problems],
+            "warnings": [p.to_json() for p in self.warnings],
             "clients": self.clients,
             "modules": self.modules,
             "profiles": self.profiles,

@@ -57,9 +57,14 @@ def check(
         try:
             clients = sum(walk(stream, _batches.count, (), jobs=jobs, on_progress=on_progress))
         except ValidationFailed as failed:
-            return ValidationReport(problems=failed.problems, **failed.counts)
+            return ValidationReport(
+                problems=failed.problems, warnings=failed.warnings, **failed.counts
+            )
         return ValidationReport(
-            clients=clients, modules=len(stream.catalog), profiles=len(stream.profiles)
+            clients=clients,
+            modules=len(stream.catalog),
+            profiles=len(stream.profiles),
+            warnings=tuple(stream.warnings),
         )
 
 
