@@ -261,6 +261,9 @@ class ClientSnapshot:
     before: ClientLive
     after: ClientLive
     committed_at: datetime
+    # Settings paths that were sensitive when the snapshot was written (issue 18).
+    sensitive: Mapping[str, frozenset[tuple[str, ...]]] = field(default_factory=dict)
+    undecryptable: str = ""  # why its encrypted sensitive values cannot be read; "" if they can
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -323,6 +326,19 @@ class ImportedModule:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SecretVariable:
+    """An environment variable an imported file refers to for a sensitive setting: set it to
+    the live value before planning (the value is never written or shown)."""
+
+    variable: str
+    module: str
+    setting: str  # dotted path inside the module's settings
+
+    def to_json(self) -> dict[str, JSON]:
+        return {"variable": self.variable, "module": self.module, "setting": self.setting}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ImportedClient:
     """One client of an import: its file and what happened to it."""
 
@@ -334,6 +350,7 @@ class ImportedClient:
     modules: tuple[ImportedModule, ...] = ()
     conflicts: tuple[str, ...] = ()  # client-level: overrides, failures
     error: str = ""
+    secret_variables: tuple[SecretVariable, ...] = ()
 
     @property
     def conflict_count(self) -> int:
@@ -358,6 +375,7 @@ class ImportedClient:
             "modules": [m.to_json() for m in self.modules],
             "conflicts": list(self.conflicts),
             "error": self.error,
+            "secret_variables": [v.to_json() for v in self.secret_variables],
         }
 
 
@@ -385,4 +403,9 @@ class ImportReport:
             "out_dir": self.out_dir,
             "summary": {**counts, "conflicts": sum(c.conflict_count for c in self.clients)},
             "clients": [c.to_json() for c in self.clients],
+            "secret_variables": [
+                {"client_id": c.client_id, **v.to_json()}
+                for c in self.clients
+                for v in c.secret_variables
+            ],
         }

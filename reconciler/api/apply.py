@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from reconciler.api._store import Store, open_store
 from reconciler.api.plan import plan_loaded
 from reconciler.api.validate import validate
 from reconciler.apply.plan_file import read_plan_file
 from reconciler.apply.runs import enforce_safety, execute, plan_jobs, saved_jobs
+from reconciler.desired.secrets import resolve_or_raise
 from reconciler.live.engine import display_url
 from reconciler.live.locks import catalog_transaction
 from reconciler.live.registry import sync_catalog
@@ -88,6 +90,9 @@ def apply_saved(
     state = validate(desired_dir, ref=ref)
     # Safety is judged on the plan as it stands now, from the state loaded once above.
     chosen = [state.clients[c.client_id] for c in saved.clients if c.client_id in state.clients]
+    # Secret references resolve now, all or nothing, before any write (issue 18).
+    chosen = resolve_or_raise(chosen, state.catalog, desired_dir)
+    state = replace(state, clients={**state.clients, **{c.client_id: c for c in chosen}})
     enforce_safety(plan_loaded(store_url, state, chosen), force=force)
     jobs = saved_jobs(saved, state, name=plan_file)
     with open_store(store_url, initialised=False) as store:

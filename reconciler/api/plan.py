@@ -11,6 +11,7 @@ from reconciler.api._fleet import Progress, walk_in_store
 from reconciler.api._store import open_store
 from reconciler.apply.plan_file import write_plan_file
 from reconciler.desired.changed_since import changed_clients as compare_revisions
+from reconciler.desired.secrets import resolve_or_raise, state_directory, unresolved_error
 from reconciler.live.engine import display_url
 from reconciler.live.state import read_live
 from reconciler.model import ClientDesired, DesiredState
@@ -72,11 +73,15 @@ def plan(
         jobs=jobs,
         on_progress=on_progress,
     )
+    unresolved: list[str] = []
     with fleet as (stream, batches):
-        for batch_plans, batch_unchanged in batches:
+        for batch_plans, batch_unchanged, missing in batches:
             plans.extend(batch_plans)
             unchanged += batch_unchanged
+            unresolved.extend(missing)
         state = stream.state({})
+    if unresolved:  # a clear error per client and reference, before anything is written
+        raise unresolved_error(unresolved)
     log.debug(
         "plan: %d clients with changes, %d unchanged, %.3f s",
         len(plans),
@@ -92,7 +97,9 @@ def plan_loaded(
     chosen: Sequence[ClientDesired],
     since: ChangedSince | None = None,
 ) -> Plan:
-    """The plan of these clients of an already loaded desired state (one live read)."""
+    """The plan of these clients of an already loaded desired state (one live read); secret
+    references are resolved first (ReconcilerError naming each one that cannot be)."""
+    chosen = resolve_or_raise(chosen, state.catalog, state_directory(state))
     with open_store(store_url) as store, store.connect() as conn:
         lives = read_live(conn, [c.client_id for c in chosen])
     plans, unchanged = plan_clients(

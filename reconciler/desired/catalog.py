@@ -15,10 +15,10 @@ from reconciler.desired.schema import (
     check_file,
     settings_schema_findings,
 )
+from reconciler.desired.secrets import ref_paths
 from reconciler.desired.yamlsafe import YamlFile
 from reconciler.errors import Problem
 from reconciler.model import Dependency, ModuleDef
-from reconciler.desired.secrets import ref_paths
 from reconciler.plan.mask import schema_sensitive_paths
 
 

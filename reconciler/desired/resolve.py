@@ -84,7 +84,9 @@ class Resolver:
         modules = layer.data.get("modules")
         if not isinstance(modules, Mapping):
             return []
-        sensitive = {m: self.catalog.modules[m].sensitive_paths for m in modules if m in self.catalog.modules}
+        sensitive = {
+            m: self.catalog.modules[m].sensitive_paths for m in modules if m in self.catalog.modules
+        }
         return secret_problems(
             layer.yf, (*layer.base, "modules"), modules, sensitive, self.settings.plaintext_secrets
         )

@@ -16,7 +16,7 @@ from pathlib import Path
 from reconciler.desired.schema import secret_ref_validator
 from reconciler.desired.yamlsafe import YamlFile
 from reconciler.errors import Problem, ReconcilerError
-from reconciler.model import JSON, ClientDesired, ModuleDef, is_secret_ref
+from reconciler.model import JSON, ClientDesired, DesiredState, ModuleDef, is_secret_ref
 
 Path_ = tuple[str | int, ...]  # a JSON path with list indices
 Finding = tuple[Path_, str]  # where, reason
@@ -49,17 +49,19 @@ def refs_in(value: JSON, prefix: Path_ = ()) -> Iterator[tuple[Path_, Mapping[st
             yield from refs_in(item, (*prefix, i))
 
 
-def _at(value: JSON, path: tuple[str, ...], prefix: Path_ = ()) -> Iterator[tuple[Path_, JSON]]:
+def values_at(
+    value: JSON, path: tuple[str, ...], prefix: Path_ = ()
+) -> Iterator[tuple[Path_, JSON]]:
     """The values at `path` inside `value` (through lists, each item)."""
     if isinstance(value, list):
         for i, item in enumerate(value):
-            yield from _at(item, path, (*prefix, i))
+            yield from values_at(item, path, (*prefix, i))
         return
     if not path:
         yield prefix, value
         return
     if isinstance(value, Mapping) and path[0] in value and not is_secret_ref(value):
-        yield from _at(value[path[0]], path[1:], (*prefix, path[0]))
+        yield from values_at(value[path[0]], path[1:], (*prefix, path[0]))
 
 
 def ref_paths(settings: JSON, sensitive: Collection[tuple[str, ...]]) -> list[Path_]:
@@ -78,7 +80,7 @@ def settings_findings(
     plaintext: list[Finding] = [
         (path, PLAINTEXT)
         for secret in sorted(sensitive)
-        for path, value in _at(settings, secret)
+        for path, value in values_at(settings, secret)
         if value is not None and not is_secret_ref(value)
     ]
     return errors, plaintext
@@ -114,7 +116,7 @@ def _secret_findings(
     errors, clear = settings_findings(settings, sensitive)
     problems = [yf.problem((*at, *path), reason) for path, reason in errors]
     for path in ref_paths(settings, sensitive):
-        ref = settings
+        ref: JSON = settings
         for part in path:
             ref = ref[part]
         for inner, key, reason in secret_ref_validator().findings(ref):
@@ -179,9 +181,8 @@ class SecretResolver:
             path = Path(name) if os.path.isabs(name) else self.directory / name
             try:
                 text = path.read_text(encoding="utf-8")
-                self._files[name] = text[:-1] if text.endswith("\n") else text
-                if self._files[name].endswith("\r"):
-                    self._files[name] = self._files[name][:-1]
+                text = text[:-1] if text.endswith("\n") else text
+                self._files[name] = text[:-1] if text.endswith("\r") else text
             except FileNotFoundError:
                 self._file_errors[name] = f"secret file {path} does not exist"
             except UnicodeDecodeError:
@@ -204,7 +205,7 @@ class SecretResolver:
             paths = sensitive.get(module_id)
             if not paths:
                 continue
-            found = [(p, v) for s in sorted(paths) for p, v in _at(module.settings, s)]
+            found = [(p, v) for s in sorted(paths) for p, v in values_at(module.settings, s)]
             refs = [(p, v) for p, v in found if is_secret_ref(v)]
             if not refs:
                 continue
@@ -213,10 +214,12 @@ class SecretResolver:
                 value, why = self.value(ref)
                 if value is None:
                     where = ".".join(str(p) for p in path)
-                    label = f"{client.client_id} ({client.file})" if client.file else client.client_id
+                    label = (
+                        f"{client.client_id} ({client.file})" if client.file else client.client_id
+                    )
                     problems.append(f"client {label}: module {module_id} setting {where}: {why}")
                     continue
-                settings = _set(settings, path, value)
+                settings = set_at(settings, path, value)
             modules[module_id] = replace(module, settings=settings)
             changed = True
         if not changed or problems:
@@ -237,17 +240,17 @@ class SecretResolver:
         return resolved, problems
 
 
-def _set(node: JSON, path: Path_, value: JSON) -> JSON:
+def set_at(node: JSON, path: Path_, value: JSON) -> JSON:
     """A copy of `node` with `value` at `path` (the original is shared and never mutated)."""
     if not path:
         return value
     head, rest = path[0], path[1:]
     if isinstance(node, list):
         copy = list(node)
-        copy[int(head)] = _set(copy[int(head)], rest, value)
+        copy[int(head)] = set_at(copy[int(head)], rest, value)
         return copy
     result = dict(node)
-    result[str(head)] = _set(result[str(head)], rest, value)
+    result[str(head)] = set_at(result[str(head)], rest, value)
     return result
 
 
@@ -265,3 +268,10 @@ def directory_of(source: object) -> str:
     """Where relative `file:` references are found: the desired-state directory on disk (also
     for `--ref`: secrets are mounted, not committed)."""
     return str(getattr(source, "directory", None) or getattr(source, "root", "."))
+
+
+def state_directory(state: DesiredState) -> str:
+    """`directory_of` for a loaded state: its root, or for `--ref` (`path@rev`) the path."""
+    if Path(state.root).is_dir() or "@" not in state.root:
+        return state.root
+    return state.root.rsplit("@", 1)[0]
