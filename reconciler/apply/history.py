@@ -26,6 +26,7 @@ from reconciler.errors import RunNotFound
 from reconciler.live.ids import db_client_id
 from reconciler.live.tables import reconciler_run_clients, reconciler_runs
 from reconciler.model import JSON, ClientLive
+from reconciler.plan.mask import with_recorded
 from reconciler.redact import redact_urls
 from reconciler.results import ClientSnapshot, RunDetail, RunInfo
 
@@ -83,20 +84,40 @@ def record_clients(
     sealer: Sealer = PLAIN,
 ) -> None:
     """Snapshot many clients inside their (shared) apply transaction: (before, after, extra
-    sensitive paths) each."""
-    conn.execute(
-        insert(reconciler_run_clients),
-        [
+    sensitive paths) each. What the client's previous snapshot recorded as sensitive stays
+    sensitive (its before-state is usually that snapshot's after-state)."""
+    previous = _last_recorded(conn, [before.client_id for before, _, _ in changes])
+    rows = []
+    for before, after, extra in changes:
+        known = with_recorded(extra, previous.get(before.client_id, {}))
+        rows.append(
             {
                 "run_id": run_id,
                 "client_id": before.client_id,
-                "before": sealer.seal(before, extra),
-                "after": sealer.seal(after, extra),
+                "before": sealer.seal(before, known),
+                "after": sealer.seal(after, known),
                 "committed_at": now,
             }
-            for before, after, extra in changes
-        ],
+        )
+    conn.execute(insert(reconciler_run_clients), rows)
+
+
+def _last_recorded(
+    conn: Connection, client_ids: Collection[str]
+) -> dict[str, dict[str, frozenset[tuple[str, ...]]]]:
+    """The sensitive paths recorded by each client's most recent snapshot."""
+    rc = reconciler_run_clients
+    wanted = [db_client_id(conn.dialect.name, c) for c in client_ids]
+    latest = (
+        select(rc.c.client_id, func.max(rc.c.run_id).label("run_id"))
+        .where(rc.c.client_id.in_(wanted))
+        .group_by(rc.c.client_id)
+        .subquery()
     )
+    query = select(rc.c.client_id, rc.c.after).join(
+        latest, (rc.c.client_id == latest.c.client_id) & (rc.c.run_id == latest.c.run_id)
+    )
+    return {str(row.client_id): recorded(row.after) for row in conn.execute(query)}
 
 
 def _run_info(row: Any, clients: int) -> RunInfo:
