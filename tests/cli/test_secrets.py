@@ -74,7 +74,8 @@ def tables_holding(store: str, value: str) -> dict[str, int]:
 
 def no_value_in(result: Any, *values: str) -> None:
     for value in values:
-        assert value not in result.out and value not in result.err
+        assert value not in result.out
+        assert value not in result.err
 
 
 def test_env_and_file_references_plan_apply_drift_revert_and_rotation(
@@ -170,7 +171,8 @@ def test_saved_plan_hashes_reference_values_and_refuses_a_rotated_one(
     monkeypatch.setenv(ENV, FIRST)
     plan_file = tmp_path / "plan.json"
     assert cli(capsys, "plan", store, desired, "--out", str(plan_file)).code == 0
-    assert FIRST not in plan_file.read_text() and FILE_VALUE not in plan_file.read_text()
+    assert FIRST not in plan_file.read_text()
+    assert FILE_VALUE not in plan_file.read_text()
     monkeypatch.setenv(ENV, SECOND)
     stale = cli(capsys, "apply", store, desired, str(plan_file), "--format", "json")
     outcomes = {r["client_id"]: r["outcome"] for r in stale.json()["clients"]}
@@ -333,7 +335,8 @@ def test_import_writes_references_and_lists_the_variables(
     written = "".join(p.read_text() for p in out.iterdir())
     assert f"secret:\n          env: {summit_var}\n" in written
     no_value_in(result, FIRST, FILE_VALUE)
-    assert FIRST not in written and FILE_VALUE not in written
+    assert FIRST not in written
+    assert FILE_VALUE not in written
     text = cli(capsys, "import", store, desired, "--out", str(out), "--force")
     assert f"  {summit_var}  (client {SUMMIT}, integrations api_key)\n" in text.err
     no_value_in(text, FIRST, FILE_VALUE)
