@@ -26,6 +26,7 @@ MARK = "$encrypted"
 Sensitive = Mapping[str, Collection[tuple[str, ...]]]
 
 log = logging.getLogger(__name__)
+_warned: set[str] = set()
 
 
 def history_key() -> Fernet | None:
@@ -156,7 +157,9 @@ def reveal(data: Mapping[str, JSON], key: Fernet | None, live: ClientLive) -> Cl
     try:
         return unseal(data, key)[0]
     except Undecryptable as exc:
-        log.warning("drift: sensitive values of the last run cannot be compared: %s", exc.reason)
+        if exc.reason not in _warned:  # once per process, not once per client
+            _warned.add(exc.reason)
+            log.warning("drift: encrypted sensitive values are not compared: %s", exc.reason)
     plain = _copy(dict(data))
     current = live.to_json()["registry"]
     for module_id, paths in recorded(data).items():
