@@ -225,6 +225,9 @@ def test_history_key_keeps_sensitive_values_out_of_every_table_but_the_live_row(
     assert tables_holding(store, FILE_VALUE) == {"reconciler_client_modules": 1}
     drift = cli(capsys, "drift", store, desired, "--format", "json", "--client", SUMMIT)
     assert drift.json()["clients"][0]["status"] == "in_sync"  # decrypted for the comparison
+    monkeypatch.delenv("RECONCILER_HISTORY_KEY")
+    blind = cli(capsys, "drift", store, desired, "--format", "json", "--client", SUMMIT)
+    assert blind.json()["clients"][0]["status"] == "in_sync"  # not compared, never "drifted"
 
     # A wrong key, or none: refused per client, nothing written.
     before = registry_rows(store)
