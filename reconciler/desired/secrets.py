@@ -2,8 +2,8 @@
 `{secret: {file: path}}`.
 
 Loading checks them (shape, only where settings_schema says `sensitive: true`) and flags
-clear-text sensitive values; only plan, apply, drift and revert resolve them to values (through
-`resolve_clients`), and no message here ever holds a resolved value.
+clear-text sensitive values; only plan, apply and drift resolve them to values (through
+`SecretResolver`, in memory), and no message here ever holds a resolved value.
 """
 
 from __future__ import annotations
