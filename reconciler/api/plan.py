@@ -52,7 +52,9 @@ def plan(
 
     Raises:
         ValidationFailed: the desired state is invalid (exit 1).
-        ReconcilerError: the store cannot be read or is not initialised (exit 1).
+        ReconcilerError: the store cannot be read or is not initialised (exit 1); or a secret
+            reference (`{secret: {env|file: ...}}`) cannot be resolved: the message names every
+            client, module, setting and variable or file, never a value (issue 18).
     """
     started = time.perf_counter()
     if changed_since is not None:
