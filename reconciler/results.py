@@ -261,8 +261,7 @@ class ClientSnapshot:
     before: ClientLive
     after: ClientLive
     committed_at: datetime
-    # Settings paths that were sensitive when the snapshot was written (issue 18).
-    sensitive: Mapping[str, frozenset[tuple[str, ...]]] = field(default_factory=dict)
+    sensitive: Mapping[str, frozenset[tuple[str, ...]]] = field(default_factory=dict)  # as written
     undecryptable: str = ""  # why its encrypted sensitive values cannot be read; "" if they can
 
 
@@ -326,19 +325,6 @@ class ImportedModule:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SecretVariable:
-    """An environment variable an imported file refers to for a sensitive setting: set it to
-    the live value before planning (the value is never written or shown)."""
-
-    variable: str
-    module: str
-    setting: str  # dotted path inside the module's settings
-
-    def to_json(self) -> dict[str, JSON]:
-        return {"variable": self.variable, "module": self.module, "setting": self.setting}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class ImportedClient:
     """One client of an import: its file and what happened to it."""
 
@@ -350,7 +336,7 @@ class ImportedClient:
     modules: tuple[ImportedModule, ...] = ()
     conflicts: tuple[str, ...] = ()  # client-level: overrides, failures
     error: str = ""
-    secret_variables: tuple[SecretVariable, ...] = ()
+    secret_variables: tuple[tuple[str, str, str], ...] = ()  # (env variable, module, setting)
 
     @property
     def conflict_count(self) -> int:
@@ -375,7 +361,9 @@ class ImportedClient:
             "modules": [m.to_json() for m in self.modules],
             "conflicts": list(self.conflicts),
             "error": self.error,
-            "secret_variables": [v.to_json() for v in self.secret_variables],
+            "secret_variables": [
+                {"variable": v, "module": m, "setting": p} for v, m, p in self.secret_variables
+            ],
         }
 
 
@@ -404,8 +392,8 @@ class ImportReport:
             "summary": {**counts, "conflicts": sum(c.conflict_count for c in self.clients)},
             "clients": [c.to_json() for c in self.clients],
             "secret_variables": [
-                {"client_id": c.client_id, **v.to_json()}
+                {"client_id": c.client_id, **v}
                 for c in self.clients
-                for v in c.secret_variables
+                for v in c.to_json()["secret_variables"]
             ],
         }

@@ -33,7 +33,7 @@ from reconciler.plan.build import plan_client, sensitive_paths
 from reconciler.plan.model import Change
 from reconciler.plan.rows import change_row
 from reconciler.plan.unified import unify
-from reconciler.results import ImportedClient, ImportedModule, SecretVariable
+from reconciler.results import ImportedClient, ImportedModule
 
 MAX_ROUNDS = 6
 
@@ -352,8 +352,7 @@ def _report(
         conflicts=tuple(client_conflicts),
         error=work.error,
         secret_variables=tuple(
-            SecretVariable(variable=name, module=module, setting=path)
-            for name, (module, path, _) in sorted(work.secrets.items())
+            (name, module, path) for name, (module, path, _) in sorted(work.secrets.items())
         )
         if status in ("written", "overwritten")
         else (),

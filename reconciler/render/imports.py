@@ -70,5 +70,5 @@ def write_secret_variables(report: ImportReport, err: IO[str]) -> None:
         f"{len(names)} sensitive setting(s) written as environment references; set each "
         "variable to the value in the live store before `plan`:\n"
     )
-    for client, v in names:
-        err.write(f"  {v.variable}  (client {client.client_id}, {v.module} {v.setting})\n")
+    for client, (variable, module, setting) in names:
+        err.write(f"  {variable}  (client {client.client_id}, {module} {setting})\n")
