@@ -96,7 +96,11 @@ def _client(rng: random.Random, index: int) -> tuple[str, str]:
     if "enterprise" in tier:
         modules["email-integration"] = {
             "sender_address": f"hello@{name}.example",
-            "smtp": {"username": name, "smtp_password": "placeholder-not-a-secret"},
+            # A mounted secret, not a value: the example forbids clear text (issue 18).
+            "smtp": {
+                "username": name,
+                "smtp_password": {"secret": {"file": "secrets/northwind-smtp-password"}},
+            },
         }
         modules["consultation-generator"] = {"tone": rng.choice(("clinical", "friendly"))}
     for module_id, settings in modules.items():
@@ -138,7 +142,7 @@ def generate(n: int, dest: Path, seed: int = 0) -> list[str]:
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(EXAMPLE / "reconciler.yaml", dest / "reconciler.yaml")
-    for folder in ("modules", "profiles"):
+    for folder in ("modules", "profiles", "secrets"):
         shutil.copytree(EXAMPLE / folder, dest / folder, dirs_exist_ok=True)
     clients = dest / "clients"
     if clients.exists():

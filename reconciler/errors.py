@@ -32,6 +32,7 @@ class Problem:
     location: Location
     path: str = "$"
     reason: str = ""
+    warning: bool = False  # reported, never fails validation (e.g. a clear-text secret)
 
     def __str__(self) -> str:
         return f"{self.location}: {self.path}: {self.reason}"
@@ -70,9 +71,11 @@ class ValidationFailed(ReconcilerError):
         hint: str = "",
         problems: Iterable[Problem] = (),
         counts: Mapping[str, int] | None = None,
+        warnings: Iterable[Problem] = (),
     ) -> None:
         super().__init__(message, hint=hint, problems=problems)
         self.counts: dict[str, int] = dict(counts or {})
+        self.warnings: tuple[Problem, ...] = tuple(sorted(warnings))
 
 
 class StalePlan(ReconcilerError):

@@ -39,12 +39,23 @@ def fingerprint(value: JSON) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
+def is_secret_ref(value: JSON) -> bool:
+    """A secret reference `{secret: {...}}` standing for a sensitive setting's value (issue 18)."""
+    return isinstance(value, Mapping) and len(value) == 1 and "secret" in value
+
+
 def deep_merge(base: Mapping[str, JSON], over: Mapping[str, JSON]) -> dict[str, JSON]:
-    """A new dict: `over` deep-merged onto `base`; dicts merge, lists/scalars replace (SPEC §3)."""
+    """A new dict: `over` deep-merged onto `base`; dicts merge, lists/scalars replace (SPEC §3).
+    A secret reference replaces as a whole, like a scalar (it stands for one value)."""
     merged = dict(base)
     for key, value in over.items():
         current = merged.get(key)
-        if isinstance(value, Mapping) and isinstance(current, Mapping):
+        if (
+            isinstance(value, Mapping)
+            and isinstance(current, Mapping)
+            and not is_secret_ref(value)
+            and not is_secret_ref(current)
+        ):
             merged[key] = deep_merge(current, value)
         else:
             merged[key] = value
@@ -69,6 +80,8 @@ class Settings:
     max_file_bytes: int = 1024 * 1024
     # `defaults:` block: the base layer of every client (modules, overrides), SPEC §3.
     defaults: Mapping[str, JSON] = field(default_factory=dict)
+    # `secrets.plaintext`: a clear-text sensitive value is a warning or an error (issue 18).
+    plaintext_secrets: Literal["warn", "forbid"] = "warn"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

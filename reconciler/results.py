@@ -35,7 +35,7 @@ class ValidationReport:
     clients: int = 0
     modules: int = 0
     profiles: int = 0
-    warnings: Sequence[Problem] = ()  # files not read and why; never change `valid`
+    warnings: Sequence[Problem] = ()  # never change validity or the exit code
 
     @property
     def valid(self) -> bool:
@@ -57,7 +57,7 @@ class ValidationReport:
             "format_version": OUTPUT_FORMAT_VERSION,
             "valid": self.valid,
             "errors": [p.to_json() for p in self.problems],
-            "warnings": [w.to_json() for w in self.warnings],
+            "warnings": [p.to_json() for p in self.warnings],
             "clients": self.clients,
             "modules": self.modules,
             "profiles": self.profiles,
@@ -267,6 +267,8 @@ class ClientSnapshot:
     before: ClientLive
     after: ClientLive
     committed_at: datetime
+    sensitive: Mapping[str, frozenset[tuple[str, ...]]] = field(default_factory=dict)  # as written
+    undecryptable: str = ""  # why its encrypted sensitive values cannot be read; "" if they can
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -340,6 +342,7 @@ class ImportedClient:
     modules: tuple[ImportedModule, ...] = ()
     conflicts: tuple[str, ...] = ()  # client-level: overrides, failures
     error: str = ""
+    secret_variables: tuple[tuple[str, str, str], ...] = ()  # (env variable, module, setting)
 
     @property
     def conflict_count(self) -> int:
@@ -364,6 +367,9 @@ class ImportedClient:
             "modules": [m.to_json() for m in self.modules],
             "conflicts": list(self.conflicts),
             "error": self.error,
+            "secret_variables": [
+                {"variable": v, "module": m, "setting": p} for v, m, p in self.secret_variables
+            ],
         }
 
 
@@ -391,4 +397,9 @@ class ImportReport:
             "out_dir": self.out_dir,
             "summary": {**counts, "conflicts": sum(c.conflict_count for c in self.clients)},
             "clients": [c.to_json() for c in self.clients],
+            "secret_variables": [
+                {"client_id": c.client_id, **v}
+                for c in self.clients
+                for v in c.to_json()["secret_variables"]
+            ],
         }

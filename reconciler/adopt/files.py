@@ -18,7 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler.adopt.references import with_references
 from reconciler.desired.load import load_desired
+from reconciler.desired.secrets import SecretResolver
 from reconciler.desired.source import WorkingTree
 from reconciler.desired.write import (
     Handling,
@@ -54,6 +56,8 @@ class _Work:
     bad_settings: set[str] = field(default_factory=set)
     notes: dict[str, list[str]] = field(default_factory=dict)  # module ("" = client) -> notes
     error: str = ""
+    # Sensitive live values the file refers to: variable -> (module, dotted path, value).
+    secrets: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
 
 def import_clients(
@@ -123,6 +127,15 @@ def _new_work(
 def _document(
     state: DesiredState, cid: str, work: _Work, strategy: StrategyName
 ) -> dict[str, JSON]:
+    """The client file; each sensitive live value written as an env reference (issue 18)."""
+    doc = _plain_document(state, cid, work, strategy)
+    work.secrets = with_references(doc, cid, state.catalog)
+    return doc
+
+
+def _plain_document(
+    state: DesiredState, cid: str, work: _Work, strategy: StrategyName
+) -> dict[str, JSON]:
     fallback = work.client_preserve and strategy != "preserve"
     return client_document(
         cid,
@@ -163,8 +176,13 @@ def _converge(
             pending = {cid: w for cid, w in pending.items() if not w.error}
             continue
         for cid, work in list(pending.items()):
+            # The references stand for the live values they replaced.
+            env = {name: value for name, (_, _, value) in work.secrets.items()}
+            loaded_client, _ = SecretResolver(desired_dir, env).resolve(
+                loaded.clients[cid], sensitive
+            )
             client_plan = plan_client(
-                loaded.clients[cid],
+                loaded_client,
                 work.live,
                 legacy_defaults=state.settings.legacy_defaults,
                 sensitive=sensitive,
@@ -353,4 +371,9 @@ def _report(
         modules=tuple(modules),
         conflicts=tuple(client_conflicts),
         error=work.error,
+        secret_variables=tuple(
+            (name, module, path) for name, (module, path, _) in sorted(work.secrets.items())
+        )
+        if status in ("written", "overwritten")
+        else (),
     )

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from reconciler.apply.history import last_applied
 from reconciler.desired.load import DesiredStream
+from reconciler.desired.secrets import SecretResolver, directory_of
 from reconciler.live.engine import make_engine
 from reconciler.live.state import read_live
 from reconciler.model import ClientDesired, ClientLive
@@ -37,6 +38,13 @@ def count(stream: DesiredStream, batch: list[ClientDesired]) -> int:
     return len(batch)
 
 
+def resolved(
+    stream: DesiredStream, chosen: list[ClientDesired]
+) -> tuple[list[ClientDesired], list[str]]:
+    """The clients with their secret references resolved, and those that cannot be (issue 18)."""
+    return SecretResolver(directory_of(stream.source)).resolve_all(chosen, stream.catalog)
+
+
 def plan(
     stream: DesiredStream,
     batch: list[ClientDesired],
@@ -44,11 +52,12 @@ def plan(
     client_ids: Sequence[str],
     shard: str | None,
     adopt_only: bool = False,
-) -> tuple[list[ClientPlan], int]:
-    """`plan`: the plans with changes of a batch, and how many clients had none."""
-    chosen = select(batch, client_ids, shard)
-    if not chosen:
-        return [], 0
+) -> tuple[list[ClientPlan], int, list[str]]:
+    """`plan`: the plans with changes of a batch, how many clients had none, and the secret
+    references that cannot be resolved (then nothing is planned)."""
+    chosen, unresolved = resolved(stream, select(batch, client_ids, shard))
+    if not chosen or unresolved:
+        return [], 0, unresolved
     with make_engine(store_url).connect() as conn:
         lives = read_live(conn, [c.client_id for c in chosen])
     plans, unchanged = plan_clients(
@@ -59,7 +68,7 @@ def plan(
         adopt_only=adopt_only,
     )
     log.debug("plan batch: %d clients, %d with changes", len(chosen), len(plans))
-    return plans, unchanged
+    return plans, unchanged, []
 
 
 def drift(
@@ -68,15 +77,16 @@ def drift(
     store_url: str,
     client_ids: Sequence[str],
     shard: str | None,
-) -> list[ClientDrift]:
-    """`drift`: the drift class of each client of a batch."""
-    chosen = select(batch, client_ids, shard)
+) -> tuple[list[ClientDrift], list[str]]:
+    """`drift`: the drift class of each client of a batch, and the secret references that
+    cannot be resolved (then nothing is classified)."""
+    chosen, unresolved = resolved(stream, select(batch, client_ids, shard))
     ids = [c.client_id for c in chosen]
-    if not ids:
-        return []
+    if not ids or unresolved:
+        return [], unresolved
     with make_engine(store_url).connect() as conn:
         lives = read_live(conn, ids)
-        lasts = last_applied(conn, ids)
+        lasts = last_applied(conn, ids, lives=lives)
     sensitive = sensitive_paths(stream.catalog)
     log.debug("drift batch: %d clients", len(ids))
     return [
@@ -88,4 +98,4 @@ def drift(
             sensitive=sensitive,
         )
         for c in chosen
-    ]
+    ], []

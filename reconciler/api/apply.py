@@ -11,6 +11,7 @@ from reconciler.api.plan import plan_loaded
 from reconciler.api.validate import validate
 from reconciler.apply.plan_file import read_plan_file
 from reconciler.apply.runs import enforce_safety, execute, plan_jobs, saved_jobs
+from reconciler.desired.secrets import resolve_or_raise
 from reconciler.desired.source import WorkingTree
 from reconciler.errors import DamagedPlan, Location, Problem, UnsafePlan
 from reconciler.live.engine import display_url
@@ -106,6 +107,9 @@ def apply_saved(
         _enforce_whole_plan_limit(len(whole.clients), state.settings.safety, plan_file)
     # Safety is judged on the plan as it stands now, from the state loaded once above.
     chosen = [state.clients[c.client_id] for c in saved.clients if c.client_id in state.clients]
+    # Secret references resolve now, all or nothing, before any write (issue 18).
+    chosen = resolve_or_raise(chosen, state.catalog, desired_dir)
+    state = replace(state, clients={**state.clients, **{c.client_id: c for c in chosen}})
     enforce_safety(plan_loaded(store_url, state, chosen, adopt_only=saved.adopt_only), force=force)
     jobs = saved_jobs(saved, state, name=plan_file)
     with open_store(store_url, initialised=False) as store:

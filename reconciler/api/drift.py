@@ -10,6 +10,7 @@ from reconciler.api._fleet import Progress, walk_in_store
 from reconciler.api.apply import apply
 from reconciler.api.notify import notify_drift
 from reconciler.api.plan import plan
+from reconciler.desired.secrets import unresolved_error
 from reconciler.live.engine import display_url
 from reconciler.plan.drift import ClientDrift, DriftClass, DriftReport
 from reconciler.results import ApplyReport, ClientResult, RunMeta
@@ -56,10 +57,14 @@ def drift(
         jobs=jobs,
         on_progress=on_progress,
     )
+    unresolved: list[str] = []
     with fleet as (stream, batches):
-        for batch in batches:
+        for batch, missing in batches:
             clients.extend(batch)
+            unresolved.extend(missing)
         commit = stream.source.commit
+    if unresolved:
+        raise unresolved_error(unresolved)
     clients.sort(key=lambda c: c.client_id)
     report = DriftReport(
         clients=tuple(clients), store=display_url(store_url), desired_commit=commit

@@ -13,7 +13,7 @@ from reconciler.apply.history import list_runs, require_run, run_totals
 from reconciler.errors import ReconcilerError
 from reconciler.live.registry import stored_sensitive_paths
 from reconciler.model import ModuleDef
-from reconciler.plan.mask import Masker, with_catalog
+from reconciler.plan.mask import Masker, with_catalog, with_recorded
 from reconciler.results import RunDetail, RunInfo
 
 
@@ -55,8 +55,12 @@ def show_run(
     with open_store(store_url) as store:
         detail = require_run(store.engine, run_id, client_ids)
         mask = masker or masker_of(store, desired_dir)
-    masked = tuple(replace(s, before=mask(s.before), after=mask(s.after)) for s in detail.snapshots)
-    return replace(detail, snapshots=masked)
+    masked = []
+    for s in detail.snapshots:
+        # By what was sensitive when the snapshot was written, joined with today's (issue 18).
+        both = Masker(with_recorded(mask.sensitive, s.sensitive))
+        masked.append(replace(s, before=both(s.before), after=both(s.after), undecryptable=""))
+    return replace(detail, snapshots=tuple(masked))
 
 
 history_show = show_run  # the name of the first API (kept for callers)

@@ -11,6 +11,7 @@ from reconciler.api._fleet import Progress, walk_in_store
 from reconciler.api._store import open_store
 from reconciler.apply.plan_file import write_plan_file
 from reconciler.desired.changed_since import changed_clients as compare_revisions
+from reconciler.desired.secrets import resolve_or_raise, state_directory, unresolved_error
 from reconciler.desired.source import WorkingTree
 from reconciler.live.engine import display_url
 from reconciler.live.state import read_live
@@ -55,7 +56,9 @@ def plan(
 
     Raises:
         ValidationFailed: the desired state is invalid (exit 1).
-        ReconcilerError: the store cannot be read or is not initialised (exit 1).
+        ReconcilerError: the store cannot be read or is not initialised (exit 1); or a secret
+            reference (`{secret: {env|file: ...}}`) cannot be resolved: the message names every
+            client, module, setting and variable or file, never a value (issue 18).
     """
     started = time.perf_counter()
     if changed_since is not None:
@@ -77,11 +80,15 @@ def plan(
         on_progress=on_progress,
         extra=(adopt_only,),
     )
+    unresolved: list[str] = []
     with fleet as (stream, batches):
-        for batch_plans, batch_unchanged in batches:
+        for batch_plans, batch_unchanged, missing in batches:
             plans.extend(batch_plans)
             unchanged += batch_unchanged
+            unresolved.extend(missing)
         state = stream.state({})
+    if unresolved:  # a clear error per client and reference, before anything is written
+        raise unresolved_error(unresolved)
     log.info(
         "plan: %d clients with changes, %d unchanged, %.3f s",
         len(plans),
@@ -99,7 +106,9 @@ def plan_loaded(
     *,
     adopt_only: bool = False,
 ) -> Plan:
-    """The plan of these clients of an already loaded desired state (one live read)."""
+    """The plan of these clients of an already loaded desired state (one live read); secret
+    references are resolved first (ReconcilerError naming each one that cannot be)."""
+    chosen = resolve_or_raise(chosen, state.catalog, state_directory(state))
     with open_store(store_url) as store, store.connect() as conn:
         lives = read_live(conn, [c.client_id for c in chosen])
     plans, unchanged = plan_clients(

@@ -59,13 +59,13 @@ def check(
             clients = sum(walk(stream, _batches.count, (), jobs=jobs, on_progress=on_progress))
         except ValidationFailed as failed:
             return ValidationReport(
-                problems=failed.problems, warnings=stream.warnings, **failed.counts
+                problems=failed.problems, warnings=failed.warnings, **failed.counts
             )
         return ValidationReport(
             clients=clients,
             modules=len(stream.catalog),
             profiles=len(stream.profiles),
-            warnings=stream.warnings,
+            warnings=tuple(stream.warnings),
         )
 
 

@@ -11,17 +11,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cryptography.fernet import Fernet
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from reconciler.apply.process import is_gone, this_process
+from reconciler.apply.sealing import (
+    Sealer,
+    Sensitive,
+    Undecryptable,
+    history_key,
+    recorded,
+    reveal,
+    unseal,
+)
 from reconciler.errors import RunNotFound
 from reconciler.live.ids import db_client_id
 from reconciler.live.tables import reconciler_run_clients, reconciler_runs
 from reconciler.model import JSON, ClientLive
+from reconciler.plan.mask import with_recorded
 from reconciler.redact import redact_urls
 from reconciler.results import ClientSnapshot, RunDetail, RunInfo
 
 MAX_RUN_ID = 2**31 - 1  # reconciler_runs.id is an INTEGER
+PLAIN = Sealer()  # no catalog, no key: what a caller that knows nothing about sensitivity gets
 
 
 def start_run(engine: Engine, *, now: datetime, **fields: Any) -> int:
@@ -54,37 +66,63 @@ def finish_run(
 
 
 def record_client(
-    conn: Connection, run_id: int, before: ClientLive, after: ClientLive, now: datetime
+    conn: Connection,
+    run_id: int,
+    before: ClientLive,
+    after: ClientLive,
+    now: datetime,
+    *,
+    sealer: Sealer = PLAIN,
+    extra: Sensitive = {},  # noqa: B006 - never mutated
 ) -> None:
-    """Snapshot one client inside its apply transaction."""
-    conn.execute(
-        insert(reconciler_run_clients).values(
-            run_id=run_id,
-            client_id=before.client_id,
-            before=before.to_json(),
-            after=after.to_json(),
-            committed_at=now,
-        )
-    )
+    """Snapshot one client inside its apply transaction (sensitive paths recorded, values
+    encrypted when the run has a history key)."""
+    record_clients(conn, run_id, [(before, after, extra)], now, sealer=sealer)
 
 
 def record_clients(
-    conn: Connection, run_id: int, changes: Sequence[tuple[ClientLive, ClientLive]], now: datetime
+    conn: Connection,
+    run_id: int,
+    changes: Sequence[tuple[ClientLive, ClientLive, Sensitive]],
+    now: datetime,
+    *,
+    sealer: Sealer = PLAIN,
 ) -> None:
-    """Snapshot many clients inside their (shared) apply transaction."""
-    conn.execute(
-        insert(reconciler_run_clients),
-        [
+    """Snapshot many clients inside their (shared) apply transaction: (before, after, extra
+    sensitive paths) each. What the client's previous snapshot recorded as sensitive stays
+    sensitive (its before-state is usually that snapshot's after-state)."""
+    previous = _last_recorded(conn, [before.client_id for before, _, _ in changes])
+    rows = []
+    for before, after, extra in changes:
+        known = with_recorded(extra, previous.get(before.client_id, {}))
+        rows.append(
             {
                 "run_id": run_id,
                 "client_id": before.client_id,
-                "before": before.to_json(),
-                "after": after.to_json(),
+                "before": sealer.seal(before, known),
+                "after": sealer.seal(after, known),
                 "committed_at": now,
             }
-            for before, after in changes
-        ],
+        )
+    conn.execute(insert(reconciler_run_clients), rows)
+
+
+def _last_recorded(
+    conn: Connection, client_ids: Collection[str]
+) -> dict[str, dict[str, frozenset[tuple[str, ...]]]]:
+    """The sensitive paths recorded by each client's most recent snapshot."""
+    rc = reconciler_run_clients
+    wanted = [db_client_id(conn.dialect.name, c) for c in client_ids]
+    latest = (
+        select(rc.c.client_id, func.max(rc.c.run_id).label("run_id"))
+        .where(rc.c.client_id.in_(wanted))
+        .group_by(rc.c.client_id)
+        .subquery()
     )
+    query = select(rc.c.client_id, rc.c.after).join(
+        latest, (rc.c.client_id == latest.c.client_id) & (rc.c.run_id == latest.c.run_id)
+    )
+    return {str(row.client_id): recorded(row.after) for row in conn.execute(query)}
 
 
 def _run_info(row: Any, clients: int) -> RunInfo:
@@ -135,8 +173,35 @@ def list_runs(engine: Engine, *, client_id: str | None = None, limit: int = 20) 
         return [_run_info(row, row.n) for row in conn.execute(query)]
 
 
-def get_run(engine: Engine, run_id: int, *, client_ids: Collection[str] = ()) -> RunDetail | None:
-    """A run with its client snapshots (all, or only `client_ids`); None when unknown."""
+def _snapshot(run_id: int, row: Any, key: Fernet | None) -> ClientSnapshot:
+    """A stored snapshot; with `key`, decrypted (or saying why it cannot be)."""
+    sensitive = {
+        m: recorded(row.before).get(m, frozenset()) | recorded(row.after).get(m, frozenset())
+        for m in {*recorded(row.before), *recorded(row.after)}
+    }
+    before, after, undecryptable = ClientLive.from_json(row.before), None, ""
+    try:
+        before, _ = unseal(row.before, key)
+        after, _ = unseal(row.after, key)
+    except Undecryptable as exc:
+        undecryptable = exc.reason
+    return ClientSnapshot(
+        run_id=run_id,
+        client_id=str(row.client_id),
+        before=before,
+        after=after or ClientLive.from_json(row.after),
+        committed_at=row.committed_at,
+        sensitive=sensitive,
+        undecryptable=undecryptable,
+    )
+
+
+def get_run(
+    engine: Engine, run_id: int, *, client_ids: Collection[str] = (), key: Fernet | None = None
+) -> RunDetail | None:
+    """A run with its client snapshots (all, or only `client_ids`); None when unknown. With
+    `key`, encrypted sensitive values are decrypted (revert); without, they stay encrypted and
+    `undecryptable` says so (display masks them anyway)."""
     if not 1 <= run_id <= MAX_RUN_ID:  # the column's range: bigger ids overflow the driver
         return None
     with engine.connect() as conn:
@@ -151,16 +216,7 @@ def get_run(engine: Engine, run_id: int, *, client_ids: Collection[str] = ()) ->
         if client_ids:  # stored form; a non-UUID on PostgreSQL is a clear error, not a crash
             wanted = [db_client_id(conn.dialect.name, c) for c in client_ids]
             query = query.where(reconciler_run_clients.c.client_id.in_(wanted))
-        snapshots = tuple(
-            ClientSnapshot(
-                run_id=run_id,
-                client_id=str(s.client_id),
-                before=ClientLive.from_json(s.before),
-                after=ClientLive.from_json(s.after),
-                committed_at=s.committed_at,
-            )
-            for s in conn.execute(query)
-        )
+        snapshots = tuple(_snapshot(run_id, s, key) for s in conn.execute(query))
         count = len(snapshots)
         if client_ids:
             count = conn.execute(
@@ -169,9 +225,11 @@ def get_run(engine: Engine, run_id: int, *, client_ids: Collection[str] = ()) ->
     return RunDetail(run=_run_info(row, count), snapshots=snapshots)
 
 
-def require_run(engine: Engine, run_id: int, client_ids: Collection[str] = ()) -> RunDetail:
+def require_run(
+    engine: Engine, run_id: int, client_ids: Collection[str] = (), *, key: Fernet | None = None
+) -> RunDetail:
     """`get_run`, refusing an unknown run or clients the run did not change (RunNotFound)."""
-    detail = get_run(engine, run_id, client_ids=client_ids)
+    detail = get_run(engine, run_id, client_ids=client_ids, key=key)
     if detail is None:
         raise RunNotFound(f"run {run_id} not found", hint="list runs with `reconciler history`")
     missing = sorted(set(client_ids) - {s.client_id for s in detail.snapshots})
@@ -184,9 +242,16 @@ def require_run(engine: Engine, run_id: int, client_ids: Collection[str] = ()) -
 
 
 def last_applied(
-    conn: Connection, client_ids: Collection[str] | None = None
+    conn: Connection,
+    client_ids: Collection[str] | None = None,
+    *,
+    lives: Mapping[str, ClientLive] | None = None,
 ) -> dict[str, tuple[int, ClientLive]]:
-    """Each client's most recent recorded write: (run id, after-state), drift's reference."""
+    """Each client's most recent recorded write: (run id, after-state), drift's reference.
+    Encrypted sensitive values are decrypted with the history key; without it (or with
+    another key) they stand for what `lives` holds there (see sealing.reveal)."""
+    key = history_key()
+    lives = lives or {}
     rc = reconciler_run_clients
     newest = select(rc.c.client_id, func.max(rc.c.run_id).label("run_id")).group_by(rc.c.client_id)
     if client_ids is not None:
@@ -195,10 +260,12 @@ def last_applied(
     query = select(rc.c.client_id, rc.c.run_id, rc.c.after).join(
         latest, (rc.c.client_id == latest.c.client_id) & (rc.c.run_id == latest.c.run_id)
     )
-    return {
-        str(row.client_id): (int(row.run_id), ClientLive.from_json(row.after))
-        for row in conn.execute(query)
-    }
+    found: dict[str, tuple[int, ClientLive]] = {}
+    for row in conn.execute(query):
+        cid = str(row.client_id)
+        live = lives.get(cid) or ClientLive(client_id=cid)
+        found[cid] = (int(row.run_id), reveal(row.after, key, live))
+    return found
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

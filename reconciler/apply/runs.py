@@ -11,8 +11,10 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
 from reconciler.apply.history import finish_run, require_run, start_run
+from reconciler.apply.sealing import KEY_ENV, Sealer, history_key
 from reconciler.apply.transaction import Job, run_jobs
 from reconciler.errors import ConnectionLost, ReconcilerError, StalePlan, UnsafePlan
+from reconciler.live.registry import stored_sensitive_paths
 from reconciler.model import ClientDesired, ClientLive, DesiredState
 from reconciler.plan.build import plan_client, sensitive_paths
 from reconciler.plan.model import Plan
@@ -58,6 +60,7 @@ def execute(
         return ApplyReport(
             kind=kind, run_id=None, plan_summary=plan_summary, desired_commit=desired_commit
         )
+    sealer = _sealer(engine)  # before the run row: a bad history key refuses the run
     run_id = start_run(
         engine,
         now=meta.clock(),
@@ -75,7 +78,9 @@ def execute(
     status = "failed"
     finished = False
     try:
-        results = run_jobs(engine, jobs, run_id=run_id, clock=meta.clock, on_done=on_done)
+        results = run_jobs(
+            engine, jobs, run_id=run_id, clock=meta.clock, on_done=on_done, sealer=sealer
+        )
         status = run_status(results)
     except ConnectionLost as exc:  # the run stopped: record what it did, then say so
         finished = True
@@ -124,6 +129,23 @@ def run_status(results: Sequence[ClientResult]) -> str:
     if "stale" in outcomes and not outcomes & {"applied", "failed"}:
         return "refused"
     return "partial"
+
+
+def _sealer(engine: Engine) -> Sealer:
+    """The run's history sealing: the store's catalog (synced from the desired state before
+    the run) says what is sensitive; `RECONCILER_HISTORY_KEY` encrypts it."""
+    key = history_key()
+    with engine.connect() as conn:
+        return Sealer(sensitive=stored_sensitive_paths(conn), key=key)
+
+
+def _refuse(message: str, hint: str) -> Callable[[ClientLive], ClientLive]:
+    """A target function that refuses the client (nothing is written for it)."""
+
+    def target(live: ClientLive) -> ClientLive:
+        raise ReconcilerError(message, hint=hint)
+
+    return target
 
 
 def _constant(state: ClientLive) -> Callable[[ClientLive], ClientLive]:
@@ -198,14 +220,31 @@ def revert_jobs(
     engine: Engine, run_id: int, client_ids: Sequence[str], *, force: bool
 ) -> list[Job]:
     """Jobs restoring each client's before-state of `run_id`, refusing if live moved on."""
-    detail = require_run(engine, run_id, client_ids)
+    detail = require_run(engine, run_id, client_ids, key=history_key())
     hint = f"live state changed since run {run_id}; rerun with --force to overwrite it"
-    return [
-        Job(
-            client_id=s.client_id,
-            expected_fingerprint=None if force else s.after.fingerprint(),
-            target=_constant(s.before),
-            stale_hint=hint,
+    jobs = []
+    for s in detail.snapshots:
+        if s.undecryptable:  # never a silent wrong revert (issue 18)
+            message = (
+                f"client {s.client_id}: run {run_id} stored its sensitive settings encrypted "
+                f"and {s.undecryptable}; refused, nothing written for it"
+            )
+            key_hint = f"set {KEY_ENV} to the key run {run_id} was written with"
+            jobs.append(
+                Job(
+                    client_id=s.client_id,
+                    expected_fingerprint=None,
+                    target=_refuse(message, key_hint),
+                )
+            )
+            continue
+        jobs.append(
+            Job(
+                client_id=s.client_id,
+                expected_fingerprint=None if force else s.after.fingerprint(),
+                target=_constant(s.before),
+                stale_hint=hint,
+                sensitive=s.sensitive,
+            )
         )
-        for s in detail.snapshots
-    ]
+    return jobs

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
-from reconciler.apply.history import record_client, record_clients
+from reconciler.apply.history import PLAIN, record_client, record_clients
+from reconciler.apply.sealing import Sealer, Sensitive
 from reconciler.errors import ConnectionLost, ReconcilerError, StalePlan
 from reconciler.live.locks import client_transaction, clients_transaction
 from reconciler.live.state import read_live, write_live, write_live_many
@@ -60,6 +61,9 @@ class Job:
     expected_fingerprint: str | None  # None: no stale check
     target: Callable[[ClientLive], ClientLive]  # may raise StalePlan
     stale_hint: str = "run `reconciler plan` again and apply the new plan"
+    # Sensitive settings paths beyond the store's catalog (a revert: those recorded with the
+    # state it restores), so history keeps masking and encrypting them (issue 18).
+    sensitive: Sensitive = field(default_factory=dict)
 
 
 BATCH_SIZE = 200  # clients per transaction on the fast path
@@ -73,6 +77,7 @@ def run_jobs(
     clock: Clock = utc_now,
     on_done: Callable[[ClientResult], None] | None = None,
     batch_size: int = BATCH_SIZE,
+    sealer: Sealer = PLAIN,
 ) -> list[ClientResult]:
     """Run every job; a failing client never stops the others.
 
@@ -88,12 +93,12 @@ def run_jobs(
         fast: list[ClientResult] | None = None
         began = time.perf_counter()
         try:
-            fast = _run_batch(engine, batch, run_id, clock) if len(batch) > 1 else None
+            fast = _run_batch(engine, batch, run_id, clock, sealer) if len(batch) > 1 else None
             if fast is not None:
                 done = fast
             else:
                 for job in batch:
-                    done.append(_run_one(engine, job, run_id, clock))
+                    done.append(_run_one(engine, job, run_id, clock, sealer))
         except _Lost as lost:
             _report(results, done, on_done)
             raise _connection_lost(lost, results, len(pending) - len(results)) from None
@@ -148,7 +153,7 @@ def _connection_lost(lost: _Lost, results: list[ClientResult], left: int) -> Con
 
 
 def _run_batch(
-    engine: Engine, jobs: Sequence[Job], run_id: int, clock: Clock
+    engine: Engine, jobs: Sequence[Job], run_id: int, clock: Clock, sealer: Sealer
 ) -> list[ClientResult] | None:
     """The fast path for a batch; None when anything failed and nothing was committed."""
     ids = [job.client_id for job in jobs]
@@ -156,7 +161,7 @@ def _run_batch(
     try:
         with clients_transaction(engine, ids) as conn:
             lives = read_live(conn, ids, lock=True)  # old code's writes: stale, not lost
-            writes: list[tuple[ClientLive, ClientLive]] = []
+            writes: list[tuple[ClientLive, ClientLive, Sensitive]] = []
             for job in jobs:
                 live = lives[job.client_id]
                 try:
@@ -171,14 +176,14 @@ def _run_batch(
                         client_id=job.client_id, outcome="unchanged"
                     )
                     continue
-                writes.append((live, target))
+                writes.append((live, target, job.sensitive))
             if writes:
-                write_live_many(conn, writes)
-                written = read_live(conn, [target.client_id for _, target in writes])
-                for _, target in writes:
+                write_live_many(conn, [(live, target) for live, target, _ in writes])
+                written = read_live(conn, [target.client_id for _, target, _ in writes])
+                for _, target, _ in writes:
                     if written[target.client_id] != target:  # dataclass equality, whole state
                         raise _Mismatch(target.client_id)
-                record_clients(conn, run_id, writes, clock())
+                record_clients(conn, run_id, writes, clock(), sealer=sealer)
     except (ReconcilerError, sa_exc.SQLAlchemyError, _Mismatch) as exc:
         if _is_disconnect(exc) or _is_locked(exc):
             raise _Lost(ids, _db_detail(exc), locked=_is_locked(exc)) from exc
@@ -188,7 +193,7 @@ def _run_batch(
             type(exc).__name__,
         )
         return None
-    for _, target in writes:
+    for _, target, _ in writes:
         results[target.client_id] = ClientResult(client_id=target.client_id, outcome="applied")
     return [results[job.client_id] for job in jobs]
 
@@ -206,7 +211,7 @@ def _checked_target(job: Job, live: ClientLive) -> ClientLive:
     return job.target(live)
 
 
-def _run_one(engine: Engine, job: Job, run_id: int, clock: Clock) -> ClientResult:
+def _run_one(engine: Engine, job: Job, run_id: int, clock: Clock, sealer: Sealer) -> ClientResult:
     cid = job.client_id
     try:
         with client_transaction(engine, cid) as conn:
@@ -229,7 +234,7 @@ def _run_one(engine: Engine, job: Job, run_id: int, clock: Clock) -> ClientResul
                     "rolled back",
                     hint="another writer may be active; plan again",
                 )
-            record_client(conn, run_id, live, target, clock())
+            record_client(conn, run_id, live, target, clock(), sealer=sealer, extra=job.sensitive)
     except StalePlan as exc:
         return ClientResult(client_id=cid, outcome="stale", message=_text(exc))
     except ReconcilerError as exc:

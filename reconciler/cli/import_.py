@@ -11,7 +11,7 @@ from reconciler.cli import options
 from reconciler.errors import EXIT_ERROR, EXIT_OK
 from reconciler.model import STRATEGY_NAMES
 from reconciler.render.escape import term
-from reconciler.render.imports import write_warnings
+from reconciler.render.imports import write_secret_variables, write_warnings
 
 
 @click.command("import")
@@ -63,8 +63,9 @@ def import_cmd(
         force=force,
         strategy=strategy,  # type: ignore[arg-type]
     )
-    if fmt != "json":  # JSON carries the conflicts itself
+    if fmt != "json":  # JSON carries the conflicts and the variables itself
         write_warnings(report, sys.stderr)
+        write_secret_variables(report, sys.stderr)
     render.write(report, fmt, sys.stdout)
     for client in report.clients:
         if client.status == "failed":

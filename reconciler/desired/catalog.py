@@ -15,6 +15,7 @@ from reconciler.desired.schema import (
     check_file,
     settings_schema_findings,
 )
+from reconciler.desired.secrets import ref_paths
 from reconciler.desired.yamlsafe import YamlFile
 from reconciler.errors import Problem
 from reconciler.model import Dependency, ModuleDef
@@ -113,8 +114,13 @@ def _settings_validator(yf: YamlFile, problems: list[Problem]) -> Validator | No
             for p, k, r in findings
         )
         return None
-    validator = Validator(schema, sensitive=schema_sensitive_paths(schema))
-    for path, key, reason in validator.findings(yf.data.get("default_settings", {})):
+    sensitive = schema_sensitive_paths(schema)
+    validator = Validator(schema, sensitive=sensitive)
+    defaults = yf.data.get("default_settings", {})
+    refs = ref_paths(defaults, sensitive)  # a reference stands for a value: checked elsewhere
+    for path, key, reason in validator.findings(defaults):
+        if any(tuple(path[: len(r)]) == r for r in refs):
+            continue
         problems.append(yf.problem(("default_settings", *path), reason, key=key))
     return validator
 

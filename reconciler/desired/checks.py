@@ -38,6 +38,7 @@ def build_settings(yf: YamlFile | None) -> tuple[Settings, Layer | None, list[Pr
         ),
         max_file_bytes=int(data.get("limits", {}).get("max_file_bytes", 1024 * 1024)),
         defaults=defaults,
+        plaintext_secrets=data.get("secrets", {}).get("plaintext", "warn"),
     )
     layer = Layer(yf, ("defaults",), defaults, "reconciler.yaml defaults") if defaults else None
     return settings, layer, problems

@@ -20,6 +20,7 @@ from reconciler.desired.checks import (
 from reconciler.desired.parallel import MIN_FILES, parallel_map
 from reconciler.desired.resolve import Layer, Resolver
 from reconciler.desired.schema import check_file
+from reconciler.desired.secrets import module_default_problems
 from reconciler.desired.source import YAML_SUFFIXES, Source, UnreadableFile, WorkingTree
 from reconciler.desired.yamlsafe import YamlFile, parse, too_big
 from reconciler.errors import Location, Problem, ReconcilerError, ValidationFailed
@@ -132,7 +133,7 @@ class DesiredStream:
         byte for byte the same as `source`'s (the caller knows, e.g. from `git diff`): its
         loaded settings, catalog and profiles are reused instead of read and compiled again."""
         self.source = source
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = []  # warnings too (Problem.warning), split by finish()
         self._reader = _Reader(source, self.problems)
         self._owners: dict[str, list[str]] = {}  # client_id -> files (relpaths) that claim it
         self._names: dict[str, list[str]] = {}  # name -> files (for lookalike names)
@@ -171,6 +172,12 @@ class DesiredStream:
                 module_files.append(yf)
         catalog = build_catalog(module_files, broken)
         problems.extend(catalog.problems)
+        for module_id, module in catalog.modules.items():
+            problems.extend(
+                module_default_problems(
+                    catalog.files[module_id], module.sensitive_paths, settings.plaintext_secrets
+                )
+            )
         problems.extend(check_settings_ids(settings_yf, catalog))
         if defaults is not None:
             problems.extend(check_layer_modules(defaults, catalog))
@@ -287,10 +294,15 @@ class DesiredStream:
 
     @property
     def warnings(self) -> list[Problem]:
-        """Files the source did not read and why (a wrong-case suffix, a symlinked folder):
-        reported, never changing the verdict (issue 18)."""
+        """Reported, never changing the verdict (issue 18): files the source did not read and
+        why (a wrong-case suffix, a symlinked folder), and warnings found in files (a
+        clear-text sensitive value)."""
         ignored: Mapping[str, str] = getattr(self.source, "ignored", {})
-        return [Problem(Location(path, 1, 1), "$", why) for path, why in sorted(ignored.items())]
+        found = {p for p in self.problems if p.warning}
+        found |= {
+            Problem(Location(path, 1, 1), "$", why, warning=True) for path, why in ignored.items()
+        }
+        return sorted(found)
 
     @property
     def seen(self) -> int:
@@ -313,15 +325,16 @@ class DesiredStream:
             }
             self.problems.extend(duplicate_client_ids(reread))
         self.problems.extend(lookalike_clients(self._owners, self._names, self._reread))
-        if not self.problems:
+        if all(p.warning for p in self.problems):
             return
-        unique = sorted(set(self.problems))
+        unique = sorted({p for p in self.problems if not p.warning})
         count = f"{len(unique)} problem{'s' if len(unique) != 1 else ''}"
         error = ValidationFailed(
             f"{count} in desired state",
             hint="fix them and run `reconciler validate` again",
             problems=unique,
             counts={"clients": self._seen, **self._counts},
+            warnings=self.warnings,
         )
         raise error
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from reconciler.desired.catalog import Catalog, npm_range, satisfies
+from reconciler.desired.secrets import ref_paths, secret_problems
 from reconciler.desired.yamlsafe import JsonPath, YamlFile
 from reconciler.errors import Problem
 from reconciler.model import JSON, ClientDesired, DesiredModule, Settings, deep_merge
@@ -73,7 +74,22 @@ class Resolver:
         problems = list(self._base(()).problems)
         for name in sorted(self.profiles):
             problems.extend(self._base((name,)).problems)
+        for layer in [self.defaults, *self.profiles.values()]:
+            if layer is not None:
+                problems.extend(self._secrets(layer))
         return problems
+
+    def _secrets(self, layer: Layer) -> list[Problem]:
+        """Secret references and clear-text sensitive values in one layer's settings."""
+        modules = layer.data.get("modules")
+        if not isinstance(modules, Mapping):
+            return []
+        sensitive = {
+            m: self.catalog.modules[m].sensitive_paths for m in modules if m in self.catalog.modules
+        }
+        return secret_problems(
+            layer.yf, (*layer.base, "modules"), modules, sensitive, self.settings.plaintext_secrets
+        )
 
     def resolve(self, yf: YamlFile) -> tuple[ClientDesired | None, list[Problem]]:
         """The resolved client, or None when its problems make resolution meaningless."""
@@ -101,6 +117,7 @@ class Resolver:
             merged = deep_merge(base.modules.get(module_id, {}), entry)
             modules[module_id] = self._desired(module_id, merged, layers, problems)
         self._check_enabled(yf, layers, modules, problems)
+        problems.extend(self._secrets(layers[-1]))
         overrides = data.get("overrides")
         strategy = data.get("strategy", self.settings.default_strategy)
         client = ClientDesired(
@@ -154,7 +171,10 @@ class Resolver:
         settings = deep_merge(module.default_settings, given) if given else module.default_settings
         validator = self.catalog.validators.get(module_id)
         if given and validator is not None:
+            refs = ref_paths(settings, module.sensitive_paths)  # checked by `_secrets`
             for path, key, reason in validator.findings(settings):
+                if any(tuple(path[: len(r)]) == r for r in refs):
+                    continue
                 full = ("modules", module_id, "settings", *path)
                 problems.append(self._blame(layers, full, module_id, reason, key=key))
         return DesiredModule(

@@ -104,6 +104,13 @@ def file_validator(kind: str) -> Validator:
     return Validator(docs[f"{kind}.schema.json"], compiler=Compiler(docs))
 
 
+@functools.cache
+def secret_ref_validator() -> Validator:
+    """The validator of a secret reference (client.schema.json#/$defs/secretRef)."""
+    docs = _documents()
+    return Validator({"$ref": "client.schema.json#/$defs/secretRef"}, compiler=Compiler(docs))
+
+
 def check_file(kind: str, yf: YamlFile) -> list[Problem]:
     """Problems of one parsed file against its kind's schema."""
     return [

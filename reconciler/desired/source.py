@@ -200,6 +200,7 @@ class GitRevision:
         self.rev = rev
         self._commit = self.repo.resolve(rev)
         self.root = f"{os.fspath(path)}@{rev}"
+        self.directory = os.fspath(path)  # on disk: where `file:` secret references are read
         # Listed lazily, one top-level folder at a time, or file by file (prefetch, exists):
         # `plan --changed-since` reads a handful of files of a 100,000-file tree.
         self._tree: dict[str, TreeEntry] = {}

@@ -59,6 +59,22 @@ def mask_secret_like(settings: Mapping[str, JSON]) -> dict[str, JSON]:
     return result
 
 
+def secret_like_paths(settings: JSON, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    """The paths `mask_secret_like` masks: secret-looking keys at any depth (through lists)."""
+    found: set[tuple[str, ...]] = set()
+    if isinstance(settings, list):
+        for item in settings:
+            found |= secret_like_paths(item, prefix)
+    elif isinstance(settings, Mapping):
+        for key, value in settings.items():
+            path = (*prefix, str(key))
+            if _SECRET_LIKE.search(str(key)):
+                found.add(path)
+            else:
+                found |= secret_like_paths(value, path)
+    return found
+
+
 def schema_sensitive_paths(schema: Any, prefix: tuple[str, ...] = ()) -> frozenset[tuple[str, ...]]:
     """JSON paths of settings whose schema property has `sensitive: true`, at any depth."""
     found: set[tuple[str, ...]] = set()
@@ -110,4 +126,15 @@ def with_catalog(
     merged = dict(stored)
     for module in catalog.values():
         merged[module.id] = merged.get(module.id, frozenset()) | module.sensitive_paths
+    return merged
+
+
+def with_recorded(
+    current: Mapping[str, Collection[tuple[str, ...]]],
+    recorded: Mapping[str, Collection[tuple[str, ...]]],
+) -> dict[str, frozenset[tuple[str, ...]]]:
+    """Today's sensitive paths joined with those a history snapshot recorded: never less."""
+    merged = {m: frozenset(p) for m, p in current.items()}
+    for module, paths in recorded.items():
+        merged[module] = merged.get(module, frozenset()) | frozenset(paths)
     return merged

@@ -60,3 +60,17 @@ def write_warnings(report: ImportReport, err: IO[str]) -> None:
     for client in report.clients:
         for line in client.warnings():
             err.write(f"warning: {term(line)}\n")
+
+
+def write_secret_variables(report: ImportReport, err: IO[str]) -> None:
+    """The environment variables the written files refer to, one line each (stderr); the
+    values stay in the live store."""
+    names = [(c, v) for c in report.clients for v in c.secret_variables]
+    if not names:
+        return
+    err.write(
+        f"{len(names)} sensitive setting(s) written as environment references; set each "
+        "variable to the value in the live store before `plan`:\n"
+    )
+    for client, (variable, module, setting) in names:
+        err.write(f"  {variable}  (client {term(client.client_id)}, {module} {setting})\n")

@@ -60,7 +60,10 @@ def adopt_all(capsys: pytest.CaptureFixture[str], store: str, desired: Path) -> 
 
 
 def test_import_after_apply_plans_nothing(
-    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     desired = copy_example(tmp_path)
     add_clients(store_url, EXAMPLE_IDS.values())
@@ -70,6 +73,11 @@ def test_import_after_apply_plans_nothing(
     result = run_import(capsys, store_url, desired)
     assert result.code == 0, result.err
     assert invoke(capsys, "validate", str(desired)).out == "ok: 5 clients, 12 modules, 3 profiles\n"
+    # Sensitive values were written as env references (issue 18): set them to the live values.
+    variables = [line.split()[0] for line in result.err.splitlines() if line.startswith("  ")]
+    assert len(variables) == 2
+    for name in variables:
+        monkeypatch.setenv(name, "placeholder-not-a-secret")
     plan = plan_json(capsys, store_url, desired)  # legacy defaults merge kept: adopt them now
     assert {c["client_id"] for c in plan["clients"]} == {ACME, EXAMPLE_IDS["bright-smiles"]}
     adopt_all(capsys, store_url, desired)

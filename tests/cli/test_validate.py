@@ -129,9 +129,10 @@ def test_hostile_file_is_one_line_and_exit_1(
     (root / "clients" / "bomb.yaml").write_text(
         'client_id: b\na: &a ["lol", "lol"]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b]\n'
     )
-    assert call(capsys, "validate", str(root)) == (
+    code, out, err = call(capsys, "validate", str(root))
+    assert (code, out) == (
         1,
         "clients/bomb.yaml:2:4: $.a: anchor &a: anchors and aliases are not allowed "
         "(7 more in this file)\n1 problem in 1 file\n",
-        "",
     )
+    assert all(line.startswith("warning: ") for line in err.splitlines())  # clear-text secret

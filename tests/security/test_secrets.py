@@ -60,9 +60,17 @@ class Walk:
 
 
 def _with_sensitive(desired: Path, value: str) -> None:
+    """The value in the mounted secret file the example's client file refers to (issue 18)."""
+    (desired / "secrets" / "northwind-smtp-password").write_text(value + "\n")
+
+
+def _clear_text(desired: Path, value: str) -> None:
+    """The value written in the client file itself (validate refuses it: plaintext forbid)."""
     path = desired / "clients" / "northwind-clinic.yaml"
     text = (EXAMPLE / "clients" / "northwind-clinic.yaml").read_text()
-    path.write_text(text.replace("placeholder-not-a-secret", value))
+    ref = "{secret: {file: secrets/northwind-smtp-password}}"
+    assert ref in text
+    path.write_text(text.replace(ref, value))
 
 
 def _sensitive_schema(desired: Path, rule: str) -> None:
@@ -160,7 +168,7 @@ def test_no_password_or_sensitive_value_in_any_output(pg_store: str, tmp_path: P
     w.run(*w.s("plan", "--client", "no-such-client"), code=1)
     w.run("revert", "9999", "--store", store, "--yes", code=1)
     w.run("history", "show", "9999", "--store", store, code=1)
-    _with_sensitive(desired, f"{SENSITIVE}\n        smtp_password: {SENSITIVE}")  # duplicate key
+    _clear_text(desired, f"{SENSITIVE}\n        smtp_password: {SENSITIVE}")  # duplicate key
     w.run("validate", str(desired), code=1)
     w.run(*w.s("plan"), code=1)
     for rule in (
@@ -171,7 +179,7 @@ def test_no_password_or_sensitive_value_in_any_output(pg_store: str, tmp_path: P
         "type: integer",
         "const: x",
     ):
-        _with_sensitive(desired, SENSITIVE)
+        _clear_text(desired, SENSITIVE)
         _sensitive_schema(desired, rule)
         for fmt in FORMATS:
             w.run(

@@ -54,7 +54,9 @@ def fleet(store_url: str, tmp_path: Path) -> Fleet:
     desired = tmp_path / "desired-state"
     shutil.copytree(REPO / "desired-state", desired)
     secret = f"s3cret-{secrets.token_hex(6)}"
-    for path in desired.rglob("*.yaml"):
+    for path in desired.rglob("*"):  # client files and the secret files they refer to
+        if not path.is_file():
+            continue
         text = path.read_text(encoding="utf-8")
         path.write_text(text.replace("placeholder-not-a-secret", secret), encoding="utf-8")
     add_clients(store_url, DEMO_NAMES)
