@@ -39,8 +39,10 @@ def display_url(url: str | URL) -> str:
     """The URL with every credential it carries shown as *** (the userinfo password, whole even
     when it holds `@` or `:`, and `?password=`-like parameters); never fails."""
     text = url if isinstance(url, str) else url.render_as_string(hide_password=False)
+    if split_userinfo(text) is None and "://" in text:  # text holding URLs, or no userinfo
+        return redact_urls(text)
     if "://" not in text:  # not a URL: hide anything shaped like `user:password@`
-        return _USERINFO_PASSWORD.sub(":***@", text)
+        return _USERINFO_PASSWORD.sub(":***@", redact_urls(text))
     return redact_url(text)
 
 
