@@ -52,6 +52,7 @@ def execute(
     """Record a run around `jobs`; a run with nothing to do records nothing."""
     if not jobs:
         return ApplyReport(kind=kind, run_id=None, plan_summary=plan_summary)
+    meta.check()
     run_id = start_run(
         engine,
         now=meta.clock(),

@@ -29,7 +29,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def run_meta(actor: str, reason: str | None) -> RunMeta:
     """Who runs this command line and why, as recorded with the run."""
-    return RunMeta(actor=actor, reason=reason, command=" ".join(["reconciler", *sys.argv[1:]]))
+    meta = RunMeta(actor=actor, reason=reason, command=" ".join(["reconciler", *sys.argv[1:]]))
+    return meta.check()  # before any plan is computed
 
 
 def write_report(report: ApplyReport, fmt: str) -> int:

@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from reconciler.errors import ConnectionLost, ReconcilerError, RunNotFound, StalePlan, UnsafePlan
 from reconciler.web import json_api, pages
 from reconciler.web.board import HERE, Dashboard, ServeConfig, error_response
-from reconciler.web.security import SecurityHeaders, allowed_hosts
+from reconciler.web.security import SecurityHeaders, allowed_hosts, check_serve_options
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,12 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 def create_app(config: ServeConfig) -> Starlette:
-    """The dashboard as an ASGI application (run it with uvicorn)."""
+    """The dashboard as an ASGI application (run it with uvicorn).
+
+    Raises:
+        ReconcilerError: off loopback without allowed hosts, or a token shorter than 32.
+    """
+    check_serve_options(config.host, config.allowed_hosts, config.token)
     app = Starlette(
         routes=[
             *pages.ROUTES,
@@ -66,7 +71,7 @@ def create_app(config: ServeConfig) -> Starlette:
         ],
         middleware=[
             Middleware(SecurityHeaders),
-            Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(config.host)),
+            Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(config.host, config.allowed_hosts)),
         ],
         exception_handlers={
             ReconcilerError: _reconciler_error,
