@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from reconciler.errors import Problem, ReconcilerError
+from reconciler.errors import BadInput, Problem
 from reconciler.model import ACTOR_MAX, JSON, OUTPUT_FORMAT_VERSION, REASON_MAX, ClientLive, UnifiedModule, source_counts
 
 Outcome = Literal["applied", "unchanged", "stale", "failed"]
@@ -181,12 +181,12 @@ class RunMeta:
     def check(self) -> RunMeta:
         """Refuse an actor or reason the history table cannot hold (before anything is written)."""
         if len(self.actor) > ACTOR_MAX:
-            raise ReconcilerError(
+            raise BadInput(
                 f"the actor is {len(self.actor)} characters long; at most {ACTOR_MAX} are recorded",
                 hint="give a shorter --actor (a user name or an email address)",
             )
         if self.reason is not None and len(self.reason) > REASON_MAX:
-            raise ReconcilerError(
+            raise BadInput(
                 f"the reason is {len(self.reason)} characters long; at most {REASON_MAX} are kept",
                 hint="give a shorter --reason, and link to the longer text (a ticket, a PR)",
             )

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from reconciler.errors import ConnectionLost, ReconcilerError, RunNotFound, StalePlan, UnsafePlan
+from reconciler.errors import BadInput, ConnectionLost, ReconcilerError, RunNotFound, StalePlan, UnsafePlan
 from reconciler.web import json_api, pages
 from reconciler.web.board import HERE, Dashboard, ServeConfig, error_response
 from reconciler.web.security import SecurityHeaders, allowed_hosts, check_serve_options
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 # The first class in an error's MRO found here gives its status; other ReconcilerErrors: 503.
 HTTP_STATUS: dict[type[ReconcilerError], int] = {
+    BadInput: 400,
     RunNotFound: 404,
     StalePlan: 409,
     UnsafePlan: 409,

@@ -262,3 +262,17 @@ def test_serve_refuses_to_start_unsafely(
     assert result.stderr.startswith(message), result.stderr
     assert "hint: " in result.stderr
     assert "serving" not in result.stderr.splitlines()[-1]
+
+
+def test_history_of_a_client_id_that_is_no_uuid(fleet: Fleet, http: httpx.Client) -> None:
+    """On PostgreSQL client ids are UUIDs: a bad one is the caller's mistake (400), not a 500."""
+    for path in ("/api/history?client=not-a-uuid", "/history?client=not-a-uuid"):
+        response = http.get(path)
+        if fleet.store_url.startswith("sqlite"):
+            assert response.status_code == 200
+            continue
+        assert response.status_code == 400, response.text
+        assert "client id &#39;not-a-uuid&#39; is not a valid UUID" in response.text or (
+            response.json()["error"] == "client id 'not-a-uuid' is not a valid UUID"
+        )
+    assert http.get("/api/history?limit=99999999999999999999").status_code == 200  # clamped
