@@ -13,7 +13,15 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from reconciler.errors import BadInput, Problem
-from reconciler.model import ACTOR_MAX, JSON, OUTPUT_FORMAT_VERSION, REASON_MAX, ClientLive, UnifiedModule, source_counts
+from reconciler.model import (
+    ACTOR_MAX,
+    JSON,
+    OUTPUT_FORMAT_VERSION,
+    REASON_MAX,
+    ClientLive,
+    UnifiedModule,
+    source_counts,
+)
 
 Outcome = Literal["applied", "unchanged", "stale", "failed"]
 OUTCOMES: tuple[Outcome, ...] = ("applied", "unchanged", "stale", "failed")

@@ -17,7 +17,14 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from reconciler.errors import BadInput, ConnectionLost, ReconcilerError, RunNotFound, StalePlan, UnsafePlan
+from reconciler.errors import (
+    BadInput,
+    ConnectionLost,
+    ReconcilerError,
+    RunNotFound,
+    StalePlan,
+    UnsafePlan,
+)
 from reconciler.web import json_api, pages
 from reconciler.web.board import HERE, Dashboard, ServeConfig, error_response
 from reconciler.web.security import SecurityHeaders, allowed_hosts, check_serve_options
@@ -72,7 +79,10 @@ def create_app(config: ServeConfig) -> Starlette:
         ],
         middleware=[
             Middleware(SecurityHeaders),
-            Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(config.host, config.allowed_hosts)),
+            Middleware(
+                TrustedHostMiddleware,
+                allowed_hosts=allowed_hosts(config.host, config.allowed_hosts),
+            ),
         ],
         exception_handlers={
             ReconcilerError: _reconciler_error,

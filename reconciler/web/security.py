@@ -162,8 +162,10 @@ def check_serve_options(host: str, allowed: Sequence[str], token: str | None = N
         )
     if token is not None and len(token) < MIN_TOKEN_LENGTH:
         raise ReconcilerError(
-            f"{TOKEN_ENV} is too short: {len(token)} characters, at least {MIN_TOKEN_LENGTH} needed",
-            hint="generate one with `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`, "
+            f"{TOKEN_ENV} is too short: {len(token)} characters, "
+            f"at least {MIN_TOKEN_LENGTH} needed",
+            hint="generate one with "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`, "
             f"or unset {TOKEN_ENV} to have one generated",
         )
 

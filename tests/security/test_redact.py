@@ -66,7 +66,7 @@ def test_errors_and_debug_tracebacks_never_show_the_password(debug: bool) -> Non
     urls = [
         f"{PG}:p@ss:S3CRET@127.0.0.1:notaport/db",
         f"{PG}@127.0.0.1:1/db?password=S3CRET",
-        f"mysql://u:p@S3CRET@h/db?password=S3CRET",
+        "mysql://u:p@S3CRET@h/db?password=S3CRET",
     ]
     for url in urls:
         argv = [sys.executable, "-m", "reconciler", *(["--debug"] if debug else [])]

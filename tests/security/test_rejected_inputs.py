@@ -63,7 +63,9 @@ def test_an_actor_of_200_characters_is_recorded(
     demo: tuple[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     store, desired = demo
-    result = invoke(capsys, "apply", "--yes", "--store", store, "--dir", desired, "--actor", "a" * 200)
+    result = invoke(
+        capsys, "apply", "--yes", "--store", store, "--dir", desired, "--actor", "a" * 200
+    )
     assert result.code == 0, result.err
     runs = invoke(capsys, "history", "--store", store, "--format", "json").json()["runs"]
     assert runs[0]["actor"] == "a" * 200

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from tests.cli.cli_helpers import EXAMPLE_IDS, copy_example
 from tests.helpers import add_clients, is_pg, run_sql
@@ -123,7 +122,9 @@ def _dashboard(scan: Scan, clean: str) -> None:
     argv = [sys.executable, "-m", "reconciler", "serve", "--port", str(port)]
     argv += ["--store", scan.store, "--dir", str(scan.desired)]
     env = {**os.environ, "RECONCILER_SERVE_TOKEN": TOKEN}
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     base = f"http://127.0.0.1:{port}"
     auth = {"authorization": f"Bearer {TOKEN}"}
     try:

@@ -172,7 +172,9 @@ def test_served_access_log_never_holds_the_token(fleet: Fleet) -> None:
     argv = [sys.executable, "-m", "reconciler", "serve", "--port", str(port)]
     argv += ["--store", fleet.store_url, "--dir", fleet.desired_dir]
     env = {**base_env(), "RECONCILER_SERVE_TOKEN": TOKEN}
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):
@@ -244,7 +246,11 @@ def test_unsafe_serve_options_are_refused(
 @pytest.mark.parametrize(
     ("args", "token", "message"),
     [
-        (["--host", "0.0.0.0"], TOKEN, "error: serving on 0.0.0.0 needs at least one --allowed-host"),
+        (
+            ["--host", "0.0.0.0"],
+            TOKEN,
+            "error: serving on 0.0.0.0 needs at least one --allowed-host",
+        ),
         ([], "short-token", "error: RECONCILER_SERVE_TOKEN is too short: 11 characters"),
     ],
 )
@@ -252,7 +258,15 @@ def test_serve_refuses_to_start_unsafely(
     args: list[str], token: str, message: str, tmp_path: Path
 ) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "reconciler", "serve", "--store", f"sqlite:///{tmp_path}/x.db", *args],
+        [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "serve",
+            "--store",
+            f"sqlite:///{tmp_path}/x.db",
+            *args,
+        ],
         capture_output=True,
         text=True,
         timeout=60,
