@@ -97,7 +97,7 @@ def _commands(scan: Scan, tmp_path: Path) -> None:
     scan.run("apply", str(plan_file), *s, "--force", "--actor", "scan")
     client_file = scan.desired / "clients" / "bright-smiles.yaml"
     client_file.write_text(client_file.read_text().replace('"#f5a623"', '"#000000"'))
-    scan.run("apply", *s, "--yes", "--force", "--reason", f"rotate {store}")
+    scan.run("apply", *s, "--yes", "--force", "--reason", f"rotate {store}", debug=True)
     for fmt in ("text", "json", "markdown"):
         scan.run("history", "--store", store, "--format", fmt)
         scan.run("drift", *s, "--format", fmt)
