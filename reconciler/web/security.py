@@ -15,6 +15,7 @@ import logging
 import secrets
 import threading
 import time
+import traceback
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
@@ -219,11 +220,15 @@ class Throttle:
 
 
 class RedactQuery(logging.Filter):
-    """For uvicorn's access log: credential-like query parameters are logged as `***`."""
+    """For uvicorn's logs: credential-like query parameters (`?token=`) and store URL passwords
+    are logged as `***`, in the message and in a traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
             record.args = tuple(redact_urls(a) if isinstance(a, str) else a for a in record.args)
         elif isinstance(record.msg, str):
             record.msg = redact_urls(record.msg)
+        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+            text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            record.exc_text = redact_urls(text)
         return True

@@ -166,6 +166,19 @@ def test_access_log_masks_a_token_in_the_query() -> None:
     assert "/api/drift?refresh=1&token=*** HTTP/1.1" in record.getMessage()
 
 
+def test_a_logged_traceback_is_masked_too() -> None:
+    try:
+        raise RuntimeError("cannot reach postgresql://u:S3CRET@h/db?password=S3CRET")
+    except RuntimeError:
+        record = logging.LogRecord(
+            "uvicorn.error", logging.ERROR, __file__, 1, "Exception", None, sys.exc_info()
+        )
+    assert RedactQuery().filter(record)
+    text = logging.Formatter().format(record)
+    assert "S3CRET" not in text
+    assert "postgresql://u:***@h/db?password=***" in text
+
+
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_served_access_log_never_holds_the_token(fleet: Fleet) -> None:
     port = free_port()
