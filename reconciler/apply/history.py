@@ -92,7 +92,7 @@ def _run_info(row: Any, clients: int) -> RunInfo:
         command=redact_urls(row.command),
         reason=None if row.reason is None else redact_urls(row.reason),
         desired_commit=row.desired_commit,
-        store=row.store,
+        store=redact_urls(row.store),  # rows of older versions may hold it in clear
         status=row.status,
         reverts_run=row.reverts_run,
         summary=row.summary,

@@ -10,6 +10,8 @@ import pytest
 from reconciler.errors import ReconcilerError
 from reconciler.live.engine import display_url, parse_url
 from reconciler.redact import redact_urls
+from tests.cli.cli_helpers import invoke
+from tests.helpers import run_sql
 
 PG = "postgresql+psycopg://postgres"
 
@@ -77,3 +79,23 @@ def test_errors_and_debug_tracebacks_never_show_the_password(debug: bool) -> Non
         assert "S3CRET" not in result.stdout + result.stderr, result.stderr
         assert "This is a bug" not in result.stderr
         assert ("Traceback" in result.stderr) == debug
+
+
+def test_runs_recorded_before_the_fix_are_shown_masked(
+    store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """History rows written by an older version hold the URL in clear: masked when read."""
+    clear = "postgresql+psycopg://postgres:p@ss:S3CRET@h/db?password=S3CRET"
+    run_sql(
+        store_url,
+        "INSERT INTO reconciler_runs (kind, started_at, actor, command, store, status) "
+        "VALUES ('apply', CURRENT_TIMESTAMP, 'old', %s, %s, 'done')",
+        [f"reconciler apply --store {clear}", clear],
+    )
+    for args in (("history", "--format", "json"), ("history",), ("history", "show", "1")):
+        result = invoke(capsys, *args, "--store", store_url)
+        assert result.code == 0, result.err
+        assert "S3CRET" not in result.out + result.err
+    runs = invoke(capsys, "history", "--store", store_url, "--format", "json").json()["runs"]
+    shown = "postgresql+psycopg://postgres:***@h/db?password=***"
+    assert (runs[0]["store"], runs[0]["command"]) == (shown, f"reconciler apply --store {shown}")
