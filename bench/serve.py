@@ -67,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         meta = RunMeta(actor="bench", command="bench/serve.py")
         api.apply(url, api.plan(url, str(root)), force=True, meta=meta)  # every client applied
         drifted = drift_some(url)
-        config = ServeConfig(store_url=url, desired_dir=str(root), token="bench", cache_ttl=3600)
+        config = ServeConfig(
+            store_url=url, desired_dir=str(root), token="bench-" + "x" * 32, cache_ttl=3600
+        )
         with serving(config) as base, httpx.Client(base_url=base, timeout=600) as client:
             cold_s, first = timed(lambda: client.get("/"))
             assert first.status_code == 200

@@ -105,3 +105,8 @@ class ConnectionLost(ReconcilerError):
 
 class UnsafePlan(ReconcilerError):
     """A safety threshold or a protected module stops the run (override with --force)."""
+
+
+class BadInput(ReconcilerError):
+    """An argument the store cannot take (a client id that is no UUID on PostgreSQL, a limit
+    beyond the column's range): refused before any query, a 400 on the dashboard."""

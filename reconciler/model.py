@@ -15,6 +15,13 @@ from typing import Any, Literal
 JSON = Any
 OUTPUT_FORMAT_VERSION = 1  # the `format_version` of every command's JSON output (SPEC §7)
 DEFAULT_STORE = "sqlite:///reconciler.db"  # the embedded store of the quick start
+# Column lengths of the reconciler's tables (live/tables.py): inputs are checked against them
+# before anything is written, so PostgreSQL never refuses one mid-run (issue 18).
+ACTOR_MAX = 200  # reconciler_runs.actor
+MODULE_ID_MAX = 200  # reconciler_modules.id, reconciler_client_modules.module_id
+MODULE_NAME_MAX = 200  # reconciler_modules.name
+MODULE_VERSION_MAX = 100  # reconciler_modules.version, reconciler_client_modules.version
+REASON_MAX = 2000  # reconciler_runs.reason is TEXT; longer reasons are refused, not cut
 FILE_KINDS: tuple[str, ...] = ("settings", "module", "profile", "client")  # schemas/<kind>
 StrategyName = Literal["merge", "replace", "preserve"]
 STRATEGY_NAMES: tuple[StrategyName, ...] = ("merge", "replace", "preserve")

@@ -12,8 +12,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from reconciler.errors import Problem
-from reconciler.model import JSON, OUTPUT_FORMAT_VERSION, ClientLive, UnifiedModule, source_counts
+from reconciler.errors import BadInput, Problem
+from reconciler.model import (
+    ACTOR_MAX,
+    JSON,
+    OUTPUT_FORMAT_VERSION,
+    REASON_MAX,
+    ClientLive,
+    UnifiedModule,
+    source_counts,
+)
 
 Outcome = Literal["applied", "unchanged", "stale", "failed"]
 OUTCOMES: tuple[Outcome, ...] = ("applied", "unchanged", "stale", "failed")
@@ -179,6 +187,20 @@ class RunMeta:
     command: str = ""
     reason: str | None = None
     clock: Clock = utc_now
+
+    def check(self) -> RunMeta:
+        """Refuse an actor or reason the history table cannot hold (before anything is written)."""
+        if len(self.actor) > ACTOR_MAX:
+            raise BadInput(
+                f"the actor is {len(self.actor)} characters long; at most {ACTOR_MAX} are recorded",
+                hint="give a shorter --actor (a user name or an email address)",
+            )
+        if self.reason is not None and len(self.reason) > REASON_MAX:
+            raise BadInput(
+                f"the reason is {len(self.reason)} characters long; at most {REASON_MAX} are kept",
+                hint="give a shorter --reason, and link to the longer text (a ticket, a PR)",
+            )
+        return self
 
     def resolved_actor(self) -> str:
         if self.actor:

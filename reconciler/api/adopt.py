@@ -55,9 +55,19 @@ def import_state(
     wanted = sorted(set(client_ids)) or None
     with open_store(store_url) as store, store.connect() as conn:
         lives = read_live(conn, wanted)
-    clients = import_clients(
-        state, desired_dir, lives, out_dir=out_dir, force=force, strategy=strategy
-    )
+    target = Path(out_dir) if out_dir else Path(desired_dir) / "clients"
+    try:
+        if lives:
+            target.mkdir(parents=True, exist_ok=True)  # before any file: refused cleanly
+        clients = import_clients(
+            state, desired_dir, lives, out_dir=out_dir, force=force, strategy=strategy
+        )
+    except OSError as exc:  # /proc/x, a read-only mount, a full disk
+        where = exc.filename or target
+        raise ReconcilerError(
+            f"cannot write to {where}: {exc.strerror or type(exc).__name__}",
+            hint="give --out a directory you can write to",
+        ) from None
     return ImportReport(
         store=store.display,
         out_dir=out_dir or str(Path(desired_dir) / "clients"),

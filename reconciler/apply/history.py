@@ -24,7 +24,7 @@ from reconciler.apply.sealing import (
     reveal,
     unseal,
 )
-from reconciler.errors import RunNotFound
+from reconciler.errors import BadInput, RunNotFound
 from reconciler.live.ids import db_client_id
 from reconciler.live.tables import reconciler_run_clients, reconciler_runs
 from reconciler.model import JSON, ClientLive
@@ -138,7 +138,7 @@ def _run_info(row: Any, clients: int) -> RunInfo:
         command=redact_urls(row.command),
         reason=None if row.reason is None else redact_urls(row.reason),
         desired_commit=row.desired_commit,
-        store=row.store,
+        store=redact_urls(row.store),  # rows of older versions may hold it in clear
         status=status,
         reverts_run=row.reverts_run,
         summary=row.summary,
@@ -149,7 +149,18 @@ def _run_info(row: Any, clients: int) -> RunInfo:
 
 
 def list_runs(engine: Engine, *, client_id: str | None = None, limit: int = 20) -> list[RunInfo]:
-    """Newest runs first; with `client_id`, only runs that changed that client."""
+    """Newest runs first; with `client_id`, only runs that changed that client.
+
+    Raises:
+        BadInput: a limit outside 1..MAX_RUN_ID, a client id the store cannot hold.
+    """
+    if not 1 <= limit <= MAX_RUN_ID:
+        raise BadInput(
+            f"limit {limit} is out of range: give 1 to {MAX_RUN_ID}",
+            hint="history --limit N lists the N newest runs",
+        )
+    if client_id is not None:
+        client_id = db_client_id(engine.dialect.name, client_id)
     counts = (
         select(reconciler_run_clients.c.run_id, func.count().label("n"))
         .group_by(reconciler_run_clients.c.run_id)

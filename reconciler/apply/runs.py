@@ -60,6 +60,7 @@ def execute(
         return ApplyReport(
             kind=kind, run_id=None, plan_summary=plan_summary, desired_commit=desired_commit
         )
+    meta.check()
     sealer = _sealer(engine)  # before the run row: a bad history key refuses the run
     run_id = start_run(
         engine,

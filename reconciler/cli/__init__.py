@@ -1,7 +1,8 @@
 """The `reconciler` command: a lazy click group, one module per verb (STYLE §4, §5).
 
 Errors: ReconcilerError -> `error: ...` plus hint on stderr, exit 1; anything else ->
-"unexpected error; rerun with --debug", exit 1; `--debug` re-raises. Usage errors exit 1 so
+"unexpected error; rerun with --debug", exit 1; `--debug` prints the traceback (credentials in
+store URLs masked), exit 1. Usage errors exit 1 so
 that exit 2 only ever means "changes present" (SPEC §7).
 """
 
@@ -149,7 +150,7 @@ def run(argv: list[str] | None = None) -> int:
         result: Any = cli.main(args=args, prog_name="reconciler", standalone_mode=False)
     except ReconcilerError as exc:
         if debug:
-            raise
+            return _print_traceback()
         _print_error(exc)
         return EXIT_ERROR
     except click.exceptions.Exit as exc:
@@ -167,7 +168,7 @@ def run(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except Exception:
         if debug:
-            raise
+            return _print_traceback()
         etype, evalue, _ = sys.exc_info()
         click.echo(
             f"error: unexpected {etype.__name__ if etype else 'error'}: "
@@ -178,6 +179,14 @@ def run(argv: list[str] | None = None) -> int:
     if isinstance(result, int):
         return result
     return EXIT_OK
+
+
+def _print_traceback() -> int:
+    """--debug: the traceback on stderr, store URL credentials masked (issue 18)."""
+    import traceback
+
+    click.echo(_redact(traceback.format_exc()).rstrip("\n"), err=True)
+    return EXIT_ERROR
 
 
 def _redact(text: str) -> str:

@@ -37,7 +37,8 @@ def run_meta(actor: str, reason: str | None) -> RunMeta:
                 f"{option} must not contain control characters (newline, ESC, tab...)",
                 hint=f"give {option} as one line of plain text",
             )
-    return RunMeta(actor=actor, reason=reason, command=" ".join(["reconciler", *sys.argv[1:]]))
+    meta = RunMeta(actor=actor, reason=reason, command=" ".join(["reconciler", *sys.argv[1:]]))
+    return meta.check()  # lengths the store holds, before any plan is computed
 
 
 def write_report(report: ApplyReport, fmt: str) -> int:

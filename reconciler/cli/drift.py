@@ -54,6 +54,7 @@ def drift_cmd(
     Exit 2 when any client drifted, 0 otherwise; with --heal, 0 once every drifted client
     was healed, 1 if any could not be.
     """
+    meta = run_meta(actor, reason) if heal else None  # a bad --actor fails before the walk
     with fleet_progress("drift") as on_progress:
         report = api.drift(
             store_url,
@@ -79,7 +80,7 @@ def drift_cmd(
         return EXIT_CHANGES
     drifted = report.count(DriftClass.DRIFTED)
     confirm(f"Heal {drifted} drifted client(s)?", yes)
-    meta = run_meta(actor, reason)
+    assert meta is not None
     with progress(drifted, "heal") as tick:
         healed = api.heal(
             store_url, report, desired_dir, ref=ref, force=force, meta=meta, on_done=tick

@@ -203,6 +203,10 @@ def _explain(error: ValidationError) -> Iterator[Finding]:
     if kw == "enum":
         yield path, False, f"{_short(instance)} is not one of: {', '.join(map(str, expected))}"
         return
+    if kw == "maxLength" and isinstance(instance, str):
+        reason = f"{_short(instance)} is {len(instance)} characters long; at most {expected}"
+        yield path, False, reason
+        return
     if kw == "pattern":
         hint = _PATTERN_HINTS.get(expected, f"does not match the pattern {expected}")
         yield path, False, f"{_short(instance)}: {hint}"

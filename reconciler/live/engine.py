@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
@@ -17,7 +18,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 
 from reconciler.errors import ReconcilerError
 from reconciler.model import DEFAULT_STORE
-from reconciler.redact import redact_urls
+from reconciler.redact import redact_url, redact_urls, secret_param, split_userinfo
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Execution option read by the SQLite "begin" hook: locks.py sets "IMMEDIATE" (SPEC §5).
@@ -27,7 +28,7 @@ _STORE_HINT = (
     "or postgresql+psycopg://user@host:5432/db"
 )
 
-_USERINFO_PASSWORD = re.compile(r":[^:@/\s]+@")
+_USERINFO_PASSWORD = re.compile(r":\S+@")  # scheme-less text: `user:password@host`
 
 _engines: dict[str, Engine] = {}  # normalised URL -> engine
 _engines_by_text: dict[str, Engine] = {}  # URL as given -> engine
@@ -35,19 +36,34 @@ _engines_lock = threading.Lock()
 
 
 def display_url(url: str | URL) -> str:
-    """The URL with any password shown as ***; never fails (falls back to regex redaction)."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # unparsable text: hide anything shaped like `user:password@`
-        return _USERINFO_PASSWORD.sub(":***@", redact_urls(str(url)))
+    """The URL with every credential it carries shown as *** (the userinfo password, whole even
+    when it holds `@` or `:`, and `?password=`-like parameters); never fails."""
+    text = url if isinstance(url, str) else url.render_as_string(hide_password=False)
+    if split_userinfo(text) is None and "://" in text:  # text holding URLs, or no userinfo
+        return redact_urls(text)
+    if "://" not in text:  # not a URL: hide anything shaped like `user:password@`
+        return _USERINFO_PASSWORD.sub(":***@", redact_urls(text))
+    return redact_url(text)
+
+
+def _make_url(url: str) -> URL:
+    """make_url, reading a userinfo password with unencoded `@`, `:` or `/` whole (SQLAlchemy
+    would end it at its first `@` and take the rest for the host)."""
+    parts = split_userinfo(url)
+    if parts is None or parts.password is None:
+        return make_url(url)
+    parsed = make_url(parts.head + parts.rest)
+    return parsed.set(username=unquote(parts.user) or None, password=unquote(parts.password))
 
 
 def parse_url(url: str) -> URL:
     """Parse and normalise a store URL; plain postgresql:// means the psycopg 3 driver."""
     try:
-        parsed = make_url(url)
-    except sa_exc.ArgumentError as exc:
-        raise ReconcilerError(f"invalid store URL {display_url(url)!r}", hint=_STORE_HINT) from exc
+        parsed = _make_url(url)
+    except (sa_exc.ArgumentError, ValueError) as exc:  # ValueError: a port that is no number
+        raise ReconcilerError(
+            f"invalid store URL {display_url(url)!r}: {_url_problem(exc)}", hint=_STORE_HINT
+        ) from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
@@ -56,6 +72,12 @@ def parse_url(url: str) -> URL:
             hint=_STORE_HINT,
         )
     return parsed
+
+
+def _url_problem(exc: Exception) -> str:
+    if isinstance(exc, ValueError) and "int()" in str(exc):
+        return "the port must be a number"
+    return redact_urls(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
 
 
 def _refuse_default_store_in_tests(parsed: URL) -> None:
@@ -143,7 +165,7 @@ def store_key(engine: Engine) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _hidden(url: URL) -> str:
-    return url.render_as_string(hide_password=True)
+    return display_url(url)
 
 
 def _first_line(exc: BaseException, url: URL) -> str:
@@ -152,6 +174,10 @@ def _first_line(exc: BaseException, url: URL) -> str:
     line = text[0] if text else type(exc).__name__
     if url.password:
         line = line.replace(str(url.password), "***")
+    for name, value in url.query.items():  # a driver may quote `?password=` back
+        for item in (value,) if isinstance(value, str) else value:
+            if len(item) >= 4 and secret_param(name):  # shorter: would mangle the text
+                line = line.replace(item, "***")
     return redact_urls(line)
 
 
@@ -161,7 +187,7 @@ def store_errors(url: str | URL) -> Iterator[None]:
     try:
         yield
     except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
-        parsed = make_url(url) if isinstance(url, str) else url
+        parsed = _make_url(url) if isinstance(url, str) else url
         raise ReconcilerError(
             f"store {display_url(parsed)}: {_first_line(exc, parsed)}",
             hint="check that the database server is running and reachable, the credentials, "

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from sqlalchemy.engine import Connection
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import BadInput
 
 BATCH = 1000  # IN-list size for set-based reads
 T = TypeVar("T")
@@ -21,7 +21,7 @@ def db_client_id(dialect: str, client_id: str) -> str:
     try:
         return str(uuid.UUID(client_id))
     except (ValueError, TypeError, AttributeError):
-        raise ReconcilerError(
+        raise BadInput(
             f"client id {client_id!r} is not a valid UUID",
             hint="on PostgreSQL client_app_overrides.client_id is a uuid column; "
             "use the client's UUID as client_id",

@@ -29,6 +29,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.types import TypeEngine
 
+from reconciler.model import ACTOR_MAX, MODULE_ID_MAX, MODULE_NAME_MAX, MODULE_VERSION_MAX
+
 # JSONB and UUID on PostgreSQL, JSON text and strings on SQLite; Python None is SQL NULL.
 JsonType: TypeEngine[Any] = JSON(none_as_null=True).with_variant(
     JSONB(none_as_null=True), "postgresql"
@@ -64,9 +66,9 @@ client_app_overrides = Table(
 reconciler_modules = Table(
     "reconciler_modules",
     metadata,
-    Column("id", String(200), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("version", String(100), nullable=False),
+    Column("id", String(MODULE_ID_MAX), primary_key=True),
+    Column("name", String(MODULE_NAME_MAX), nullable=False),
+    Column("version", String(MODULE_VERSION_MAX), nullable=False),
     Column("definition", JsonType, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
@@ -77,9 +79,9 @@ reconciler_client_modules = Table(
     "reconciler_client_modules",
     metadata,
     Column("client_id", ClientId, primary_key=True),
-    Column("module_id", String(200), primary_key=True),
+    Column("module_id", String(MODULE_ID_MAX), primary_key=True),
     Column("enabled", Boolean, nullable=False),
-    Column("version", String(100), nullable=True),
+    Column("version", String(MODULE_VERSION_MAX), nullable=True),
     Column("settings", JsonType, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
@@ -91,7 +93,7 @@ reconciler_runs = Table(
     Column("kind", String(20), nullable=False),  # apply | revert | heal
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=True),
-    Column("actor", String(200), nullable=False),
+    Column("actor", String(ACTOR_MAX), nullable=False),
     Column("command", Text, nullable=False),
     Column("reason", Text, nullable=True),
     Column("desired_commit", String(64), nullable=True),

@@ -17,15 +17,23 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from reconciler.errors import ConnectionLost, ReconcilerError, RunNotFound, StalePlan, UnsafePlan
+from reconciler.errors import (
+    BadInput,
+    ConnectionLost,
+    ReconcilerError,
+    RunNotFound,
+    StalePlan,
+    UnsafePlan,
+)
 from reconciler.web import json_api, metrics, pages
 from reconciler.web.board import HERE, Dashboard, ServeConfig, error_response
-from reconciler.web.security import SecurityHeaders, allowed_hosts
+from reconciler.web.security import SecurityHeaders, allowed_hosts, check_serve_options
 
 log = logging.getLogger(__name__)
 
 # The first class in an error's MRO found here gives its status; other ReconcilerErrors: 503.
 HTTP_STATUS: dict[type[ReconcilerError], int] = {
+    BadInput: 400,
     RunNotFound: 404,
     StalePlan: 409,
     UnsafePlan: 409,
@@ -57,7 +65,12 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 def create_app(config: ServeConfig) -> Starlette:
-    """The dashboard as an ASGI application (run it with uvicorn)."""
+    """The dashboard as an ASGI application (run it with uvicorn).
+
+    Raises:
+        ReconcilerError: off loopback without allowed hosts, or a token shorter than 32.
+    """
+    check_serve_options(config.host, config.allowed_hosts, config.token)
     app = Starlette(
         routes=[
             *pages.ROUTES,
@@ -67,7 +80,10 @@ def create_app(config: ServeConfig) -> Starlette:
         ],
         middleware=[
             Middleware(SecurityHeaders),
-            Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(config.host)),
+            Middleware(
+                TrustedHostMiddleware,
+                allowed_hosts=allowed_hosts(config.host, config.allowed_hosts),
+            ),
         ],
         exception_handlers={
             ReconcilerError: _reconciler_error,

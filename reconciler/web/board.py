@@ -26,7 +26,7 @@ from reconciler.plan.drift import CLASSES, LABELS
 from reconciler.plan.rows import show
 from reconciler.redact import redact_urls
 from reconciler.web.fleet import Recomputed, fleet_cache
-from reconciler.web.security import CSRF_COOKIE, Csrf
+from reconciler.web.security import CSRF_COOKIE, Csrf, Throttle, token_in_query, token_ok
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -42,6 +42,7 @@ class ServeConfig:
     cache_ttl: float = 30.0  # seconds a drift report or plan is reused
     host: str = "127.0.0.1"
     per_page: int = 50
+    allowed_hosts: tuple[str, ...] = ()  # Host headers accepted besides loopback names
 
 
 class Dashboard:
@@ -61,6 +62,7 @@ class Dashboard:
         self._runs: OrderedDict[int, dict[str, JSON]] = OrderedDict()
         self._runs_lock = threading.Lock()
         self.csrf = Csrf()
+        self.throttle = Throttle()
         self.env = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(default=True),
@@ -173,6 +175,37 @@ def error_response(
         "problems": [str(p) for p in problems],
     }
     return dashboard(request).render(request, "error.html", context, status)
+
+
+def refuse_token(
+    request: Request, given: str | None, action: str, past: str, hint: str
+) -> Response | None:
+    """None when `given` is the serve token; else the refusal: 400 for a token in the URL,
+    429 after too many wrong tokens from this address, 401 without one, 403 for a wrong one."""
+    board = dashboard(request)
+    address = request.client.host if request.client else "unknown"
+    if token_in_query(request):
+        return error_response(
+            request,
+            400,
+            f"a token in the URL is refused (URLs are logged): nothing was {past}",
+            "send the token in the `Authorization: Bearer <token>` header (or the page's form)",
+        )
+    wait = board.throttle.wait(address)
+    if wait > 0:
+        log.warning("serve: %s refused: too many wrong tokens from %s", action, address)
+        response = error_response(
+            request, 429, f"too many wrong tokens: try again in {int(wait) + 1} s", hint
+        )
+        response.headers["retry-after"] = str(int(wait) + 1)
+        return response
+    if not given:
+        return error_response(request, 401, f"a token is required to {action}", hint)
+    if not token_ok(given, board.config.token):
+        board.throttle.failed(address)
+        log.warning("serve: %s refused: wrong token from %s", action, address)
+        return error_response(request, 403, f"wrong token: nothing was {past}", hint)
+    return None
 
 
 def not_found(message: str, hint: str = "") -> HTTPException:

@@ -7,7 +7,6 @@ cross-site on its own, so this endpoint needs no CSRF token; the HTML form does)
 
 from __future__ import annotations
 
-import json
 import logging
 
 from starlette.concurrency import run_in_threadpool
@@ -18,16 +17,23 @@ from starlette.routing import Route
 from reconciler import api
 from reconciler.errors import ReconcilerError
 from reconciler.results import RunList, RunMeta
-from reconciler.web.board import dashboard, error_response, json_response, not_found
-from reconciler.web.security import bearer, token_ok
+from reconciler.web.board import dashboard, error_response, json_response, not_found, refuse_token
+from reconciler.web.bodies import BodyError, RevertBody
+from reconciler.web.security import bearer, token_in_query
 
 log = logging.getLogger(__name__)
 
 
 def drift(request: Request) -> Response:
-    """`reconciler drift --format json`, from the cache (`?refresh=1` recomputes it)."""
+    """`reconciler drift --format json`, from the cache; `?refresh=1` recomputes it, with the
+    serve token only (a recompute reads every client)."""
     board = dashboard(request)
-    view = board.fleet.get(refresh=request.query_params.get("refresh") == "1")
+    refresh = request.query_params.get("refresh") == "1"
+    if refresh or token_in_query(request):
+        refused = refuse_token(request, bearer(request), "refresh", "refreshed", _HINT)
+        if refused is not None:
+            return refused
+    view = board.fleet.get(refresh=refresh)
     return json_response(view.report)
 
 
@@ -73,26 +79,26 @@ async def revert(request: Request) -> Response:
     """Revert a run; body `{"clients": [...], "force": false, "reason": "..."}` (all optional)."""
     board = dashboard(request)
     run_id: int = request.path_params["run_id"]
-    given = bearer(request)
-    if given is None:
-        return error_response(request, 401, "a token is required to revert", _HINT)
-    if not token_ok(given, board.config.token):
-        log.warning("serve: API revert of run %d refused: wrong token", run_id)
-        return error_response(request, 403, "wrong token: nothing was reverted", _HINT)
+    refused = refuse_token(request, bearer(request), "revert", "reverted", _HINT)
+    if refused is not None:
+        return refused
     try:
-        body = json.loads(await request.body() or b"{}")
-        clients = tuple(str(c) for c in body.get("clients", ()))
-        force, reason = bool(body.get("force", False)), body.get("reason")
-    except (ValueError, TypeError, AttributeError):
-        return error_response(request, 400, "the body must be a JSON object", _BODY_HINT)
+        body = RevertBody.parse(await request.body())
+    except BodyError as exc:
+        return error_response(request, 400, f"{exc}: nothing was reverted", _BODY_HINT)
     meta = RunMeta(
-        actor=str(body.get("actor") or "dashboard-api")[:100],
+        actor=body.actor or "dashboard-api",
         command=f"reconciler serve: API revert {run_id}",
-        reason=str(reason)[:500] if reason else None,
+        reason=body.reason,
     )
     try:
         report = await run_in_threadpool(
-            api.revert, board.config.store_url, run_id, client_ids=clients, force=force, meta=meta
+            api.revert,
+            board.config.store_url,
+            run_id,
+            client_ids=body.clients,
+            force=body.force,
+            meta=meta,
         )
     except ReconcilerError as exc:
         return error_response(request, 400, exc.message, exc.hint)
@@ -101,7 +107,10 @@ async def revert(request: Request) -> Response:
 
 
 _HINT = "send `Authorization: Bearer <token>` with RECONCILER_SERVE_TOKEN or the printed token"
-_BODY_HINT = '{"clients": ["<client id>"], "force": false, "reason": "why"}'
+_BODY_HINT = (
+    'a JSON object with only these optional keys: {"clients": ["<client id>"], '
+    '"force": false, "reason": "why", "actor": "who"}'
+)
 
 ROUTES = [
     Route("/api/drift", drift),

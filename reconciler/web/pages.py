@@ -22,8 +22,9 @@ from reconciler.plan.model import Plan
 from reconciler.plan.rows import show
 from reconciler.render.plan import render_markdown, text_lines
 from reconciler.results import RunMeta
-from reconciler.web.board import dashboard, error_response, not_found
-from reconciler.web.security import CSRF_FIELD, token_ok
+from reconciler.web.board import dashboard, error_response, not_found, refuse_token
+from reconciler.web.bodies import BodyError, RevertBody
+from reconciler.web.security import CSRF_FIELD
 
 log = logging.getLogger(__name__)
 _LINE_CLASS = {"+": "add", "-": "remove", "~": "change", "i": "info", "=": "adopt"}
@@ -188,27 +189,27 @@ async def revert_action(request: Request) -> Response:
     run_id: int = request.path_params["run_id"]
     form = await request.form()
     _check_csrf(request, form)
-    token = _form_text(form, "token")
-    if not token:
-        return error_response(request, 401, "a token is required to revert", _TOKEN_HINT)
-    if not token_ok(token, board.config.token):
-        log.warning("serve: revert of run %d refused: wrong token", run_id)
-        return error_response(request, 403, "wrong token: nothing was reverted", _TOKEN_HINT)
-    client_id = _form_text(form, "client")
-    force = _form_text(form, "force") == "on"
+    refused = refuse_token(request, _form_text(form, "token"), "revert", "reverted", _TOKEN_HINT)
+    if refused is not None:
+        return refused
+    try:
+        body = RevertBody.from_form(form)
+    except BodyError as exc:
+        return error_response(request, 400, f"{exc}: nothing was reverted")
+    client_id = body.clients[0] if body.clients else ""
     command = f"reconciler serve: revert {run_id}" + (f" --client {client_id}" if client_id else "")
     meta = RunMeta(
-        actor=_form_text(form, "actor")[:100] or "dashboard",
-        command=command + (" --force" if force else ""),
-        reason=_form_text(form, "reason")[:500] or None,
+        actor=body.actor or "dashboard",
+        command=command + (" --force" if body.force else ""),
+        reason=body.reason,
     )
     try:
         report = await run_in_threadpool(
             api.revert,
             board.config.store_url,
             run_id,
-            client_ids=(client_id,) if client_id else (),
-            force=force,
+            client_ids=body.clients,
+            force=body.force,
             meta=meta,
         )
     except ReconcilerError as exc:

@@ -11,17 +11,31 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+import threading
 import time
+import traceback
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from reconciler.errors import ReconcilerError
+from reconciler.redact import redact_urls, secret_param
+
 CSRF_COOKIE = "reconciler_csrf"
 CSRF_FIELD = "csrf_token"
 TOKEN_ENV = "RECONCILER_SERVE_TOKEN"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+MIN_TOKEN_LENGTH = 32
+# Wrong tokens from one client address: after MAX_FAILURES within FAILURE_WINDOW seconds, every
+# token check from it answers 429 until the oldest failure leaves the window.
+MAX_FAILURES = 5
+FAILURE_WINDOW = 60.0
+_MAX_TRACKED = 10_000  # client addresses remembered (oldest forgotten first)
 
 # Pages have no scripts and no inline styles; nothing may frame them (clickjacking a revert).
 SECURITY_HEADERS: dict[str, str] = {
@@ -126,6 +140,95 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def allowed_hosts(host: str) -> list[str]:
-    """Host headers to accept: loopback names when bound to loopback (DNS rebinding), else any."""
-    return list(LOOPBACK_HOSTS) if host in LOOPBACK_HOSTS else ["*"]
+def allowed_hosts(host: str, extra: Sequence[str] = ()) -> list[str]:
+    """Host headers to accept (DNS rebinding): the loopback names when bound to loopback, plus
+    the names given with --allowed-host; off loopback only those, and at least one."""
+    check_serve_options(host, extra)
+    return [*LOOPBACK_HOSTS, *extra] if host in LOOPBACK_HOSTS else list(extra)
+
+
+def check_serve_options(host: str, allowed: Sequence[str], token: str | None = None) -> None:
+    """Refuse a dashboard reachable under any Host name, or guarded by a short token."""
+    if "*" in allowed:
+        raise ReconcilerError(
+            "--allowed-host '*' accepts any Host header, which lets DNS rebinding reach revert",
+            hint="name the host(s) browsers use, e.g. --allowed-host reconciler.example.com "
+            "(a leading *. matches subdomains)",
+        )
+    if host not in LOOPBACK_HOSTS and not allowed:
+        raise ReconcilerError(
+            f"serving on {host} needs at least one --allowed-host",
+            hint="name the host(s) browsers use to reach the dashboard, e.g. "
+            "--allowed-host reconciler.example.com; other Host headers are refused (DNS rebinding)",
+        )
+    if token is not None and len(token) < MIN_TOKEN_LENGTH:
+        raise ReconcilerError(
+            f"{TOKEN_ENV} is too short: {len(token)} characters, "
+            f"at least {MIN_TOKEN_LENGTH} needed",
+            hint="generate one with "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`, "
+            f"or unset {TOKEN_ENV} to have one generated",
+        )
+
+
+def token_in_query(request: Request) -> bool:
+    """True when the URL carries a credential-like parameter (`?token=...`): refused, since
+    URLs end up in logs, histories and referrers."""
+    return any(secret_param(name) for name in request.query_params)
+
+
+class Throttle:
+    """Counts wrong tokens per client address; `wait` says how long it must wait (0: go on)."""
+
+    def __init__(
+        self,
+        limit: int = MAX_FAILURES,
+        window: float = FAILURE_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit, self.window, self._clock = limit, window, clock
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _recent(self, address: str, now: float) -> deque[float]:
+        failures = self._failures.get(address)
+        if failures is None:
+            return deque()
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        if not failures:
+            del self._failures[address]
+        return failures
+
+    def wait(self, address: str) -> float:
+        """Seconds until `address` may try a token again; 0 when it may now."""
+        with self._lock:
+            now = self._clock()
+            failures = self._recent(address, now)
+            if len(failures) < self.limit:
+                return 0.0
+            return max(0.0, failures[-self.limit] + self.window - now)
+
+    def failed(self, address: str) -> None:
+        with self._lock:
+            now = self._clock()
+            self._recent(address, now)
+            self._failures.setdefault(address, deque(maxlen=self.limit)).append(now)
+            self._failures.move_to_end(address)
+            while len(self._failures) > _MAX_TRACKED:
+                self._failures.popitem(last=False)
+
+
+class RedactQuery(logging.Filter):
+    """For uvicorn's logs: credential-like query parameters (`?token=`) and store URL passwords
+    are logged as `***`, in the message and in a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_urls(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact_urls(record.msg)
+        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+            text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            record.exc_text = redact_urls(text)
+        return True
