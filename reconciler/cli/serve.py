@@ -48,9 +48,9 @@ def serve_cmd(
     """Serve the dashboard: fleet drift, clients, plan, history and revert, and /metrics for
     Prometheus.
 
-    Read-only pages and /metrics need no token. Revert (and `/api/drift?refresh=1`) needs the token from env
-    RECONCILER_SERVE_TOKEN (at least 32 characters); without it a token is generated and
-    printed once on stderr. Wrong tokens are throttled per client address.
+    Read-only pages and /metrics need no token. Revert (and `/api/drift?refresh=1`) needs
+    the token from env RECONCILER_SERVE_TOKEN (at least 32 characters); without it a token is
+    generated and printed once on stderr. Wrong tokens are throttled per client address.
     """
     import uvicorn
 
