@@ -190,8 +190,10 @@ def _print_traceback() -> int:
 
 
 def _redact(text: str) -> str:
-    """No password of a store URL, and no control character from data (issue 18)."""
-    return term(redact_urls(text))
+    """No password of a store URL, and no control character from data (issue 18); a message's
+    own line breaks stay (ids, names, reasons and actors with control characters are refused
+    before they reach one)."""
+    return "\n".join(term(line) for line in redact_urls(text).split("\n"))
 
 
 def _print_error(exc: ReconcilerError) -> None:

@@ -29,10 +29,7 @@ def validate_cmd(
     root = directory or desired_dir
     with fleet_progress("validate") as on_progress:
         report = api.check(root, ref=ref, jobs=jobs, on_progress=on_progress)
-    if fmt != "json":  # JSON carries them in `warnings`; stdout stays the result
-        for warning in report.warnings:
-            click.echo(f"warning: {warning}", err=True)
     render.write(report, fmt, sys.stdout)
-    if fmt != "json":  # JSON carries them as `warnings`
+    if fmt != "json":  # JSON carries them as `warnings`; stdout stays the result
         render.validation.write_warnings(report, sys.stderr)
     return EXIT_OK if report.valid else EXIT_ERROR
