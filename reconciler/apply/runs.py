@@ -13,7 +13,7 @@ from sqlalchemy import exc as sa_exc
 from reconciler.apply.history import finish_run, require_run, start_run
 from reconciler.apply.transaction import Job, run_jobs
 from reconciler.errors import ConnectionLost, ReconcilerError, StalePlan, UnsafePlan
-from reconciler.model import ClientDesired, ClientLive, DesiredState
+from reconciler.model import ClientDesired, ClientLive, DesiredState, rename_map
 from reconciler.plan.build import plan_client, sensitive_paths
 from reconciler.plan.model import Plan
 from reconciler.plan.safety import check_safety
@@ -138,6 +138,7 @@ def saved_jobs(saved: SavedPlan, state: DesiredState, *, name: str) -> list[Job]
     """Jobs for a saved plan: recompute each client's plan and refuse it if it changed."""
     legacy_defaults = state.settings.legacy_defaults
     sensitive = sensitive_paths(state.catalog)
+    renames = rename_map(state.catalog.values())
     jobs = []
     for entry in saved.clients:
         desired = state.clients.get(entry.client_id)
@@ -158,6 +159,7 @@ def saved_jobs(saved: SavedPlan, state: DesiredState, *, name: str) -> list[Job]
                 legacy_defaults=legacy_defaults,
                 sensitive=sensitive,
                 adopt_only=saved.adopt_only,
+                renames=renames,
             )
             if fresh.changes_fingerprint() != want or fresh.target is None:
                 raise StalePlan(
