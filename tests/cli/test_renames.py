@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.compat import unified_modules
 from reconciler.live.engine import make_engine
 from reconciler.live.locks import client_transaction
 from reconciler.live.state import write_live
 from reconciler.model import ClientLive, LegacyRow, RegistryModule
 from tests.cli.cli_helpers import copy_example, invoke
-from tests.helpers import add_clients, legacy_rows, registry_rows
+from tests.helpers import add_clients, legacy_rows, registry_rows, run_sql
 
 CID = "5f1d8a52-7c1e-4a39-9a57-2b1f0c4d6e01"
 OTHER = "5f1d8a52-7c1e-4a39-9a57-2b1f0c4d6e02"
@@ -97,6 +98,15 @@ def test_a_rename_is_one_change_and_apply_writes_the_new_id_in_place(
     assert registry_rows(store_url) == []
     again = invoke(capsys, "plan", *args, "--detailed-exitcode")
     assert again.code == 0, again.out
+    # Old code writes the old id back: drift reads it as the same module (not drifted).
+    run_sql(
+        store_url,
+        "UPDATE client_app_overrides SET modules_enabled = %s WHERE client_id = %s",
+        ['["forms", "analytics-legacy", "support"]', CID],
+    )
+    drift = invoke(capsys, "drift", *args, "--format", "json")
+    assert drift.code == 0, drift.out + drift.err
+    assert [c["status"] for c in drift.json()["clients"]] == ["in_sync"]
 
 
 def test_import_writes_the_new_id_and_plan_stays_adoption_only(
@@ -159,7 +169,7 @@ def test_import_writes_the_new_id_and_plan_stays_adoption_only(
     assert sources == {"analytics": "unified", "forms": "unified"}
 
 
-def test_status_without_desired_state_uses_the_synced_catalog(
+def test_status_and_compat_without_desired_state_use_the_synced_catalog(
     store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     desired = renamed_tree(tmp_path, plain_settings=True)
@@ -175,6 +185,8 @@ def test_status_without_desired_state_uses_the_synced_catalog(
     )  # fmt: skip
     assert status.code == 0, status.err
     assert [m["id"] for m in status.json()["clients"][0]["modules"]] == ["analytics"]
+    # The compat API old code calls reads the synced catalog the same way.
+    assert [m.id for m in unified_modules(OTHER, store=store_url, ttl=0)] == ["analytics"]
 
 
 def test_validate_rejects_an_id_claimed_twice_and_a_rename_cycle(
