@@ -140,9 +140,7 @@ def _target_legacy(
         same = set(read_legacy_list(modules, renames)) == set(
             read_legacy_list(legacy_defaults, renames)
         )
-        untouched = same and all(
-            value in (None, {}) for value in columns.values()
-        )
+        untouched = same and all(value in (None, {}) for value in columns.values())
         if untouched:
             return None  # no row still means "the legacy defaults" (SPEC §4)
         columns = {k: {} if v is None else v for k, v in columns.items()}

@@ -89,7 +89,8 @@ def test_no_row_reads_renamed_legacy_defaults() -> None:
 def test_a_rename_is_one_change_written_in_place() -> None:
     p = plan(desired(), live("forms", "analytics-legacy", "support"))
     assert changes(p) == [("analytics", "rename", "analytics-legacy", "analytics", ("legacy",))]
-    assert p.target is not None and p.target.legacy is not None
+    assert p.target is not None
+    assert p.target.legacy is not None
     assert p.target.legacy.modules_enabled == ("forms", "analytics", "support")
     assert p.target.registry == {}
     assert summarize([p], 0).renamed == 1
@@ -139,9 +140,7 @@ def test_no_row_with_renamed_defaults_stays_without_a_row() -> None:
 
 
 def test_adopt_only_keeps_renames_and_adoptions_only() -> None:
-    d = desired(
-        analytics=DesiredModule(version="2.3.1"), documents=DesiredModule(version="1.1.3")
-    )
+    d = desired(analytics=DesiredModule(version="2.3.1"), documents=DesiredModule(version="1.1.3"))
     p = plan(d, live("analytics-legacy", "forms"), adopt_only=True)
     assert [c[1] for c in changes(p)] == ["adopt", "rename"]
     assert p.target.legacy.modules_enabled == ("analytics", "forms")
@@ -176,7 +175,9 @@ ids = st.sampled_from(["analytics", "analytics-legacy", "forms", "support", "doc
 def test_apply_then_replan_is_empty_and_never_lists_the_old_id(
     listed: list[str], wanted: dict[str, bool], strategy: str
 ) -> None:
-    d = desired(strategy, **{m: DesiredModule(enabled=on, version="1.0.0") for m, on in wanted.items()})
+    d = desired(
+        strategy, **{m: DesiredModule(enabled=on, version="1.0.0") for m, on in wanted.items()}
+    )
     p = plan(d, live(*listed))
     assert plan(d, p.target).changes == ()
     assert "analytics-legacy" not in p.target.legacy.modules_enabled
