@@ -65,6 +65,9 @@ def test_a_rename_is_one_change_and_apply_writes_the_new_id_in_place(
         "Plan: 1 client to change, 0 unchanged: 0 modules to enable, 0 to disable, 0 to update, "
         "0 override paths; 1 legacy entry to rename",
     ]
+    markdown = invoke(capsys, "plan", *args, "--format", "markdown").out
+    assert "\n1 legacy entry to rename.\n" in markdown
+    assert "| ~ | `analytics-legacy -> analytics` | rename | legacy |\n" in markdown
     result = invoke(capsys, "plan", *args, "--format", "json", "--detailed-exitcode")
     assert result.code == 2
     plan = result.json()
