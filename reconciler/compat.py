@@ -28,7 +28,7 @@ from reconciler.live.ids import db_client_id
 from reconciler.live.legacy import upsert_legacy
 from reconciler.live.locks import client_transaction
 from reconciler.live.migrate import not_initialised_on_missing_tables, require_initialised
-from reconciler.live.registry import plain_json
+from reconciler.live.registry import plain_json, stored_renames
 from reconciler.live.state import read_live
 from reconciler.live.tables import client_app_overrides as legacy_table
 from reconciler.model import DEFAULT_STORE, JSON, ORIGINAL_LEGACY_DEFAULTS, UnifiedModule
@@ -186,7 +186,8 @@ def unified_modules(
         cache: the cache to use (tests inject one with a fake clock); None: the process cache.
 
     Returns:
-        UnifiedModule list sorted by id; `source` is legacy, registry or unified, and
+        UnifiedModule list sorted by id (a legacy entry under an id some module of the synced
+        catalog `replaces` shows as that module); `source` is legacy, registry or unified, and
         `conflicts` names disagreements between the stores. Settings are not masked: callers
         that display them must mask sensitive values (reconciler.plan.mask).
 
@@ -209,7 +210,8 @@ def unified_modules(
             with _verified_lock:
                 _verified_stores.add(key[0])
         live = read_live(conn, [client_id])[client_id]
-    modules = unify(live, defaults)
+        renames = stored_renames(conn)  # `replaces` of the catalog as last synced (issue 13)
+    modules = unify(live, defaults, renames)
     if ttl > 0:
         the_cache.put(key, defaults, tuple(modules), generation, ttl)
     return modules

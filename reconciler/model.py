@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 JSON = Any
@@ -114,6 +115,8 @@ class ModuleDef:
     protected: bool = False
     # JSON paths (tuples of keys) inside settings whose schema property has `sensitive: true`.
     sensitive_paths: frozenset[tuple[str, ...]] = frozenset()
+    # Legacy ids this module replaces: the legacy list's old id is read as this module (issue 13).
+    replaces: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, JSON]:
         return {
@@ -130,7 +133,26 @@ class ModuleDef:
             "settings_schema": self.settings_schema,
             "default_settings": self.default_settings,
             "protected": self.protected,
+            # Only when set, so definitions synced before renames existed stay byte-identical.
+            **({"replaces": list(self.replaces)} if self.replaces else {}),
         }
+
+
+Renames = Mapping[str, str]  # legacy (old) module id -> the module that replaces it
+NO_RENAMES: Renames = MappingProxyType({})
+
+
+def rename_map(catalog: Iterable[ModuleDef]) -> dict[str, str]:
+    """Old id -> new id from the modules' `replaces` (validate rejects ids claimed twice)."""
+    return {old: module.id for module in catalog for old in module.replaces}
+
+
+def read_legacy_list(modules: Sequence[str], renames: Renames = NO_RENAMES) -> tuple[str, ...]:
+    """The legacy list as the reconciler reads it: each old id as the module replacing it, in
+    place; an id listed twice that way is kept once, at its first place."""
+    if not renames:
+        return tuple(modules)
+    return tuple(dict.fromkeys(renames.get(m, m) for m in modules))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -271,10 +293,14 @@ class ClientLive:
     def fingerprint(self) -> str:
         return fingerprint(self.to_json())
 
-    def legacy_modules(self, legacy_defaults: Sequence[str]) -> tuple[str, ...]:
+    def legacy_modules(
+        self, legacy_defaults: Sequence[str], renames: Renames = NO_RENAMES
+    ) -> tuple[str, ...]:
         """What old code sees as enabled: the row's list, or the legacy defaults without a row
-        (SPEC §4: no row means the defaults; `[]` means no modules)."""
-        return tuple(legacy_defaults) if self.legacy is None else self.legacy.modules_enabled
+        (SPEC §4: no row means the defaults; `[]` means no modules); with `renames`, each old
+        id read as the module that replaces it (issue 13)."""
+        listed = tuple(legacy_defaults) if self.legacy is None else self.legacy.modules_enabled
+        return read_legacy_list(listed, renames)
 
 
 ModuleSource = Literal["legacy", "registry", "unified"]  # where a module of the unified view lives

@@ -124,3 +124,60 @@ def test_drift_workflow_fails_on_drift(tmp_path: Path) -> None:
     assert drifted.returncode == 2
     assert '"drifted": 1' in (clone / "drift.json").read_text()
     assert "drifted" in (tmp_path / "summary").read_text()
+
+
+def test_apply_on_merge_workflow_applies_the_reviewed_plan_and_reports_stale(
+    tmp_path: Path,
+) -> None:
+    """Plan on the PR (signed artifact), apply after merge at the plan's commit; a client whose
+    live state moved meanwhile is refused and listed with the re-plan command."""
+    workflow = "reconciler-apply-on-merge.yml"
+    clone = pr_checkout(tmp_path)
+    store = f"sqlite:///{tmp_path}/live.db"
+    init(make_engine(store))
+    temp, summary = tmp_path / "runner-temp", tmp_path / "summary"
+    env = {
+        "RECONCILER_STORE": store,
+        "RECONCILER_PLAN_KEY": "test-key-not-a-secret",
+        "BASE_REF": "main",
+        "RUNNER_TEMP": str(temp),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "PR": "7",
+    }
+    save = step(workflow, "Save the plan of this pull request")["run"]
+    apply = step(workflow, "Apply the reviewed plan")["run"]
+    acme = EXAMPLE_IDS["acme-dental"]
+
+    saved = run_step(save, clone, env)
+    assert saved.returncode == 0, saved.stderr
+    assert '"signature"' in (temp / "reconciler" / "plan.json").read_text()
+    run_sql(  # live moves after the plan: the client is stale
+        store,
+        "INSERT INTO client_app_overrides (client_id, modules_enabled) VALUES (%s, %s)",
+        [acme, '["support"]'],
+    )
+    refused = run_step(apply, clone, env)
+    assert refused.returncode == 1
+    report = summary.read_text()
+    assert "applied: 0, unchanged: 0, stale: 1, failed: 0" in report
+    assert f"- `{acme}`: " in report
+    assert f"reconciler plan --dir desired-state --client {acme} --out plan.json\n" in report
+    assert run_sql(store, "SELECT count(*) FROM reconciler_client_modules") == [(0,)]
+
+    summary.unlink()
+    assert run_step(save, clone, env).returncode == 0  # re-planned on the PR
+    git(clone, "checkout", "-q", "main")  # merged, then main moves on before the apply
+    git(clone, "merge", "-q", "--no-ff", "-m", "merge PR 7", "more-fields")
+    path = clone / "desired-state" / "clients" / "acme-dental.yaml"
+    path.write_text(path.read_text().replace("max_fields: 80", "max_fields: 99"))
+    commit_all(clone, "acme-dental: 99 form fields")
+    done = run_step(apply, clone, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "stale: 0, failed: 0" in summary.read_text()
+    assert "Stale clients" not in summary.read_text()
+    settings = run_sql(
+        store,
+        "SELECT settings FROM reconciler_client_modules WHERE client_id = %s AND module_id = %s",
+        [acme, "forms"],
+    )
+    assert '"max_fields": 80' in str(settings[0][0]).replace("'", '"')  # the reviewed value

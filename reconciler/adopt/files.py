@@ -14,7 +14,7 @@ Only modules no store enables may be left out (the client's `merge` keeps them a
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +31,14 @@ from reconciler.desired.write import (
     write_client_file,
 )
 from reconciler.errors import Problem, ValidationFailed
-from reconciler.model import JSON, ClientLive, DesiredState, StrategyName, UnifiedModule
+from reconciler.model import (
+    JSON,
+    ClientLive,
+    DesiredState,
+    StrategyName,
+    UnifiedModule,
+    rename_map,
+)
 from reconciler.plan.build import plan_client, sensitive_paths
 from reconciler.plan.model import Change, ChangeKind
 from reconciler.plan.rows import change_row
@@ -39,6 +46,9 @@ from reconciler.plan.unified import unify
 from reconciler.results import ImportedClient, ImportedModule
 
 MAX_ROUNDS = 6
+# What the plan right after import may hold: the registry adopting modules only the legacy list
+# has, and legacy entries renamed to the module replacing them (`replaces`): no behaviour change.
+ADOPTION = frozenset({ChangeKind.ADOPT, ChangeKind.RENAME})
 
 
 @dataclass(slots=True)
@@ -81,11 +91,11 @@ def import_clients(
         if os.path.lexists(target) and not force:  # a dangling symlink is an entry too
             done.append(ImportedClient(client_id=cid, file=str(target), status="exists"))
             continue
-        unified = unify(live, state.settings.legacy_defaults)
+        unified = unify(live, state.settings.legacy_defaults, _renames(state))
         works[cid] = _new_work(state, live, unified, relpath, target, layer)
     settled = _converge(state, desired_dir, works, layer, strategy)
     for cid, work in works.items():
-        text = client_yaml(_document(state, cid, work, strategy), _comments(work))
+        text = client_yaml(_document(state, cid, work, strategy), _comments(work, _renames(state)))
         if cid not in settled:
             status = "failed"
         else:
@@ -96,6 +106,11 @@ def import_clients(
                 status = "exists"
         done.append(_report(state, cid, work, status, strategy))
     return sorted(done, key=lambda c: c.client_id)
+
+
+def _renames(state: DesiredState) -> dict[str, str]:
+    """Old id -> new id: a legacy entry under an old id is imported as the new module."""
+    return rename_map(state.catalog.values())
 
 
 def _file_name(client_id: str) -> str:
@@ -186,10 +201,11 @@ def _converge(
                 work.live,
                 legacy_defaults=state.settings.legacy_defaults,
                 sensitive=sensitive,
+                renames=_renames(state),
             )
             writes: dict[str | None, Change] = {}
             for change in client_plan.changes:
-                if not change.informational and change.kind is not ChangeKind.ADOPT:
+                if not change.informational and change.kind not in ADOPTION:
                     writes.setdefault(change.module, change)
             if not writes:
                 settled.add(cid)
@@ -246,7 +262,7 @@ def _demote(
     out first."""
     _note(work, module, why)
     live = next(m for m in work.unified if m.id == module)
-    in_legacy = module in work.live.legacy_modules(state.settings.legacy_defaults)
+    in_legacy = module in work.live.legacy_modules(state.settings.legacy_defaults, _renames(state))
     row = work.live.registry.get(module)
     disagree = row is not None and in_legacy != row.enabled
     allowed: dict[Handling, bool] = {
@@ -305,7 +321,7 @@ def _fix_problems(
                 work.error = f"the live state is not valid desired state: {problem}"
 
 
-def _comments(work: _Work) -> list[str]:
+def _comments(work: _Work, renames: Mapping[str, str]) -> list[str]:
     sources = ", ".join(f"{m.id}={m.source}" for m in work.unified)
     lines = [
         "Imported from the live stores by `reconciler import`.",
@@ -318,6 +334,13 @@ def _comments(work: _Work) -> list[str]:
         lines.append(
             f"Only the legacy list enables {', '.join(adopted)}: `reconciler apply --adopt-only` "
             "adds them to the registry (no behaviour change)."
+        )
+    listed = work.live.legacy.modules_enabled if work.live.legacy is not None else ()
+    renamed = [f"{old} -> {renames[old]}" for old in listed if old in renames]
+    if renamed:
+        lines.append(
+            f"Legacy entries under a replaced id: {', '.join(renamed)}; "
+            "`reconciler apply --adopt-only` writes the new id in their place."
         )
     omitted = sorted(m for m, how in work.handling.items() if how == "omit")
     if omitted:

@@ -11,7 +11,7 @@ from reconciler.desired.load import DesiredStream
 from reconciler.desired.secrets import SecretResolver, directory_of
 from reconciler.live.engine import make_engine
 from reconciler.live.state import read_live
-from reconciler.model import ClientDesired, ClientLive
+from reconciler.model import ClientDesired, ClientLive, rename_map
 from reconciler.plan.build import plan_clients, sensitive_paths
 from reconciler.plan.drift import ClientDrift, classify
 from reconciler.plan.model import ClientPlan
@@ -88,6 +88,7 @@ def drift(
         lives = read_live(conn, ids)
         lasts = last_applied(conn, ids, lives=lives)
     sensitive = sensitive_paths(stream.catalog)
+    renames = rename_map(stream.catalog.values())
     log.debug("drift batch: %d clients", len(ids))
     return [
         classify(
@@ -96,6 +97,7 @@ def drift(
             lasts.get(c.client_id),
             legacy_defaults=stream.settings.legacy_defaults,
             sensitive=sensitive,
+            renames=renames,
         )
         for c in chosen
     ], []

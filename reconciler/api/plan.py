@@ -48,8 +48,9 @@ def plan(
         changed_since: a git revision; plan only the clients whose resolved desired state
             differs between it and the working tree (or `ref`); `plan.changed_since` says
             what was compared and which clients were deleted (see `changed_clients`).
-        adopt_only: only the registry's adoption of modules the legacy list enables (issue
-            13): no enable, disable, update or legacy write.
+        adopt_only: only the registry's adoption of modules the legacy list enables and the
+            renames of legacy entries under a replaced id (issue 13): no enable, disable,
+            update or other legacy write.
 
     Returns:
         A `Plan` listing the clients with changes (sorted), with the unchanged count.

@@ -9,9 +9,9 @@ from pathlib import Path
 from reconciler.api._store import open_store
 from reconciler.desired.load import load_desired, load_mentioning
 from reconciler.errors import ReconcilerError
-from reconciler.live.registry import stored_sensitive_paths
+from reconciler.live.registry import stored_renames, stored_sensitive_paths
 from reconciler.live.state import read_live
-from reconciler.model import ORIGINAL_LEGACY_DEFAULTS, DesiredState
+from reconciler.model import ORIGINAL_LEGACY_DEFAULTS, DesiredState, rename_map
 from reconciler.plan.mask import with_catalog
 from reconciler.plan.status import fleet_status
 from reconciler.results import StatusReport
@@ -37,6 +37,8 @@ def status(
             state's settings when loaded, else the original's defaults.
         sensitive: module id -> settings paths to mask; None: from the store's synced catalog
             and the desired catalog. Modules no catalog knows get secret-like keys masked.
+            Renamed modules (`replaces`) show under their new id, by the desired catalog when
+            loaded, else by the store's synced catalog.
         desired_dir: a desired-state directory for names, defaults and sensitive paths; used
             only when it exists. If it fails to load, status still runs and says so.
 
@@ -60,7 +62,11 @@ def status(
             sensitive = with_catalog(
                 stored_sensitive_paths(conn), desired.catalog if desired else {}
             )
-    clients, detail_warnings = fleet_status(lives, names, legacy_defaults, sensitive, chosen)
+        # Renames (`replaces`): the desired catalog's when loaded, else the store's synced one.
+        renames = rename_map(desired.catalog.values()) if desired else stored_renames(conn)
+    clients, detail_warnings = fleet_status(
+        lives, names, legacy_defaults, sensitive, chosen, renames
+    )
     return StatusReport(
         store=store.display,
         legacy_defaults=tuple(legacy_defaults),

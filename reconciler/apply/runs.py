@@ -15,7 +15,7 @@ from reconciler.apply.sealing import KEY_ENV, Sealer, history_key
 from reconciler.apply.transaction import Job, run_jobs
 from reconciler.errors import ConnectionLost, ReconcilerError, StalePlan, UnsafePlan
 from reconciler.live.registry import stored_sensitive_paths
-from reconciler.model import ClientDesired, ClientLive, DesiredState
+from reconciler.model import ClientDesired, ClientLive, DesiredState, rename_map
 from reconciler.plan.build import plan_client, sensitive_paths
 from reconciler.plan.model import Plan
 from reconciler.plan.safety import check_safety
@@ -179,6 +179,7 @@ def saved_jobs(saved: SavedPlan, state: DesiredState, *, name: str) -> list[Job]
     """Jobs for a saved plan: recompute each client's plan and refuse it if it changed."""
     legacy_defaults = state.settings.legacy_defaults
     sensitive = sensitive_paths(state.catalog)
+    renames = rename_map(state.catalog.values())
     jobs = []
     for entry in saved.clients:
         desired = state.clients.get(entry.client_id)
@@ -199,6 +200,7 @@ def saved_jobs(saved: SavedPlan, state: DesiredState, *, name: str) -> list[Job]
                 legacy_defaults=legacy_defaults,
                 sensitive=sensitive,
                 adopt_only=saved.adopt_only,
+                renames=renames,
             )
             if fresh.changes_fingerprint() != want or fresh.target is None:
                 raise StalePlan(

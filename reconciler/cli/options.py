@@ -134,7 +134,8 @@ def adopt_only(f: F) -> F:
     return click.option(
         "--adopt-only",
         is_flag=True,
-        help="Only adopt into the registry the modules that only the legacy list enables "
-        "(no enable, disable, update or legacy write): unify the stores first, with no "
+        help="Only adopt into the registry the modules that only the legacy list enables, "
+        "and rename legacy entries of replaced ids (`replaces`) in place (no enable, "
+        "disable, update or other legacy write): unify the stores first, with no "
         "behaviour change.",
     )(f)

@@ -79,6 +79,7 @@ def build_catalog(files: list[YamlFile], broken: set[str]) -> Catalog:
     for module_id in sorted(catalog.modules):
         _check_references(catalog, module_id)
     _check_cycles(catalog)
+    _check_renames(catalog)
     return catalog
 
 
@@ -101,6 +102,7 @@ def _module_def(data: dict[str, Any]) -> ModuleDef:
         default_settings=data.get("default_settings", {}),
         protected=data.get("protected", False),
         sensitive_paths=schema_sensitive_paths(schema),
+        replaces=tuple(data.get("replaces", [])),
     )
 
 
@@ -178,3 +180,33 @@ def _check_cycles(catalog: Catalog) -> None:
             ("dependencies", index, "id"), f"dependency cycle: {shown}"
         )
         catalog.problems.append(problem)
+
+
+def _check_renames(catalog: Catalog) -> None:
+    """`replaces`: an old id is claimed by one module only, is not itself a module of the
+    catalog (which also rules out rename cycles), and is not the module's own id (issue 13)."""
+    claimed: dict[str, str] = {}
+    for module_id in sorted(catalog.modules):
+        yf = catalog.files[module_id]
+        for i, old in enumerate(catalog.modules[module_id].replaces):
+            where = ("replaces", i)
+            if old == module_id:
+                reason = f"module {module_id!r} cannot replace itself"
+            elif old in catalog.modules or old in catalog.broken:
+                back = old in catalog.modules and module_id in catalog.modules[old].replaces
+                reason = (
+                    f"rename cycle: {module_id} replaces {old}, and {old} replaces {module_id}"
+                    if back
+                    else f"{old!r} is a module of the catalog (modules/{old}.yaml); only a "
+                    "legacy id that no module file defines can be replaced"
+                )
+            elif old in claimed:
+                other = claimed[old]
+                reason = (
+                    f"legacy id {old!r} is also replaced by {other} "
+                    f"({catalog.files[other].file}); an old id maps to one module"
+                )
+            else:
+                claimed[old] = module_id
+                continue
+            catalog.problems.append(yf.problem(where, reason))

@@ -9,7 +9,8 @@
    profiles and modules (`plan.changed.candidates`). A module that the reconciler.yaml
    defaults mention reaches every client: then the whole working tree is resolved.
 4. reconciler.yaml changed in what clients resolve (defaults, default strategy, legacy
-   defaults): every client is compared.
+   defaults), or a module's `replaces` changed (a rename reads any client's legacy list
+   differently, issue 13): every client is compared.
 5. The candidates are resolved at REV (their blobs read in one batch; when only client files
    changed, REV's settings, catalog and profiles are the working tree's, reused as loaded) and
    compared by resolved state; clients whose file is gone are reported as deleted, never
@@ -24,7 +25,7 @@ from reconciler.desired.load import DesiredStream, collect
 from reconciler.desired.source import GitRevision, Source, WorkingTree
 from reconciler.errors import ReconcilerError
 from reconciler.git import Repo
-from reconciler.model import DesiredState
+from reconciler.model import DesiredState, rename_map
 from reconciler.plan import changed as ch
 
 
@@ -91,14 +92,17 @@ def _compare(
     since: str,
     ref: str | None,
 ) -> tuple[DesiredState, ch.ChangedSince]:
-    base_stream = _shared_at(base_source) if changes.settings else None
-    base_settings = base_stream.settings if base_stream is not None else None
+    base_stream = _shared_at(base_source) if changes.settings or changes.modules else None
+    base_settings = base_stream.settings if base_stream is not None and changes.settings else None
     head_stream = DesiredStream(head_source)
     only: set[str] | None = set(changes.client_files)
+    renamed = False  # a module's `replaces` changed: every client's legacy list reads anew
     if changes.fans_out:  # find who can use what changed without resolving the fleet
         shared = collect(head_stream, ())
-        settings_changed = changes.settings and ch.settings_affect_clients(
-            base_settings, shared.settings
+        before = rename_map(base_stream.catalog.values()) if base_stream is not None else {}
+        renamed = bool(changes.modules) and before != rename_map(shared.catalog.values())
+        settings_changed = renamed or (
+            changes.settings and ch.settings_affect_clients(base_settings, shared.settings)
         )
         needles = None if settings_changed else _needles(changes, shared)
         if needles is None:
@@ -106,7 +110,9 @@ def _compare(
         else:
             only = set(changes.client_files) | _files_holding(head_source, needles)
     head = collect(head_stream, only)
-    settings_changed = changes.settings and ch.settings_affect_clients(base_settings, head.settings)
+    settings_changed = renamed or (
+        changes.settings and ch.settings_affect_clients(base_settings, head.settings)
+    )
     compared = ch.candidates(changes, head.clients, settings_changed=settings_changed)
     files = changes.client_files | {head.clients[c].file for c in compared}
     warnings: list[str] = []
@@ -123,8 +129,8 @@ def _compare(
             "every candidate client is planned"
         )
         base = None
-    legacy_changed = base_settings is not None and (
-        base_settings.legacy_defaults != head.settings.legacy_defaults
+    legacy_changed = renamed or (
+        base_settings is not None and base_settings.legacy_defaults != head.settings.legacy_defaults
     )
     changed, deleted = ch.compare(base, head.clients, compared, force_all=legacy_changed)
     return head, ch.ChangedSince(

@@ -128,3 +128,12 @@ def stored_sensitive_paths(conn: Connection) -> dict[str, frozenset[tuple[str, .
         row.id: schema_sensitive_paths((row.definition or {}).get("settings_schema") or {})
         for row in conn.execute(select(catalog_table.c.id, catalog_table.c.definition))
     }
+
+
+def stored_renames(conn: Connection) -> dict[str, str]:
+    """Old module id -> new id from the `replaces` of the catalog as last synced (issue 13)."""
+    return {
+        str(old): row.id
+        for row in conn.execute(select(catalog_table.c.id, catalog_table.c.definition))
+        for old in (row.definition or {}).get("replaces") or ()
+    }

@@ -5,9 +5,17 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from reconciler.model import ClientDesired, ClientLive, ModuleDef
+from reconciler.model import (
+    NO_RENAMES,
+    ClientDesired,
+    ClientLive,
+    ModuleDef,
+    Renames,
+    read_legacy_list,
+    rename_map,
+)
 from reconciler.plan.diff import diff_client
-from reconciler.plan.model import ChangeKind, ClientPlan
+from reconciler.plan.model import Change, ChangeKind, ClientPlan
 from reconciler.plan.target import build_target
 
 
@@ -22,24 +30,31 @@ def plan_client(
     legacy_defaults: Sequence[str],
     sensitive: Mapping[str, Collection[tuple[str, ...]]],
     adopt_only: bool = False,
+    renames: Renames = NO_RENAMES,
 ) -> ClientPlan:
     """The plan of one client; its `target` is what apply writes (equal to `live`: no write).
-    `adopt_only`: only the registry rows of modules it adopts from the legacy list, nothing
-    else (issue 13: unify the stores first, with no behaviour change)."""
-    target = build_target(desired, live, legacy_defaults)
-    changes = [] if target == live else diff_client(live, target, legacy_defaults, sensitive)
+    `adopt_only`: only the registry rows of modules it adopts from the legacy list and the
+    renames of legacy entries, nothing else (issue 13: unify the stores first, with no
+    behaviour change). `renames`: old module id -> new id, from the catalog's `replaces`."""
+    target = build_target(desired, live, legacy_defaults, renames=renames)
+    changes = (
+        []
+        if target == live
+        else diff_client(live, target, legacy_defaults, sensitive, renames=renames)
+    )
     if adopt_only:
-        adopted = {c.module for c in changes if c.kind is ChangeKind.ADOPT and c.module}
-        registry = {**live.registry, **{m: target.registry[m] for m in sorted(adopted)}}
-        target = replace(live, registry=registry)
-        changes = [c for c in changes if c.kind is ChangeKind.ADOPT]
+        target, changes = _adoption(live, target, changes)
     elif _has_preserve(desired):
-        preview = build_target(desired, live, legacy_defaults, preview_preserved=True)
+        preview = build_target(
+            desired, live, legacy_defaults, preview_preserved=True, renames=renames
+        )
         if preview != target:
             written = {(c.module, c.kind, c.path) for c in changes}
             changes.extend(
                 c
-                for c in diff_client(live, preview, legacy_defaults, sensitive, informational=True)
+                for c in diff_client(
+                    live, preview, legacy_defaults, sensitive, informational=True, renames=renames
+                )
                 if (c.module, c.kind, c.path) not in written
             )
     return ClientPlan.build(
@@ -52,6 +67,30 @@ def plan_client(
         live=live,
         target=target,
     )
+
+
+def _adoption(
+    live: ClientLive, target: ClientLive, changes: list[Change]
+) -> tuple[ClientLive, list[Change]]:
+    """`--adopt-only`: the adoptions and, on an existing legacy row, the renames of its entries
+    (the same modules under their new ids: adoption-class, issue 13); nothing else."""
+    adopted = {c.module for c in changes if c.kind is ChangeKind.ADOPT and c.module}
+    registry = {**live.registry, **{m: target.registry[m] for m in sorted(adopted)}}
+    legacy = live.legacy
+    renamed = {
+        str(c.old): str(c.new)
+        for c in changes
+        if c.kind is ChangeKind.RENAME and legacy is not None
+    }
+    if legacy is not None and renamed:
+        modules = read_legacy_list(legacy.modules_enabled, renamed)
+        legacy = replace(legacy, modules_enabled=modules)
+    kept = [
+        c
+        for c in changes
+        if c.kind is ChangeKind.ADOPT or (c.kind is ChangeKind.RENAME and str(c.old) in renamed)
+    ]
+    return replace(live, legacy=legacy, registry=registry), kept
 
 
 def _has_preserve(desired: ClientDesired) -> bool:
@@ -70,6 +109,7 @@ def plan_clients(
 ) -> tuple[list[ClientPlan], int]:
     """Client plans with changes (sorted by client id) and the count of unchanged clients."""
     sensitive = sensitive_paths(catalog)
+    renames = rename_map(catalog.values())
     plans: list[ClientPlan] = []
     unchanged = 0
     for client in sorted(desired, key=lambda c: c.client_id):
@@ -80,6 +120,7 @@ def plan_clients(
             legacy_defaults=legacy_defaults,
             sensitive=sensitive,
             adopt_only=adopt_only,
+            renames=renames,
         )
         if plan.writes:
             plans.append(plan)

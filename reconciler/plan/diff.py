@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
 
-from reconciler.model import JSON, OVERRIDE_COLUMNS, ClientLive
+from reconciler.model import JSON, NO_RENAMES, OVERRIDE_COLUMNS, ClientLive, Renames
 from reconciler.plan.model import ABSENT, Change, ChangeKind
 from reconciler.plan.target import module_states
 
@@ -51,13 +51,17 @@ def diff_client(
     sensitive: Mapping[str, Collection[tuple[str, ...]]],
     *,
     informational: bool = False,
+    renames: Renames = NO_RENAMES,
 ) -> list[Change]:
-    """Every difference between `live` and `target` as Changes (unsorted)."""
+    """Every difference between `live` and `target` as Changes (unsorted). With `renames`,
+    modules are compared as the legacy list reads (old ids as the new modules), and an old id
+    the target writes as its new id is one RENAME change (issue 13)."""
     cid = live.client_id
-    changes: list[Change] = []
-    before, after = module_states(live, legacy_defaults), module_states(target, legacy_defaults)
-    listed_before = set(live.legacy_modules(legacy_defaults))
-    listed_after = set(target.legacy_modules(legacy_defaults))
+    changes: list[Change] = list(_renames(live, target, legacy_defaults, renames, informational))
+    before = module_states(live, legacy_defaults, renames)
+    after = module_states(target, legacy_defaults, renames)
+    listed_before = set(live.legacy_modules(legacy_defaults, renames))
+    listed_after = set(target.legacy_modules(legacy_defaults, renames))
     for module in sorted(set(before) | set(after)):
         old_row, new_row = live.registry.get(module), target.registry.get(module)
         stores = set()
@@ -128,6 +132,32 @@ def diff_client(
             )
     changes.extend(_override_changes(live, target, informational))
     return changes
+
+
+def _renames(
+    live: ClientLive,
+    target: ClientLive,
+    legacy_defaults: Sequence[str],
+    renames: Renames,
+    informational: bool,
+) -> Iterator[Change]:
+    """An old id the target's legacy list no longer holds, with its new id there instead."""
+    if not renames:
+        return
+    raw_before = set(live.legacy_modules(legacy_defaults))
+    raw_after = set(target.legacy_modules(legacy_defaults))
+    for old in sorted(raw_before - raw_after):
+        new = renames.get(old)
+        if new is not None and new in raw_after:
+            yield Change(
+                client_id=live.client_id,
+                module=new,
+                kind=ChangeKind.RENAME,
+                old=old,
+                new=new,
+                stores=frozenset({"legacy"}),
+                informational=informational,
+            )
 
 
 def _override_changes(

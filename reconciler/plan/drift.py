@@ -8,10 +8,19 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from reconciler.model import JSON, OUTPUT_FORMAT_VERSION, ClientDesired, ClientLive, fingerprint
+from reconciler.model import (
+    JSON,
+    NO_RENAMES,
+    OUTPUT_FORMAT_VERSION,
+    ClientDesired,
+    ClientLive,
+    Renames,
+    fingerprint,
+    read_legacy_list,
+)
 from reconciler.plan.build import plan_client
 from reconciler.plan.diff import is_sensitive, json_paths
 from reconciler.plan.mask import looks_secret, mask_secret_like
@@ -178,8 +187,10 @@ def classify(
     *,
     legacy_defaults: Sequence[str],
     sensitive: Mapping[str, Collection[tuple[str, ...]]],
+    renames: Renames = NO_RENAMES,
 ) -> ClientDrift:
-    """The drift classes of one client from desired, live and the last recorded write."""
+    """The drift classes of one client from desired, live and the last recorded write. With
+    `renames`, a legacy list naming a module by its old id is the same as by its new id."""
     classes: set[DriftClass] = set()
     drifted: tuple[str, ...] = ()
     items: tuple[dict[str, JSON], ...] = ()
@@ -189,11 +200,15 @@ def classify(
         reference = live
     else:
         reference = last[1]
-        if reference != live:
+        if _read(reference, renames) != _read(live, renames):
             classes.add(DriftClass.DRIFTED)
-            drifted = live_paths(reference, live)
-            items, drift_fp = drift_items(reference, live, sensitive)
-    pending = plan_client(desired, reference, legacy_defaults=legacy_defaults, sensitive=sensitive)
+            drifted = live_paths(_read(reference, renames), _read(live, renames))
+            items, drift_fp = drift_items(
+                _read(reference, renames), _read(live, renames), sensitive
+            )
+    pending = plan_client(
+        desired, reference, legacy_defaults=legacy_defaults, sensitive=sensitive, renames=renames
+    )
     writes = sum(not c.informational for c in pending.changes)
     if last is not None and writes:
         classes.add(DriftClass.PENDING)
@@ -210,3 +225,11 @@ def classify(
         drift_items=items,
         drift_fingerprint=drift_fp,
     )
+
+
+def _read(live: ClientLive, renames: Renames) -> ClientLive:
+    """`live` with its legacy list read through `renames` (old ids as the new modules)."""
+    if live.legacy is None or not renames:
+        return live
+    modules = read_legacy_list(live.legacy.modules_enabled, renames)
+    return replace(live, legacy=replace(live.legacy, modules_enabled=modules))

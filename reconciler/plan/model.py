@@ -32,6 +32,9 @@ class ChangeKind(StrEnum):
     # The registry learns a module only the legacy list had (the seed's migrateToUnified):
     # path () carries the version, settings paths the settings; no behaviour changes.
     ADOPT = "adopt"
+    # The legacy list's old id (`replaces` in the module file) written as the new id in its
+    # place: old is the old id, new the new id; the same module stays enabled (issue 13).
+    RENAME = "rename"
 
 
 class Absent:
@@ -149,6 +152,7 @@ class Summary:
     overrides: int = 0  # override paths changed
     informational: int = 0
     adopted: int = 0  # modules the registry adopts from the legacy list
+    renamed: int = 0  # legacy list entries written under the id of the module replacing them
 
     def to_json(self) -> dict[str, int]:
         return {
@@ -160,12 +164,13 @@ class Summary:
             "overrides_changed": self.overrides,
             "informational": self.informational,
             "modules_adopted": self.adopted,
+            "modules_renamed": self.renamed,
         }
 
 
 def summarize(plans: Iterable[ClientPlan], unchanged: int) -> Summary:
     """Count what a list of client plans does; informational changes are counted apart."""
-    changed = enabled = disabled = informational = overrides = 0
+    changed = enabled = disabled = informational = overrides = renamed = 0
     updated: set[tuple[str, str]] = set()
     adopted: set[tuple[str, str]] = set()
     for plan in plans:
@@ -181,6 +186,8 @@ def summarize(plans: Iterable[ClientPlan], unchanged: int) -> Summary:
                 overrides += 1
             elif change.kind is ChangeKind.ADOPT:
                 adopted.add((plan.client_id, change.module or ""))
+            elif change.kind is ChangeKind.RENAME:
+                renamed += 1
             else:
                 updated.add((plan.client_id, change.module or ""))
     return Summary(
@@ -192,6 +199,7 @@ def summarize(plans: Iterable[ClientPlan], unchanged: int) -> Summary:
         overrides=overrides,
         informational=informational,
         adopted=len(adopted),
+        renamed=renamed,
     )
 
 

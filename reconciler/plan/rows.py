@@ -41,6 +41,8 @@ def change_row(change: Change) -> Row:
             subject = change.module or ""
             version = "" if change.new is None else f" at version {show(change.new)}"
             detail = f"adopt into the registry{version}"
+    elif change.kind is ChangeKind.RENAME:
+        symbol, subject, detail = "~", f"{change.old} -> {change.new}", "rename"
     elif change.kind in (ChangeKind.ENABLE, ChangeKind.DISABLE):
         symbol = "+" if change.kind is ChangeKind.ENABLE else "-"
         subject, detail = change.module or "", str(change.kind)

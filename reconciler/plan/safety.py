@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from reconciler.errors import Location, Problem
-from reconciler.model import ModuleDef, Safety
+from reconciler.model import ModuleDef, Safety, rename_map
 from reconciler.plan.model import ChangeKind, ClientPlan
 from reconciler.plan.target import module_states
 
@@ -58,7 +58,8 @@ def _client_problems(
             )
     if plan.live is None or not disabled:
         return
-    enabled_before = sum(s.enabled for s in module_states(plan.live, legacy_defaults).values())
+    states = module_states(plan.live, legacy_defaults, rename_map(catalog.values()))
+    enabled_before = sum(s.enabled for s in states.values())
     if enabled_before and len(disabled) / enabled_before > safety.max_disable_share:
         yield Problem(
             location=where,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
-from reconciler.model import OVERRIDE_COLUMNS, ClientLive
+from reconciler.model import NO_RENAMES, OVERRIDE_COLUMNS, ClientLive, Renames
 from reconciler.plan.mask import mask_module_settings
 from reconciler.plan.unified import unify
 from reconciler.results import ClientStatus
@@ -15,12 +15,17 @@ Sensitive = Mapping[str, Collection[tuple[str, ...]]]
 
 
 def client_status(
-    live: ClientLive, name: str, defaults: Sequence[str], sensitive: Sensitive
+    live: ClientLive,
+    name: str,
+    defaults: Sequence[str],
+    sensitive: Sensitive,
+    renames: Renames = NO_RENAMES,
 ) -> ClientStatus:
-    """One client's unified view with settings masked (known paths, else secret-like keys)."""
+    """One client's unified view with settings masked (known paths, else secret-like keys);
+    with `renames`, legacy entries under an old id show as the module replacing it."""
     modules = tuple(
         replace(m, settings=mask_module_settings(m.id, m.settings, sensitive))
-        for m in unify(live, defaults)
+        for m in unify(live, defaults, renames)
     )
     legacy = live.legacy
     overrides = (
@@ -43,6 +48,7 @@ def fleet_status(
     defaults: Sequence[str],
     sensitive: Sensitive,
     chosen: Sequence[str] = (),
+    renames: Renames = NO_RENAMES,
 ) -> tuple[list[ClientStatus], list[str]]:
     """The `chosen` clients in the order asked (with their conflicts and missing live state as
     warnings), or every client of `lives` and `names` sorted by id."""
@@ -50,7 +56,11 @@ def fleet_status(
         ids = sorted(set(lives) | set(names))
         fleet = [
             client_status(
-                lives.get(c) or ClientLive(client_id=c), names.get(c, ""), defaults, sensitive
+                lives.get(c) or ClientLive(client_id=c),
+                names.get(c, ""),
+                defaults,
+                sensitive,
+                renames,
             )
             for c in ids
         ]
@@ -58,7 +68,7 @@ def fleet_status(
     clients, warnings = [], []
     for cid in chosen:
         live = lives[cid]
-        client = client_status(live, names.get(cid, ""), defaults, sensitive)
+        client = client_status(live, names.get(cid, ""), defaults, sensitive, renames)
         clients.append(client)
         label = client.name or client.client_id
         if live.legacy is None and not live.registry:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reconciler.model import ClientLive, UnifiedModule
+from reconciler.model import NO_RENAMES, ClientLive, Renames, UnifiedModule
 
 
-def unify(live: ClientLive, legacy_defaults: Sequence[str]) -> list[UnifiedModule]:
+def unify(
+    live: ClientLive, legacy_defaults: Sequence[str], renames: Renames = NO_RENAMES
+) -> list[UnifiedModule]:
     """Every module of the client in either store, sorted by id."""
-    in_legacy = set(live.legacy_modules(legacy_defaults))
+    in_legacy = set(live.legacy_modules(legacy_defaults, renames))
     result = []
     for module_id in sorted(in_legacy | set(live.registry)):
         row = live.registry.get(module_id)
@@ -44,6 +46,8 @@ def unify(live: ClientLive, legacy_defaults: Sequence[str]) -> list[UnifiedModul
     return result
 
 
-def effective_enabled(live: ClientLive, legacy_defaults: Sequence[str]) -> dict[str, bool]:
+def effective_enabled(
+    live: ClientLive, legacy_defaults: Sequence[str], renames: Renames = NO_RENAMES
+) -> dict[str, bool]:
     """Module id -> enabled, as the unified view resolves it."""
-    return {m.id: m.enabled for m in unify(live, legacy_defaults)}
+    return {m.id: m.enabled for m in unify(live, legacy_defaults, renames)}

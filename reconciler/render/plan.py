@@ -15,8 +15,8 @@ MARKDOWN_LIMIT = 65_000  # GitHub rejects comments over 65,536 characters
 _ROW_COLOR = {"+": "green", "-": "red", "~": "yellow", "i": "cyan", "=": "dim"}
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
+def _n(count: int, noun: str, plural: str = "") -> str:
+    return f"{count} " + (noun if count == 1 else plural or f"{noun}s")
 
 
 def summary_line(summary: Summary) -> str:
@@ -28,6 +28,8 @@ def summary_line(summary: Summary) -> str:
     )
     if summary.adopted:
         text += f"; {_n(summary.adopted, 'module')} to adopt, no behaviour change"
+    if summary.renamed:
+        text += f"; {_n(summary.renamed, 'legacy entry', 'legacy entries')} to rename"
     if summary.informational:
         text += f"; {summary.informational} informational (preserve)"
     return text
@@ -106,6 +108,8 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
         f"| {s.overrides} | {s.adopted} | {s.informational} |",
         "",
     ]
+    if s.renamed:  # a line, not a column: plans without renames keep their table
+        head += [f"{_n(s.renamed, 'legacy entry', 'legacy entries')} to rename.", ""]
     if plan.changed_since is not None:
         head += [f"- {md(line)}" for line in plan.changed_since.lines()] + [""]
     if not plan.clients:

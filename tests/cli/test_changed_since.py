@@ -139,6 +139,20 @@ def test_module_definition_edit_reaches_the_clients_using_it(
     }
 
 
+def test_a_rename_in_a_module_compares_every_client(
+    repo: tuple[Path, Path], store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`replaces` changes how any client's legacy list reads (issue 13), so every client is
+    compared and planned, whether or not its file mentions the module."""
+    _root, desired = repo
+    module = desired / "modules/documents.yaml"
+    module.write_text(module.read_text() + "replaces: [documents-legacy]\n")
+    result = since(plan(capsys, store, desired, "--changed-since", "HEAD"))
+    assert result["compared"] == 6
+    assert result["changed"] == sorted(EXAMPLE_IDS.values())
+    assert result["paths"] == ["modules/documents.yaml"]
+
+
 def test_deleted_client_is_reported_not_planned(
     repo: tuple[Path, Path], store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

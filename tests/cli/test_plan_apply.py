@@ -76,6 +76,7 @@ def test_plan_json_is_stable_and_masks_secrets(
         "clients_unchanged": 0,
         "informational": 32,  # a preserved adoption is one change less than enable + version
         "modules_adopted": 8,  # only the legacy list had them: the registry adopts them
+        "modules_renamed": 0,
         "modules_disabled": 1,
         "modules_enabled": 28,
         "modules_updated": 32,

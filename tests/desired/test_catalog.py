@@ -72,3 +72,20 @@ def test_a_module_defined_twice_is_reported(tree: Tree) -> None:
     assert [str(p) for p in caught.value.problems] == [
         "modules/nested/delta.yml:1:1: $: module 'delta' is also defined in modules/delta.yaml"
     ]
+
+
+def test_replaces_problems_are_reported_at_the_item(tree: Tree) -> None:
+    module = "id: {0}\nname: {0}\nversion: 1.0.0\nreplaces: [{1}]\n"
+    root = tree({
+        "modules/new.yaml": module.format("new", "old"),
+        "modules/other.yaml": module.format("other", "old"),
+        "modules/shadow.yaml": module.format("shadow", "new"),
+    })  # fmt: skip
+    with pytest.raises(ValidationFailed) as caught:
+        load_desired(root)
+    assert [str(p) for p in caught.value.problems] == [
+        "modules/other.yaml:4:12: $.replaces[0]: legacy id 'old' is also replaced by new "
+        "(modules/new.yaml); an old id maps to one module",
+        "modules/shadow.yaml:4:12: $.replaces[0]: 'new' is a module of the catalog "
+        "(modules/new.yaml); only a legacy id that no module file defines can be replaced",
+    ]
