@@ -88,7 +88,7 @@ def apply_saved(
     state = validate(desired_dir, ref=ref)
     # Safety is judged on the plan as it stands now, from the state loaded once above.
     chosen = [state.clients[c.client_id] for c in saved.clients if c.client_id in state.clients]
-    enforce_safety(plan_loaded(store_url, state, chosen), force=force)
+    enforce_safety(plan_loaded(store_url, state, chosen, root=desired_dir), force=force)
     jobs = saved_jobs(saved, state, name=plan_file)
     with open_store(store_url, initialised=False) as store:
         if jobs:  # as `apply` does: history and status mask from it

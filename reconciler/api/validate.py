@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reconciler.api import _batches
+from reconciler.api._shown import shown_errors
 from reconciler.api._fleet import Progress, desired_stream, walk
 from reconciler.desired.load import load_desired
 from reconciler.desired.schema import schema_text
@@ -31,10 +32,11 @@ def validate(desired_dir: str = "desired-state", *, ref: str | None = None) -> D
             the directory is not in a git repository or the revision is unknown.
         The CLI exits 1 for both, 0 when the state is valid.
     """
-    if ref is None:
-        return load_desired(desired_dir)
-    with GitRevision(desired_dir, ref) as source:
-        return load_desired(source)
+    with shown_errors(desired_dir):
+        if ref is None:
+            return load_desired(desired_dir)
+        with GitRevision(desired_dir, ref) as source:
+            return load_desired(source)
 
 
 def check(
@@ -53,14 +55,14 @@ def check(
     Raises:
         ReconcilerError: as `validate`, for a tree that cannot be read at all.
     """
-    with desired_stream(desired_dir, ref) as stream:
-        try:
+    try:
+        with desired_stream(desired_dir, ref) as stream:
             clients = sum(walk(stream, _batches.count, (), jobs=jobs, on_progress=on_progress))
-        except ValidationFailed as failed:
-            return ValidationReport(problems=failed.problems, **failed.counts)
-        return ValidationReport(
-            clients=clients, modules=len(stream.catalog), profiles=len(stream.profiles)
-        )
+            return ValidationReport(
+                clients=clients, modules=len(stream.catalog), profiles=len(stream.profiles)
+            )
+    except ValidationFailed as failed:  # raised with shown paths by desired_stream
+        return ValidationReport(problems=failed.problems, **failed.counts)
 
 
 def schema(kind: str) -> str:
