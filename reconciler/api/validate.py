@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from reconciler.api import _batches
-from reconciler.api._shown import shown_errors
 from reconciler.api._fleet import Progress, desired_stream, walk
+from reconciler.api._shown import shown_errors
 from reconciler.desired.load import load_desired
 from reconciler.desired.schema import schema_text
 from reconciler.desired.source import GitRevision
