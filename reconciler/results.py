@@ -35,6 +35,8 @@ class ValidationReport:
     clients: int = 0
     modules: int = 0
     profiles: int = 0
+    # Every file read, as shown (relative to the cwd): JUnit's one test case per file.
+    files: Sequence[str] = ()
 
     @property
     def valid(self) -> bool:

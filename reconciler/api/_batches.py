@@ -37,6 +37,11 @@ def count(stream: DesiredStream, batch: list[ClientDesired]) -> int:
     return len(batch)
 
 
+def files(stream: DesiredStream, batch: list[ClientDesired]) -> list[str]:
+    """`validate`: the files of the clients that resolved (relative to the root)."""
+    return [c.file for c in batch]
+
+
 def plan(
     stream: DesiredStream,
     batch: list[ClientDesired],

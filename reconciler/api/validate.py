@@ -5,8 +5,9 @@ from __future__ import annotations
 from reconciler.api import _batches
 from reconciler.api._fleet import Progress, desired_stream, walk
 from reconciler.api._shown import shown_errors
-from reconciler.desired.load import load_desired
+from reconciler.desired.load import SETTINGS_FILE, load_desired
 from reconciler.desired.schema import schema_text
+from reconciler.desired.shown import ShownPaths
 from reconciler.desired.source import GitRevision
 from reconciler.errors import ValidationFailed
 from reconciler.model import DesiredState
@@ -46,7 +47,8 @@ def check(
     jobs: int | None = None,
     on_progress: Progress | None = None,
 ) -> ValidationReport:
-    """Validate like `validate`, streaming: memory grows with a batch of clients, not the fleet.
+    """Validate like `validate`, streaming: memory grows with a batch of clients, not the fleet
+    (and with one path per file read, kept for JUnit's one test case per file).
 
     Returns:
         A `ValidationReport`: counts of what was read (clients, modules, profiles) and every
@@ -55,14 +57,26 @@ def check(
     Raises:
         ReconcilerError: as `validate`, for a tree that cannot be read at all.
     """
+    read: list[str] = []  # every file read, for one JUnit test case per file
+    shown = ShownPaths(desired_dir)
     try:
         with desired_stream(desired_dir, ref) as stream:
-            clients = sum(walk(stream, _batches.count, (), jobs=jobs, on_progress=on_progress))
+            source = stream.source
+            read += [SETTINGS_FILE, *source.list_files("modules"), *source.list_files("profiles")]
+            clients = 0
+            for batch in walk(stream, _batches.files, (), jobs=jobs, on_progress=on_progress):
+                clients += len(batch)
+                read += batch
             return ValidationReport(
-                clients=clients, modules=len(stream.catalog), profiles=len(stream.profiles)
+                clients=clients,
+                modules=len(stream.catalog),
+                profiles=len(stream.profiles),
+                files=[shown(f) for f in read],
             )
     except ValidationFailed as failed:  # raised with shown paths by desired_stream
-        return ValidationReport(problems=failed.problems, **failed.counts)
+        return ValidationReport(
+            problems=failed.problems, files=[shown(f) for f in read], **failed.counts
+        )
 
 
 def schema(kind: str) -> str:
