@@ -16,6 +16,7 @@ JSON = Any
 OUTPUT_FORMAT_VERSION = 1  # the `format_version` of every command's JSON output (SPEC §7)
 DEFAULT_STORE = "sqlite:///reconciler.db"  # the embedded store of the quick start
 FILE_KINDS: tuple[str, ...] = ("settings", "module", "profile", "client")  # schemas/<kind>
+OUTPUT_KINDS: tuple[str, ...] = ("plan",)  # schemas/<kind>.schema.json of command output
 StrategyName = Literal["merge", "replace", "preserve"]
 STRATEGY_NAMES: tuple[StrategyName, ...] = ("merge", "replace", "preserve")
 

@@ -20,7 +20,6 @@ from reconciler.results import ValidationReport
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT = "reconcilerFinding/v1"
-INFORMATION_URI = "https://github.com/module-reconciler/module-reconciler"
 
 
 def uri(path: str) -> str:
@@ -52,7 +51,6 @@ def _log(rules: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str
                     "driver": {
                         "name": "module-reconciler",
                         "version": __version__,
-                        "informationUri": INFORMATION_URI,
                         "rules": rules,
                     }
                 },
