@@ -23,7 +23,9 @@ from tests.cli.cli_helpers import Result, invoke
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 MANY = FIXTURES / "desired" / "many-errors"
 SARIF_SCHEMA = json.loads((FIXTURES / "sarif" / "sarif-schema-2.1.0.json").read_text())
-ANNOTATION = re.compile(r"^::(error|warning) file=([^,]+),line=(\d+),col=(\d+),title=([^:]+)::(.+)$")
+ANNOTATION = re.compile(
+    r"^::(error|warning) file=([^,]+),line=(\d+),col=(\d+),title=([^:]+)::(.+)$"
+)
 
 
 @pytest.fixture
@@ -174,7 +176,9 @@ def test_a_format_a_result_does_not_have_is_a_clear_error(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     with pytest.raises(ReconcilerError, match="StatusReport has no sarif output"):
-        render.write(StatusReport(store="s", legacy_defaults=(), clients=()), "sarif", io.StringIO())
+        render.write(
+            StatusReport(store="s", legacy_defaults=(), clients=()), "sarif", io.StringIO()
+        )
     result = invoke(capsys, "status", "--format", "sarif")
     assert result.code == 1
     assert "'sarif' is not one of 'text', 'json', 'markdown'" in result.err
