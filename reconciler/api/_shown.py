@@ -24,7 +24,8 @@ def shown_errors(root: str) -> Iterator[ShownPaths]:
 
 
 def shown_plan(planned: Plan, root: str) -> Plan:
-    """The plan with client files, deleted clients' files and policy locations shown."""
+    """The plan with client files, deleted clients' files, policy locations and the settings
+    file (where safety limits are reported) shown."""
     shown = ShownPaths(root)
     if not shown.prefix:
         return planned
@@ -36,4 +37,10 @@ def shown_plan(planned: Plan, root: str) -> Plan:
     violations = tuple(
         dataclasses.replace(v, location=shown.location(v.location)) for v in planned.violations
     )
-    return dataclasses.replace(planned, clients=clients, changed_since=since, violations=violations)
+    return dataclasses.replace(
+        planned,
+        clients=clients,
+        changed_since=since,
+        violations=violations,
+        settings_file=shown(planned.settings_file),
+    )

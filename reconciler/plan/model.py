@@ -202,6 +202,8 @@ class Plan:
     changed_since: ChangedSince | None = None
     # Policy rules the planned changes break (policies/*.yaml, issue 16), sorted.
     violations: tuple[Violation, ...] = ()
+    # reconciler.yaml as shown (relative to the cwd, issue 16), where safety problems point.
+    settings_file: str = field(default="reconciler.yaml", compare=False)
 
     @property
     def denied(self) -> bool:
