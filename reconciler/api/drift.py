@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 from reconciler.api import _batches
 from reconciler.api._fleet import Progress, walk_in_store
 from reconciler.api.apply import apply
 from reconciler.api.plan import plan
+from reconciler.desired.shown import ShownPaths
 from reconciler.live.engine import display_url
 from reconciler.plan.drift import ClientDrift, DriftClass, DriftReport
 from reconciler.results import ApplyReport, ClientResult, RunMeta
@@ -53,6 +55,9 @@ def drift(
             clients.extend(batch)
         commit = stream.source.commit
     clients.sort(key=lambda c: c.client_id)
+    shown = ShownPaths(desired_dir)  # files relative to the cwd (issue 16)
+    if shown.prefix:
+        clients = [dataclasses.replace(c, file=shown(c.file)) for c in clients]
     return DriftReport(clients=tuple(clients), store=display_url(store_url), desired_commit=commit)
 
 
