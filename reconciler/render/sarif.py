@@ -18,7 +18,9 @@ from reconciler.render.jsonout import write_json
 from reconciler.render.rules import BY_ID, RULES, rule_of
 from reconciler.results import ValidationReport
 
-SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+SCHEMA_URI = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
 FINGERPRINT = "reconcilerFinding/v1"
 
 

@@ -17,6 +17,7 @@ from jsonschema import Draft4Validator
 from reconciler import render
 from reconciler.errors import Location, Problem, ReconcilerError
 from reconciler.render.github import command
+from reconciler.render.sarif import uri
 from reconciler.results import StatusReport, ValidationReport
 from tests.cli.cli_helpers import Result, invoke
 
@@ -182,3 +183,19 @@ def test_a_format_a_result_does_not_have_is_a_clear_error(
     result = invoke(capsys, "status", "--format", "sarif")
     assert result.code == 1
     assert "'sarif' is not one of 'text', 'json', 'markdown'" in result.err
+
+
+def test_sarif_uris_are_relative_references_or_file_uris() -> None:
+    assert uri("sub/desired state/clients/a#1.yaml") == "sub/desired%20state/clients/a%231.yaml"
+    assert uri("/abs/desired-state/clients/a.yaml") == "file:///abs/desired-state/clients/a.yaml"
+    report = ValidationReport(problems=[Problem(Location("/abs/x y.yaml", 2, 3), "$", "bad")])
+    log = json.loads(_written(report, "sarif"))
+    Draft4Validator(SARIF_SCHEMA, format_checker=Draft4Validator.FORMAT_CHECKER).validate(log)
+    location = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "file:///abs/x%20y.yaml"
+
+
+def _written(result: object, fmt: str) -> str:
+    out = io.StringIO()
+    render.write(result, fmt, out)
+    return out.getvalue()
