@@ -62,7 +62,9 @@ def check(
     try:
         with desired_stream(desired_dir, ref) as stream:
             source = stream.source
-            read += [SETTINGS_FILE, *source.list_files("modules"), *source.list_files("profiles")]
+            read.append(SETTINGS_FILE)
+            for folder in ("modules", "profiles", "policies"):  # policies/: issue 16
+                read += source.list_files(folder)
             clients = 0
             for batch in walk(stream, _batches.files, (), jobs=jobs, on_progress=on_progress):
                 clients += len(batch)
