@@ -24,6 +24,7 @@ MODULE_NAME_MAX = 200  # reconciler_modules.name
 MODULE_VERSION_MAX = 100  # reconciler_modules.version, reconciler_client_modules.version
 REASON_MAX = 2000  # reconciler_runs.reason is TEXT; longer reasons are refused, not cut
 FILE_KINDS: tuple[str, ...] = ("settings", "module", "profile", "client")  # schemas/<kind>
+OUTPUT_KINDS: tuple[str, ...] = ("plan",)  # schemas/<kind>.schema.json of command output
 StrategyName = Literal["merge", "replace", "preserve"]
 STRATEGY_NAMES: tuple[StrategyName, ...] = ("merge", "replace", "preserve")
 

@@ -44,6 +44,8 @@ class ValidationReport:
     modules: int = 0
     profiles: int = 0
     warnings: Sequence[Problem] = ()  # never change validity or the exit code
+    # Every file read, as shown (relative to the cwd): JUnit's one test case per file.
+    files: Sequence[str] = ()
 
     @property
     def valid(self) -> bool:

@@ -36,6 +36,8 @@ def _guard_default_store(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[None]:
     monkeypatch.setenv("RECONCILER_TESTING", "1")
+    # Run in GitHub Actions, `validate` and `plan` would default to --format github (issue 16).
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     env_store = tmp_path_factory.mktemp("env-store") / "env-default.db"
     monkeypatch.setenv("RECONCILER_STORE", f"sqlite:///{env_store}")
     CACHE.clear()

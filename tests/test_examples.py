@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from jsonschema import Draft4Validator
 
 from reconciler.live.engine import make_engine
 from reconciler.live.migrate import init
@@ -21,6 +23,8 @@ from tests.helpers import run_sql
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "examples" / "github-actions"
 BIN = Path(sys.executable).parent  # where the `reconciler` console script is installed
+ACTIONS = {"GITHUB_ACTIONS": "true"}  # as GitHub sets it for every step
+SARIF_SCHEMA = json.loads((REPO / "tests/fixtures/sarif/sarif-schema-2.1.0.json").read_text())
 
 
 def load(path: Path) -> Any:
@@ -83,7 +87,7 @@ def test_pr_workflow_plan_step(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path}/live.db"
     init(make_engine(store))
     output, summary = tmp_path / "output", tmp_path / "summary"
-    validate = run_step(step("reconciler-plan.yml", "Validate")["run"], clone, {})
+    validate = run_step(step("reconciler-plan.yml", "Validate")["run"], clone, ACTIONS)
     assert (validate.returncode, validate.stdout) == (0, "ok: 6 clients, 12 modules, 3 profiles\n")
     done = run_step(
         step("reconciler-plan.yml", "Plan what this pull request changes")["run"],
@@ -181,3 +185,38 @@ def test_apply_on_merge_workflow_applies_the_reviewed_plan_and_reports_stale(
         [acme, "forms"],
     )
     assert '"max_fields": 80' in str(settings[0][0]).replace("'", '"')  # the reviewed value
+
+
+def test_pr_workflow_annotates_problems_and_uploads_sarif(tmp_path: Path) -> None:
+    clone = pr_checkout(tmp_path)
+    broken = clone / "desired-state" / "clients" / "acme-dental.yaml"
+    broken.write_text(broken.read_text().replace("max_fields: 80", "max_fields: many"))
+    validate = run_step(step("reconciler-plan.yml", "Validate")["run"], clone, ACTIONS)
+    assert validate.returncode == 1
+    annotation, summary = validate.stdout.splitlines()
+    assert annotation.startswith(
+        "::error file=desired-state/clients/acme-dental.yaml,line=9,col=19,"
+    )
+    assert summary == "error: 1 problem in 1 file"
+    sarif = step("reconciler-plan.yml", "Validate as SARIF for code scanning")
+    assert run_step(sarif["run"], clone, ACTIONS).returncode == 0
+    upload = step("reconciler-plan.yml", "Upload SARIF")
+    assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
+    log = json.loads((clone / upload["with"]["sarif_file"]).read_text())
+    Draft4Validator(SARIF_SCHEMA).validate(log)
+    location = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert (clone / location["artifactLocation"]["uri"]).is_file()
+
+
+def test_pr_workflow_policy_annotations_step(tmp_path: Path) -> None:
+    clone = pr_checkout(tmp_path)
+    store = f"sqlite:///{tmp_path}/live.db"
+    init(make_engine(store))
+    done = run_step(
+        step("reconciler-plan.yml", "Policy annotations")["run"],
+        clone,
+        {**ACTIONS, "RECONCILER_STORE": store, "BASE_REF": "main"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Plan for sqlite:///")  # no policy broken: the plan as text
+    assert "desired-state/clients/acme-dental.yaml" in done.stdout

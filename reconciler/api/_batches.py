@@ -45,6 +45,11 @@ def resolved(
     return SecretResolver(directory_of(stream.source)).resolve_all(chosen, stream.catalog)
 
 
+def files(stream: DesiredStream, batch: list[ClientDesired]) -> list[str]:
+    """`validate`: the files of the clients that resolved (relative to the root)."""
+    return [c.file for c in batch]
+
+
 def plan(
     stream: DesiredStream,
     batch: list[ClientDesired],

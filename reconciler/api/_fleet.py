@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from reconciler.api._shown import shown_errors
 from reconciler.api._store import open_store
 from reconciler.desired.load import DesiredStream
 from reconciler.desired.parallel import default_jobs
@@ -25,15 +26,16 @@ log = logging.getLogger(__name__)
 def desired_stream(desired_dir: str, ref: str | None) -> Iterator[DesiredStream]:
     """The desired state of the working tree or of git revision `ref`, to read in batches."""
     started = time.perf_counter()
-    if ref is None:
-        stream = DesiredStream(WorkingTree(desired_dir))
-        _log_loaded(stream, started)
-        yield stream
-        return
-    with GitRevision(desired_dir, ref) as source:
-        stream = DesiredStream(source)
-        _log_loaded(stream, started)
-        yield stream
+    with shown_errors(desired_dir):  # problems at paths relative to the cwd (issue 16)
+        if ref is None:
+            stream = DesiredStream(WorkingTree(desired_dir))
+            _log_loaded(stream, started)
+            yield stream
+            return
+        with GitRevision(desired_dir, ref) as source:
+            stream = DesiredStream(source)
+            _log_loaded(stream, started)
+            yield stream
 
 
 def _log_loaded(stream: DesiredStream, started: float) -> None:

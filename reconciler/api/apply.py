@@ -110,7 +110,10 @@ def apply_saved(
     # Secret references resolve now, all or nothing, before any write (issue 18).
     chosen = resolve_or_raise(chosen, state.catalog, desired_dir)
     state = replace(state, clients={**state.clients, **{c.client_id: c for c in chosen}})
-    enforce_safety(plan_loaded(store_url, state, chosen, adopt_only=saved.adopt_only), force=force)
+    enforce_safety(
+        plan_loaded(store_url, state, chosen, adopt_only=saved.adopt_only, root=desired_dir),
+        force=force,
+    )
     jobs = saved_jobs(saved, state, name=plan_file)
     with open_store(store_url, initialised=False) as store:
         if jobs:  # as `apply` does: history and status mask from it

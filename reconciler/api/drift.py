@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -11,6 +12,7 @@ from reconciler.api.apply import apply
 from reconciler.api.notify import notify_drift
 from reconciler.api.plan import plan
 from reconciler.desired.secrets import unresolved_error
+from reconciler.desired.shown import ShownPaths
 from reconciler.live.engine import display_url
 from reconciler.plan.drift import ClientDrift, DriftClass, DriftReport
 from reconciler.results import ApplyReport, ClientResult, RunMeta
@@ -66,6 +68,9 @@ def drift(
     if unresolved:
         raise unresolved_error(unresolved)
     clients.sort(key=lambda c: c.client_id)
+    shown = ShownPaths(desired_dir)  # files relative to the cwd (issue 16)
+    if shown.prefix:
+        clients = [dataclasses.replace(c, file=shown(c.file)) for c in clients]
     report = DriftReport(
         clients=tuple(clients), store=display_url(store_url), desired_commit=commit
     )

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from reconciler.api import _batches
 from reconciler.api._fleet import Progress, walk_in_store
+from reconciler.api._shown import shown_errors, shown_plan
 from reconciler.api._store import open_store
 from reconciler.apply.plan_file import write_plan_file
 from reconciler.desired.changed_since import changed_clients as compare_revisions
@@ -63,9 +64,10 @@ def plan(
     """
     started = time.perf_counter()
     if changed_since is not None:
-        state, since = changed_clients(desired_dir, changed_since, ref=ref)
+        with shown_errors(desired_dir):
+            state, since = changed_clients(desired_dir, changed_since, ref=ref)
         chosen = _batches.select([state.clients[c] for c in since.changed], client_ids, shard)
-        return plan_loaded(store_url, state, chosen, since, adopt_only=adopt_only)
+        return plan_loaded(store_url, state, chosen, since, adopt_only=adopt_only, root=desired_dir)
     # Streaming: each batch of clients is resolved, read live and planned, then dropped;
     # only plans with changes are kept (issue 8: memory grows with the batch).
     plans: list[ClientPlan] = []
@@ -96,7 +98,9 @@ def plan(
         unchanged,
         time.perf_counter() - started,
     )
-    return _assemble(store_url, state, plans, unchanged, adopt_only=adopt_only)
+    return shown_plan(
+        _assemble(store_url, state, plans, unchanged, adopt_only=adopt_only), desired_dir
+    )
 
 
 def plan_loaded(
@@ -106,9 +110,11 @@ def plan_loaded(
     since: ChangedSince | None = None,
     *,
     adopt_only: bool = False,
+    root: str,
 ) -> Plan:
     """The plan of these clients of an already loaded desired state (one live read); secret
-    references are resolved first (ReconcilerError naming each one that cannot be)."""
+    references are resolved first (ReconcilerError naming each one that cannot be); `root` is
+    the desired-state directory as the user gave it (for shown paths)."""
     chosen = resolve_or_raise(chosen, state.catalog, state_directory(state))
     with open_store(store_url) as store, store.connect() as conn:
         lives = read_live(conn, [c.client_id for c in chosen])
@@ -119,7 +125,9 @@ def plan_loaded(
         catalog=state.catalog,
         adopt_only=adopt_only,
     )
-    return _assemble(store_url, state, plans, unchanged, since, adopt_only=adopt_only)
+    return shown_plan(
+        _assemble(store_url, state, plans, unchanged, since, adopt_only=adopt_only), root
+    )
 
 
 def _assemble(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from reconciler.api import _batches
 from reconciler.api._fleet import Progress, desired_stream, walk
-from reconciler.desired.load import load_desired
+from reconciler.api._shown import shown_errors
+from reconciler.desired.load import SETTINGS_FILE, load_desired
 from reconciler.desired.schema import schema_text
+from reconciler.desired.shown import ShownPaths
 from reconciler.desired.source import GitRevision
 from reconciler.errors import ValidationFailed
 from reconciler.model import DesiredState
@@ -31,10 +33,11 @@ def validate(desired_dir: str = "desired-state", *, ref: str | None = None) -> D
             the directory is not in a git repository or the revision is unknown.
         The CLI exits 1 for both, 0 when the state is valid.
     """
-    if ref is None:
-        return load_desired(desired_dir)
-    with GitRevision(desired_dir, ref) as source:
-        return load_desired(source)
+    with shown_errors(desired_dir):
+        if ref is None:
+            return load_desired(desired_dir)
+        with GitRevision(desired_dir, ref) as source:
+            return load_desired(source)
 
 
 def check(
@@ -44,7 +47,8 @@ def check(
     jobs: int | None = None,
     on_progress: Progress | None = None,
 ) -> ValidationReport:
-    """Validate like `validate`, streaming: memory grows with a batch of clients, not the fleet.
+    """Validate like `validate`, streaming: memory grows with a batch of clients, not the fleet
+    (and with one path per file read, kept for JUnit's one test case per file).
 
     Returns:
         A `ValidationReport`: counts of what was read (clients, modules, profiles), every
@@ -54,18 +58,31 @@ def check(
     Raises:
         ReconcilerError: as `validate`, for a tree that cannot be read at all.
     """
-    with desired_stream(desired_dir, ref) as stream:
-        try:
-            clients = sum(walk(stream, _batches.count, (), jobs=jobs, on_progress=on_progress))
-        except ValidationFailed as failed:
+    read: list[str] = []  # every file read, for one JUnit test case per file
+    shown = ShownPaths(desired_dir)
+    try:
+        with desired_stream(desired_dir, ref) as stream:
+            source = stream.source
+            read.append(SETTINGS_FILE)
+            for folder in ("modules", "profiles", "policies"):  # policies/: issue 16
+                read += source.list_files(folder)
+            clients = 0
+            for batch in walk(stream, _batches.files, (), jobs=jobs, on_progress=on_progress):
+                clients += len(batch)
+                read += batch
             return ValidationReport(
-                problems=failed.problems, warnings=failed.warnings, **failed.counts
+                clients=clients,
+                modules=len(stream.catalog),
+                profiles=len(stream.profiles),
+                files=[shown(f) for f in read],
+                warnings=shown.problems(stream.warnings),
             )
+    except ValidationFailed as failed:  # raised with shown paths by desired_stream
         return ValidationReport(
-            clients=clients,
-            modules=len(stream.catalog),
-            profiles=len(stream.profiles),
-            warnings=tuple(stream.warnings),
+            problems=failed.problems,
+            warnings=failed.warnings,
+            files=[shown(f) for f in read],
+            **failed.counts,
         )
 
 

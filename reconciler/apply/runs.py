@@ -34,6 +34,7 @@ def enforce_safety(plan: Plan, *, force: bool) -> None:
         safety=plan.settings.safety,
         catalog=plan.catalog,
         legacy_defaults=plan.settings.legacy_defaults,
+        settings_file=plan.settings_file,
     )
     if problems:
         raise UnsafePlan(

@@ -11,7 +11,7 @@ import click
 
 from reconciler.model import DEFAULT_STORE
 from reconciler.plan.select import resolve_shard
-from reconciler.render import FORMATS
+from reconciler.render import CI_FORMATS, FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,6 +58,28 @@ def output_format(f: F) -> F:
         default="text",
         show_default=True,
         help="Output format; json is stable and carries format_version.",
+    )(f)
+
+
+def _auto_format(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    """No --format: github annotations inside GitHub Actions (as yamllint does), else text."""
+    if value is not None:
+        return value
+    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+
+
+def ci_output_format(f: F) -> F:
+    """--format for the results CI reads (validate, plan): also github, sarif and junit."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(CI_FORMATS),
+        default=None,
+        callback=_auto_format,
+        show_default="text; github when GITHUB_ACTIONS=true",
+        help="Output format: json is stable and carries format_version; github prints "
+        "workflow-command annotations, sarif is SARIF 2.1.0 for code scanning, junit is "
+        "JUnit XML for test reports.",
     )(f)
 
 

@@ -16,7 +16,7 @@ from reconciler.render.progress import fleet_progress
 @click.command("plan")
 @options.store
 @options.selection
-@options.output_format
+@options.ci_output_format
 @click.option(
     "--out",
     "out_file",

@@ -17,7 +17,7 @@ from reconciler.render.progress import fleet_progress
 @options.desired_dir
 @options.ref
 @options.jobs
-@options.output_format
+@options.ci_output_format
 def validate_cmd(
     directory: str | None, desired_dir: str, ref: str | None, jobs: int | None, fmt: str
 ) -> int:

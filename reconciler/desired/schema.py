@@ -22,7 +22,9 @@ from referencing import Registry, Resource
 from reconciler.desired.fastcheck import Check, Compiler
 from reconciler.desired.yamlsafe import JsonPath, YamlFile
 from reconciler.errors import Problem, ReconcilerError
-from reconciler.model import FILE_KINDS
+from reconciler.model import FILE_KINDS, OUTPUT_KINDS
+
+SCHEMA_NAMES = (*FILE_KINDS, *OUTPUT_KINDS)
 
 Finding = tuple[JsonPath, bool, str]  # path, point at the key?, reason
 
@@ -41,10 +43,10 @@ def schema_dir() -> Path:
 
 
 def schema_text(kind: str) -> str:
-    """The JSON Schema of a file kind, as shipped."""
-    if kind not in FILE_KINDS:
+    """The JSON Schema of a file kind, or of an output (`plan`: plan --format json), as shipped."""
+    if kind not in SCHEMA_NAMES:
         raise ReconcilerError(
-            f"unknown schema {kind!r}", hint=f"choose one of: {', '.join(FILE_KINDS)}"
+            f"unknown schema {kind!r}", hint=f"choose one of: {', '.join(SCHEMA_NAMES)}"
         )
     return (schema_dir() / f"{kind}.schema.json").read_text(encoding="utf-8")
 

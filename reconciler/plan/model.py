@@ -220,6 +220,8 @@ class Plan:
     # Policy rules the planned changes break (policies/*.yaml, issue 16), sorted.
     violations: tuple[Violation, ...] = ()
     adopt_only: bool = False  # `--adopt-only`: only adoption into the registry (issue 13)
+    # reconciler.yaml as shown (relative to the cwd, issue 16), where safety problems point.
+    settings_file: str = field(default="reconciler.yaml", compare=False)
 
     @property
     def denied(self) -> bool:

@@ -16,15 +16,17 @@ def check_safety(
     safety: Safety,
     catalog: Mapping[str, ModuleDef],
     legacy_defaults: Sequence[str],
+    settings_file: str = "reconciler.yaml",
 ) -> list[Problem]:
-    """Problems that make this run unsafe; an empty list means it may proceed."""
+    """Problems that make this run unsafe; an empty list means it may proceed. Limits are
+    reported at `settings_file` (reconciler.yaml as shown), clients at their files."""
     problems: list[Problem] = []
     writing = [p for p in plans if p.writes]
     limit = safety.max_clients_changed
     if limit is not None and len(writing) > limit:
         problems.append(
             Problem(
-                location=Location("reconciler.yaml"),
+                location=Location(settings_file),
                 path="$.safety.max_clients_changed",
                 reason=f"{len(writing)} clients would change, limit is {limit}",
             )

@@ -1,4 +1,5 @@
-"""Output: every result type laid out as text, json or markdown on a stream (SPEC §7).
+"""Output: every result type laid out as text, json or markdown on a stream (SPEC §7); the
+results CI reads (validate, plan) also as github, sarif and junit (issue 16).
 
 `write(result, fmt, out)` is the one place that chooses a layout: JSON is always the result's
 own `to_json()` (a plan's is streamed client by client, byte for byte the same document), and
@@ -15,7 +16,18 @@ from reconciler.errors import ReconcilerError
 from reconciler.plan.drift import DriftReport
 from reconciler.plan.merge import MergedResults
 from reconciler.plan.model import Plan
-from reconciler.render import drift, imports, merged, plan, runs, status, validation
+from reconciler.render import (
+    drift,
+    github,
+    imports,
+    junit,
+    merged,
+    plan,
+    runs,
+    sarif,
+    status,
+    validation,
+)
 from reconciler.render.jsonout import write_json
 from reconciler.results import (
     ApplyReport,
@@ -26,15 +38,30 @@ from reconciler.results import (
     ValidationReport,
 )
 
-Format = Literal["text", "json", "markdown"]
+Format = Literal["text", "json", "markdown", "github", "sarif", "junit"]
 FORMATS: tuple[Format, ...] = ("text", "json", "markdown")
+# Formats for CI (issue 16), offered by the commands whose results have them: validate, plan.
+CI_FORMATS: tuple[Format, ...] = (*FORMATS, "github", "sarif", "junit")
 Writer = Callable[[Any, IO[str]], None]
 
 # result type -> format -> writer; "json" only where the JSON is streamed (a plan).
 LAYOUTS: dict[type, dict[str, Writer]] = {
-    ValidationReport: {"text": validation.write_text, "markdown": validation.write_markdown},
+    ValidationReport: {
+        "text": validation.write_text,
+        "markdown": validation.write_markdown,
+        "github": github.write_validation,
+        "sarif": sarif.write_validation,
+        "junit": junit.write_validation,
+    },
     StatusReport: {"text": status.write_text, "markdown": status.write_markdown},
-    Plan: {"text": plan.write_text, "markdown": plan.write_markdown, "json": plan.write_json},
+    Plan: {
+        "text": plan.write_text,
+        "markdown": plan.write_markdown,
+        "json": plan.write_json,
+        "github": github.write_plan,
+        "sarif": sarif.write_plan,
+        "junit": junit.write_plan,
+    },
     ApplyReport: {"text": runs.write_report_text, "markdown": runs.write_report_markdown},
     RunList: {"text": runs.write_history_text, "markdown": runs.write_history_markdown},
     RunDetail: {"text": runs.write_detail_text, "markdown": runs.write_detail_markdown},
@@ -45,7 +72,7 @@ LAYOUTS: dict[type, dict[str, Writer]] = {
 
 
 def write(result: Any, fmt: str, out: IO[str]) -> None:
-    """Lay `result` out in `fmt` (text, json or markdown) on `out`."""
+    """Lay `result` out in `fmt` (text, json, markdown; github, sarif, junit for CI) on `out`."""
     layouts = LAYOUTS.get(type(result), {})
     writer = layouts.get(fmt)
     if writer is not None:
@@ -59,4 +86,4 @@ def write(result: Any, fmt: str, out: IO[str]) -> None:
         )
 
 
-__all__ = ["FORMATS", "LAYOUTS", "Format", "write", "write_json"]
+__all__ = ["CI_FORMATS", "FORMATS", "LAYOUTS", "Format", "write", "write_json"]

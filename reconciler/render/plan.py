@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Sequence
 from typing import IO
 
 from reconciler.plan.model import ClientPlan, Plan, Summary
 from reconciler.plan.rows import client_rows, client_title
+from reconciler.plan.violation import Violation
 from reconciler.render.color import enabled, paint
 from reconciler.render.escape import html, md, md_code, term
 
@@ -58,8 +60,26 @@ def text_lines(plan: Plan) -> list[Line]:
             lines.append((row.symbol, text, ""))
     if not plan.clients:
         lines += [("", "", ""), ("", "No changes. Live state matches the desired state.", "")]
+    if plan.violations:
+        lines += [("", "", ""), ("bold", "Policy: " + policy_line(plan.violations), "")]
+        for v in plan.violations:
+            text = f"    {v.effect:<4}  {v.client_name or v.client_id}  {v.policy}: {v.message}"
+            where = (f"  ({v.change})" if v.change else "") + (
+                f"  [{v.location}]" if v.location.file else ""
+            )
+            lines.append(("-" if v.effect == "deny" else "~", text, where))
     lines += [("", "", ""), ("bold", "Plan: " + summary_line(plan.summary), "")]
     return [(kind, term(painted), term(plain)) for kind, painted, plain in lines]
+
+
+def policy_line(violations: Sequence[Violation]) -> str:
+    """`1 denied change, 2 warnings; apply refuses without --force --reason`."""
+    denied = sum(v.effect == "deny" for v in violations)
+    warned = len(violations) - denied
+    text = f"{_n(denied, 'denied change')}, {_n(warned, 'warning')}"
+    if denied:
+        text += "; apply refuses this plan without --force --reason"
+    return text
 
 
 def write_text(plan: Plan, out: IO[str]) -> None:
@@ -112,6 +132,8 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
         head += [f"{_n(s.renamed, 'legacy entry', 'legacy entries')} to rename.", ""]
     if plan.changed_since is not None:
         head += [f"- {md(line)}" for line in plan.changed_since.lines()] + [""]
+    if plan.violations:
+        head += _policy_section(plan.violations)
     if not plan.clients:
         head.append("No changes. Live state matches the desired state.")
     text = "\n".join(head) + "\n"
@@ -127,6 +149,27 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
             break
         text += section
     return text
+
+
+def _policy_section(violations: Sequence[Violation]) -> list[str]:
+    lines = [
+        "#### Policy",
+        "",
+        f"{'❌' if any(v.effect == 'deny' for v in violations) else '⚠️'} "
+        + policy_line(violations),
+        "",
+        "| effect | client | policy | message | change | rule |",
+        "|---|---|---|---|---|---|",
+    ]
+    for v in violations:
+        effect = "❌ deny" if v.effect == "deny" else "⚠️ warn"
+        change = f"`{md(v.change)}`" if v.change else ""
+        rule = f"`{v.location}`" if v.location.file else ""
+        lines.append(
+            f"| {effect} | {md(v.client_name or v.client_id)} | `{md(v.policy)}` "
+            f"| {md(v.message)} | {change} | {rule} |"
+        )
+    return [*lines, ""]
 
 
 def _client_section(client: ClientPlan) -> str:

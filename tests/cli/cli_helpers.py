@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -39,6 +40,13 @@ def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
     code = run(list(args))
     captured = capsys.readouterr()
     return Result(code, captured.out, captured.err)
+
+
+def invoke_in(capsys: pytest.CaptureFixture[str], directory: Path, *args: str) -> Result:
+    """`invoke` run from `directory`: problem paths are shown relative to the current
+    directory (issue 16), so a tree checked from inside itself prints `clients/x.yaml:3:5`."""
+    with contextlib.chdir(directory):
+        return invoke(capsys, *args)
 
 
 def copy_example(dest: Path) -> Path:

@@ -154,9 +154,13 @@ def test_a_rename_in_a_module_compares_every_client(
 
 
 def test_deleted_client_is_reported_not_planned(
-    repo: tuple[Path, Path], store: str, capsys: pytest.CaptureFixture[str]
+    repo: tuple[Path, Path],
+    store: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _root, desired = repo
+    monkeypatch.chdir(_root)  # files are shown relative to the current directory
     (desired / "clients/bright-smiles.yaml").unlink()
     result = plan(capsys, store, desired, "--changed-since", "HEAD", "--detailed-exitcode")
     assert since(result)["planned"] == []
@@ -164,7 +168,7 @@ def test_deleted_client_is_reported_not_planned(
         {
             "action": "not planned; live state left as is",
             "client_id": BRIGHT,
-            "file": "clients/bright-smiles.yaml",
+            "file": "desired-state/clients/bright-smiles.yaml",
             "name": "bright-smiles",
             "strategy": "merge",
         }
@@ -177,7 +181,7 @@ def test_deleted_client_is_reported_not_planned(
         "Changed since HEAD ("
         + git(_root, "rev-parse", "--short=12", "HEAD").strip()
         + ") -> working tree: 1 changed file; 0 clients compared, 0 with a changed desired state",
-        f"client bright-smiles ({BRIGHT}, clients/bright-smiles.yaml) deleted in working tree: "
+        f"client bright-smiles ({BRIGHT}, desired-state/clients/bright-smiles.yaml) deleted in working tree: "
         "not planned; its live state is left as is",
     ]
     markdown = invoke(
@@ -193,7 +197,7 @@ def test_deleted_client_is_reported_not_planned(
         "markdown",
     )
     assert (
-        f"- client bright-smiles ({BRIGHT}, clients/bright-smiles.yaml) deleted in working tree: "
+        f"- client bright-smiles ({BRIGHT}, desired-state/clients/bright-smiles.yaml) deleted in working tree: "
         "not planned; its live state is left as is\n" in markdown.out
     )
 
@@ -305,14 +309,18 @@ def test_unknown_revision(
 
 
 def test_invalid_working_tree_fails_with_positions(
-    repo: tuple[Path, Path], store: str, capsys: pytest.CaptureFixture[str]
+    repo: tuple[Path, Path],
+    store: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _root, desired = repo
+    monkeypatch.chdir(_root)
     edit(desired / "clients/acme-dental.yaml", "max_fields: 60", "max_fields: many")
     result = plan(capsys, store, desired, "--changed-since", "HEAD")
     assert result.code == 1
     assert result.err == (
-        "clients/acme-dental.yaml:9:19: $.modules.forms.settings.max_fields: expected an "
+        "desired-state/clients/acme-dental.yaml:9:19: $.modules.forms.settings.max_fields: expected an "
         "integer, got a string ('many')\n"
         "error: 1 problem in desired state\n"
         "hint: fix them and run `reconciler validate` again\n"

@@ -44,9 +44,10 @@ def test_in_sync_after_apply(applied: tuple[str, str], capsys: pytest.CaptureFix
 
 
 def test_out_of_band_write_is_drift_exit_2(
-    applied: tuple[str, str], capsys: pytest.CaptureFixture[str]
+    applied: tuple[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store, desired = applied
+    monkeypatch.chdir(Path(desired).parent)  # files are shown relative to the cwd
     run_sql(
         store,
         "UPDATE client_app_overrides SET modules_enabled = %s WHERE client_id = %s",
@@ -59,7 +60,7 @@ def test_out_of_band_write_is_drift_exit_2(
         "classes": ["drifted"],
         "client_id": BRIGHT,
         "drifted_paths": ["legacy.modules_enabled"],
-        "file": "clients/bright-smiles.yaml",
+        "file": "desired-state/clients/bright-smiles.yaml",
         "last_run": 1,
         "name": "bright-smiles",
         "pending_changes": 0,

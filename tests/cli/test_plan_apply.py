@@ -34,9 +34,10 @@ def golden(name: str, text: str, store_url: str) -> None:
 
 
 def test_plan_text_and_markdown_match_golden(
-    demo: tuple[str, str], capsys: pytest.CaptureFixture[str]
+    demo: tuple[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store, desired = demo
+    monkeypatch.chdir(Path(desired).parent)  # client files are shown relative to the cwd
     text = invoke(capsys, "plan", "--store", store, "--dir", desired)
     assert (text.code, text.err) == (0, "")
     golden("plan.txt", text.out, store)

@@ -12,7 +12,7 @@ from reconciler.cli import run
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
-@pytest.mark.parametrize("name", ["settings", "module", "profile", "client"])
+@pytest.mark.parametrize("name", ["settings", "module", "profile", "client", "plan"])
 def test_prints_the_schema(capsys: pytest.CaptureFixture[str], name: str) -> None:
     capsys.readouterr()
     assert run(["schema", name]) == 0
@@ -27,4 +27,4 @@ def test_unknown_name_is_a_usage_error_exit_1(capsys: pytest.CaptureFixture[str]
     assert run(["schema", "clients"]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert "'clients' is not one of 'settings', 'module', 'profile', 'client'" in err
+    assert "'clients' is not one of 'settings', 'module', 'profile', 'client', 'plan'" in err

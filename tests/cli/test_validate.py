@@ -50,9 +50,10 @@ def test_dir_option_and_environment_variable(
 
 
 def test_every_problem_with_file_line_column_then_the_count(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, out, err = call(capsys, "validate", str(MANY))
+    monkeypatch.chdir(MANY)  # paths are shown relative to the current directory
+    code, out, err = call(capsys, "validate", ".")
     expected = (FIXTURES / "many-errors.expected.txt").read_text(encoding="utf-8")
     assert (code, out, err) == (1, expected, "")
     assert out.splitlines()[:3] == [
@@ -66,8 +67,9 @@ def test_every_problem_with_file_line_column_then_the_count(
     assert out.splitlines()[-1] == "16 problems in 9 files"
 
 
-def test_json_format(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = call(capsys, "validate", str(MANY), "--format", "json")
+def test_json_format(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(MANY)
+    code, out, err = call(capsys, "validate", ".", "--format", "json")
     report = json.loads(out)
     assert (code, err) == (1, "")
     assert report["format_version"] == 1
@@ -89,8 +91,11 @@ def test_json_format(capsys: pytest.CaptureFixture[str]) -> None:
     )  # fmt: skip
 
 
-def test_markdown_format(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = call(capsys, "validate", str(MANY), "--format", "markdown")
+def test_markdown_format(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(MANY)
+    code, out, _ = call(capsys, "validate", ".", "--format", "markdown")
     lines = out.splitlines()
     assert code == 1
     assert lines[:6] == [
@@ -122,14 +127,15 @@ def test_missing_directory_is_an_error_on_stderr_without_traceback(
 
 
 def test_hostile_file_is_one_line_and_exit_1(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "tree"
     shutil.copytree(FIXTURES / "base", root)
     (root / "clients" / "bomb.yaml").write_text(
         'client_id: b\na: &a ["lol", "lol"]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b]\n'
     )
-    code, out, err = call(capsys, "validate", str(root))
+    monkeypatch.chdir(root)
+    code, out, err = call(capsys, "validate", ".")
     assert (code, out) == (
         1,
         "clients/bomb.yaml:2:4: $.a: anchor &a: anchors and aliases are not allowed "

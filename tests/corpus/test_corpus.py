@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.cli_helpers import copy_example, invoke
+from tests.cli.cli_helpers import copy_example, invoke, invoke_in
 from tests.corpus.cases import CASES, SETTINGS_CASES, Case
 from tests.helpers import legacy_rows, registry_rows, run_sql
 
@@ -47,7 +47,7 @@ def test_every_case_has_an_expectation() -> None:
 def test_case_is_a_clear_located_error(
     case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = invoke(capsys, "validate", str(_tree(tmp_path, case)))
+    result = invoke_in(capsys, _tree(tmp_path, case), "validate", ".")
     assert (result.code, result.err) == (1, "")
     assert result.out.splitlines() == EXPECTED[case.name]
     for line in EXPECTED[case.name][:-1]:  # every problem line: file:line:col: $path: reason
@@ -97,7 +97,7 @@ def test_links_out_of_the_tree_and_special_files_are_never_read(
 ) -> None:
     tree = copy_example(tmp_path)
     make(tree, _outside_targets(tmp_path))
-    result = invoke(capsys, "validate", str(tree))
+    result = invoke_in(capsys, tree, "validate", ".")
     assert (result.code, result.err) == (1, "")
     assert (
         result.out
@@ -111,7 +111,7 @@ def test_settings_file_linked_out_of_the_tree_is_not_read(
     tree = copy_example(tmp_path)
     (tree / "reconciler.yaml").unlink()
     os.symlink(_outside_targets(tmp_path), tree / "reconciler.yaml")
-    result = invoke(capsys, "validate", str(tree))
+    result = invoke_in(capsys, tree, "validate", ".")
     assert result.code == 1
     assert result.out.splitlines()[0] == (
         "reconciler.yaml:1:1: $: cannot read the file: it is a symlink to a file outside the "
@@ -126,7 +126,7 @@ def test_a_folder_linked_out_of_the_tree_is_not_read(
     names = sorted(p.name for p in (tree / "clients").iterdir())
     (tree / "clients").rename(tmp_path / "elsewhere")
     os.symlink(tmp_path / "elsewhere", tree / "clients")
-    result = invoke(capsys, "validate", str(tree))
+    result = invoke_in(capsys, tree, "validate", ".")
     assert (result.code, result.err) == (1, "")
     reason = (
         "cannot read the file: it is a symlink to a file outside the desired-state directory "
@@ -142,7 +142,7 @@ def test_links_inside_the_tree_are_read(tmp_path: Path, capsys: pytest.CaptureFi
     tree = copy_example(tmp_path)
     (tree / "clients/acme-dental.yaml").rename(tree / "acme.yaml")
     os.symlink("../acme.yaml", tree / "clients/acme-dental.yaml")
-    assert invoke(capsys, "validate", str(tree)).code == 0
+    assert invoke_in(capsys, tree, "validate", ".").code == 0
 
 
 def _everything(url: str) -> tuple[object, ...]:
@@ -176,7 +176,8 @@ def test_whole_corpus_in_one_tree_in_bounded_memory(tmp_path: Path) -> None:
     only stops a hang: a timeout here is a failure, not a measurement)."""
     tree = _tree(tmp_path, *CASES)
     result = subprocess.run(
-        [sys.executable, "-m", "reconciler", "validate", str(tree)],
+        [sys.executable, "-m", "reconciler", "validate", "."],
+        cwd=tree,
         capture_output=True,
         text=True,
         timeout=60,
