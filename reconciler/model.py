@@ -15,7 +15,7 @@ from typing import Any, Literal
 JSON = Any
 OUTPUT_FORMAT_VERSION = 1  # the `format_version` of every command's JSON output (SPEC §7)
 DEFAULT_STORE = "sqlite:///reconciler.db"  # the embedded store of the quick start
-FILE_KINDS: tuple[str, ...] = ("settings", "module", "profile", "client")  # schemas/<kind>
+FILE_KINDS: tuple[str, ...] = ("settings", "module", "profile", "client", "policy")  # schemas/<kind>
 StrategyName = Literal["merge", "replace", "preserve"]
 STRATEGY_NAMES: tuple[StrategyName, ...] = ("merge", "replace", "preserve")
 
@@ -170,6 +170,9 @@ class DesiredState:
     commit: str | None = None  # git commit of the tree, when it is in a repository
     # profile name -> its data (description, modules, overrides), as written in profiles/.
     profiles: Mapping[str, Mapping[str, JSON]] = field(default_factory=dict)
+    # Compiled policy rules of policies/*.yaml (desired/policy.py `Rule`; plan/policy.py
+    # evaluates them through its `PolicyRule` protocol), in file order (issue 16).
+    policies: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

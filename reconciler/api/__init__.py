@@ -8,7 +8,7 @@ function even though `reconciler.api.plan` is also the module's name.
 """
 
 from reconciler.api.adopt import import_state
-from reconciler.api.apply import apply, apply_saved
+from reconciler.api.apply import apply, apply_saved, check_policies
 from reconciler.api.drift import drift, heal
 from reconciler.api.history import history, history_show, masker, show_run
 from reconciler.api.init import init
@@ -22,6 +22,7 @@ __all__ = [
     "apply_saved",
     "changed_clients",
     "check",
+    "check_policies",
     "drift",
     "heal",
     "history",

@@ -14,7 +14,9 @@ from reconciler.model import ClientDesired, ClientLive
 from reconciler.plan.build import plan_clients, sensitive_paths
 from reconciler.plan.drift import ClientDrift, classify
 from reconciler.plan.model import ClientPlan
+from reconciler.plan.policy import evaluate
 from reconciler.plan.select import parse_shard
+from reconciler.plan.violation import Violation
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +45,12 @@ def plan(
     store_url: str,
     client_ids: Sequence[str],
     shard: str | None,
-) -> tuple[list[ClientPlan], int]:
-    """`plan`: the plans with changes of a batch, and how many clients had none."""
+) -> tuple[list[ClientPlan], int, list[Violation]]:
+    """`plan`: the plans with changes of a batch, how many clients had none, and the policy
+    violations of those changes (issue 16)."""
     chosen = select(batch, client_ids, shard)
     if not chosen:
-        return [], 0
+        return [], 0, []
     with make_engine(store_url).connect() as conn:
         lives = read_live(conn, [c.client_id for c in chosen])
     plans, unchanged = plan_clients(
@@ -56,8 +59,9 @@ def plan(
         legacy_defaults=stream.settings.legacy_defaults,
         catalog=stream.catalog,
     )
+    violations = evaluate(stream.policies, {c.client_id: c for c in chosen}, plans)
     log.debug("plan batch: %d clients, %d with changes", len(chosen), len(plans))
-    return plans, unchanged
+    return plans, unchanged, violations
 
 
 def drift(

@@ -9,7 +9,7 @@ from reconciler.api._store import Store, open_store
 from reconciler.api.plan import plan_loaded
 from reconciler.api.validate import validate
 from reconciler.apply.plan_file import read_plan_file
-from reconciler.apply.runs import enforce_safety, execute, plan_jobs, saved_jobs
+from reconciler.apply.runs import enforce_policies, enforce_safety, execute, plan_jobs, saved_jobs
 from reconciler.live.engine import display_url
 from reconciler.live.locks import catalog_transaction
 from reconciler.live.registry import sync_catalog
@@ -43,9 +43,12 @@ def apply(
         An `ApplyReport`; `report.ok` is False when any client was stale or failed (exit 1).
 
     Raises:
-        UnsafePlan: a safety limit was hit and `force` is False; nothing was written.
+        UnsafePlan: a safety limit was hit and `force` is False, or a `deny` policy is broken
+            and not overridden with `force` and a reason in `meta`; nothing was written.
         ConnectionLost: the store went away mid-run; the run is recorded as partial.
     """
+    meta = meta or RunMeta()
+    overridden = enforce_policies(planned, force=force, reason=meta.reason)
     enforce_safety(planned, force=force)
     jobs = plan_jobs(planned)
     with open_store(store_url, initialised=False) as store:
@@ -55,10 +58,10 @@ def apply(
             store.engine,
             jobs,
             kind=kind,
-            meta=meta or RunMeta(),
+            meta=meta,
             store=store.display,
             desired_commit=planned.desired_commit,
-            plan_summary=planned.summary.to_json(),
+            plan_summary=_with_policies(planned.summary.to_json(), planned, overridden),
             on_done=on_done,
         )
 
@@ -88,7 +91,10 @@ def apply_saved(
     state = validate(desired_dir, ref=ref)
     # Safety is judged on the plan as it stands now, from the state loaded once above.
     chosen = [state.clients[c.client_id] for c in saved.clients if c.client_id in state.clients]
-    enforce_safety(plan_loaded(store_url, state, chosen), force=force)
+    now = plan_loaded(store_url, state, chosen)
+    meta = meta or RunMeta()
+    overridden = enforce_policies(now, force=force, reason=meta.reason)
+    enforce_safety(now, force=force)
     jobs = saved_jobs(saved, state, name=plan_file)
     with open_store(store_url, initialised=False) as store:
         if jobs:  # as `apply` does: history and status mask from it
@@ -97,12 +103,30 @@ def apply_saved(
             store.engine,
             jobs,
             kind="apply",
-            meta=meta or RunMeta(),
+            meta=meta,
             store=store.display,
             desired_commit=saved.desired_commit,
-            plan_summary={"clients_changed": len(saved.clients)},
+            plan_summary=_with_policies({"clients_changed": len(saved.clients)}, now, overridden),
             on_done=on_done,
         )
+
+
+def check_policies(planned: Plan, *, force: bool = False, reason: str | None = None) -> None:
+    """Refuse a plan a `deny` policy forbids, unless `force` with a `reason` (issue 16); the
+    CLI asks this before asking for confirmation, `apply` again before writing.
+
+    Raises:
+        UnsafePlan: with one problem per denied change (the rule's file:line:col); exit 1.
+    """
+    enforce_policies(planned, force=force, reason=reason)
+
+
+def _with_policies(summary: dict[str, int], planned: Plan, overridden: int) -> dict[str, int]:
+    """The run's recorded summary, with the policy outcome when a rule was broken."""
+    if planned.violations:
+        summary["policy_warnings"] = sum(v.effect == "warn" for v in planned.violations)
+        summary["policy_denials_overridden"] = overridden
+    return summary
 
 
 def _sync_catalog(store: Store, catalog: Mapping[str, ModuleDef]) -> None:

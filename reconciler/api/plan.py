@@ -17,6 +17,8 @@ from reconciler.model import ClientDesired, DesiredState
 from reconciler.plan.build import plan_clients
 from reconciler.plan.changed import ChangedSince
 from reconciler.plan.model import ClientPlan, Plan
+from reconciler.plan.policy import evaluate
+from reconciler.plan.violation import Violation
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ def plan(
     # Streaming: each batch of clients is resolved, read live and planned, then dropped;
     # only plans with changes are kept (issue 8: memory grows with the batch).
     plans: list[ClientPlan] = []
+    violations: list[Violation] = []
     unchanged = 0
     fleet = walk_in_store(
         store_url,
@@ -73,9 +76,10 @@ def plan(
         on_progress=on_progress,
     )
     with fleet as (stream, batches):
-        for batch_plans, batch_unchanged in batches:
+        for batch_plans, batch_unchanged, batch_violations in batches:
             plans.extend(batch_plans)
             unchanged += batch_unchanged
+            violations.extend(batch_violations)
         state = stream.state({})
     log.debug(
         "plan: %d clients with changes, %d unchanged, %.3f s",
@@ -83,7 +87,7 @@ def plan(
         unchanged,
         time.perf_counter() - started,
     )
-    return _assemble(store_url, state, plans, unchanged)
+    return _assemble(store_url, state, plans, unchanged, violations=violations)
 
 
 def plan_loaded(
@@ -98,7 +102,9 @@ def plan_loaded(
     plans, unchanged = plan_clients(
         chosen, lives, legacy_defaults=state.settings.legacy_defaults, catalog=state.catalog
     )
-    return _assemble(store_url, state, plans, unchanged, since)
+    clients = {c.client_id: c for c in chosen}
+    violations = evaluate(state.policies, clients, plans)
+    return _assemble(store_url, state, plans, unchanged, since, violations=violations)
 
 
 def _assemble(
@@ -107,8 +113,11 @@ def _assemble(
     plans: Sequence[ClientPlan],
     unchanged: int,
     since: ChangedSince | None = None,
+    *,
+    violations: Sequence[Violation] = (),
 ) -> Plan:
-    """The Plan of a run: client plans sorted, with the desired state it was made from."""
+    """The Plan of a run: client plans sorted, with the desired state it was made from and
+    the policy violations of its changes."""
     return Plan(
         clients=tuple(sorted(plans, key=lambda p: p.client_id)),
         unchanged=unchanged,
@@ -118,7 +127,12 @@ def _assemble(
         settings=state.settings,
         catalog=state.catalog,
         changed_since=since,
+        violations=tuple(sorted(violations, key=_violation_order)),
     )
+
+
+def _violation_order(v: Violation) -> tuple[str, str, str, str]:
+    return (v.client_id, v.policy, v.module or "", v.change)
 
 
 def save_plan(planned: Plan, path: str) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import exc as sa_exc
 
 from reconciler.apply.history import finish_run, require_run, start_run
 from reconciler.apply.transaction import Job, run_jobs
-from reconciler.errors import ConnectionLost, ReconcilerError, StalePlan, UnsafePlan
+from reconciler.errors import ConnectionLost, Problem, ReconcilerError, StalePlan, UnsafePlan
 from reconciler.model import ClientDesired, ClientLive, DesiredState
 from reconciler.plan.build import plan_client, sensitive_paths
 from reconciler.plan.model import Plan
@@ -35,6 +35,33 @@ def enforce_safety(plan: Plan, *, force: bool) -> None:
             hint="review the plan; rerun with --force (and --reason) to proceed anyway",
             problems=problems,
         )
+
+
+def enforce_policies(plan: Plan, *, force: bool, reason: str | None) -> int:
+    """Refuse the whole run before any write when a `deny` policy is broken (issue 16), unless
+    `force` with a `reason`; returns how many denials are overridden (recorded with the run)."""
+    denied = [v for v in plan.violations if v.effect == "deny"]
+    if not denied:
+        return 0
+    problems = [
+        Problem(v.location, v.client_name or v.client_id, f"{v.policy}: {v.message} ({v.change})")
+        for v in denied
+    ]
+    if force and reason and reason.strip():
+        return len(denied)
+    if force:
+        raise UnsafePlan(
+            f"run refused before any write: --force overrides {len(denied)} policy denial(s) "
+            "only with a --reason",
+            hint='say why with --reason "..." (recorded in history with the run)',
+            problems=problems,
+        )
+    raise UnsafePlan(
+        f"run refused before any write: {len(denied)} change(s) denied by policy",
+        hint="change the desired state, or rerun with --force --reason \"...\" to override "
+        "(recorded in history)",
+        problems=problems,
+    )
 
 
 def execute(

@@ -17,6 +17,7 @@ from reconciler.desired.checks import (
     duplicate_client_ids,
 )
 from reconciler.desired.parallel import MIN_FILES, parallel_map
+from reconciler.desired.policy import Rule, compile_rules
 from reconciler.desired.resolve import Layer, Resolver
 from reconciler.desired.schema import check_file
 from reconciler.desired.source import YAML_SUFFIXES, Source, UnreadableFile, WorkingTree
@@ -122,6 +123,7 @@ class DesiredStream:
     settings: Settings
     catalog: dict[str, ModuleDef]
     profiles: dict[str, Mapping[str, JSON]]
+    policies: tuple[Rule, ...]
     _counts: dict[str, int]
     _resolver: Resolver
     _shared_problems: tuple[Problem, ...]
@@ -144,6 +146,7 @@ class DesiredStream:
     def _share(self, other: DesiredStream) -> None:
         self.problems.extend(other._shared_problems)
         self.settings, self.catalog, self.profiles = other.settings, other.catalog, other.profiles
+        self.policies = other.policies
         self._counts, self._resolver = other._counts, other._resolver
 
     def _load_shared(self) -> None:
@@ -184,6 +187,13 @@ class DesiredStream:
                 continue
             profiles[stem(relpath)] = layer
             problems.extend(check_layer_modules(layer, catalog))
+
+        # policies/*.yaml (issue 16): compiled once here, evaluated by plan/policy.py.
+        policy_files = [
+            yf for relpath in source.list_files("policies") if (yf := reader.read(relpath, limit))
+        ]
+        self.policies, found = compile_rules(policy_files, [*profiles, *broken_profiles])
+        problems.extend(found)
 
         self.settings = settings
         self.catalog = dict(sorted(catalog.modules.items()))
@@ -316,4 +326,5 @@ class DesiredStream:
             clients=clients,
             commit=self.source.commit,
             profiles=self.profiles,
+            policies=self.policies,
         )

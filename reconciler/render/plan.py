@@ -8,10 +8,35 @@ from typing import IO
 
 from reconciler.plan.model import ClientPlan, Plan, Summary
 from reconciler.plan.rows import client_rows, client_title
+from reconciler.plan.violation import Violation
 from reconciler.render.color import enabled, paint
 
 MARKDOWN_LIMIT = 65_000  # GitHub rejects comments over 65,536 characters
-_ROW_COLOR = {"+": "green", "-": "red", "~": "yellow", "i": "cyan"}
+_ROW_COLOR = {"+": "green", "-": "red", "~": "yellow", "i": "cyan", "!": "red", "?": "yellow"}
+
+
+def by_client(plan: Plan) -> dict[str, list[Violation]]:
+    """Policy violations per client id (issue 16)."""
+    found: dict[str, list[Violation]] = {}
+    for v in plan.violations:
+        found.setdefault(v.client_id, []).append(v)
+    return found
+
+
+def policy_line(plan: Plan) -> str:
+    """`Policies: 1 change denied, 2 warnings` ("" when no rule is broken)."""
+    if not plan.violations:
+        return ""
+    denied = sum(v.effect == "deny" for v in plan.violations)
+    warned = len(plan.violations) - denied
+    text = f"Policies: {_n(denied, 'change')} denied, {_n(warned, 'warning')}"
+    if denied:
+        text += " (apply refuses the run unless --force --reason)"
+    return text
+
+
+def _violation_text(v: Violation) -> str:
+    return f"    {v.effect.upper()} {v.policy}: {v.message}  [{v.change.strip()}]  ({v.location})"
 
 
 def _n(count: int, noun: str) -> str:
@@ -43,6 +68,7 @@ def text_lines(plan: Plan) -> list[Line]:
     lines: list[Line] = [("bold", header, "")]
     if plan.changed_since is not None:
         lines += [("", line, "") for line in plan.changed_since.lines()]
+    violations = by_client(plan)
     for client in plan.clients:
         where = f"  {client.client_id}  ({client.file or 'no file'}, strategy {client.strategy})"
         lines += [("", "", ""), ("bold", f"~ {client_title(client)}", where)]
@@ -51,9 +77,13 @@ def text_lines(plan: Plan) -> list[Line]:
         for row in rows:
             text = f"    {row.symbol} {row.subject.ljust(width)}  {row.detail}  [{row.stores}]"
             lines.append((row.symbol, text, ""))
+        for v in violations.get(client.client_id, []):
+            lines.append(("!" if v.effect == "deny" else "?", _violation_text(v), ""))
     if not plan.clients:
         lines += [("", "", ""), ("", "No changes. Live state matches the desired state.", "")]
     lines += [("", "", ""), ("bold", "Plan: " + summary_line(plan.summary), "")]
+    if plan.violations:
+        lines.append(("!" if plan.denied else "?", policy_line(plan), ""))
     return lines
 
 
@@ -107,11 +137,14 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     ]
     if plan.changed_since is not None:
         head += [f"- {_md_cell(line)}" for line in plan.changed_since.lines()] + [""]
+    if plan.violations:
+        head += [f"**{policy_line(plan)}**", ""]
     if not plan.clients:
         head.append("No changes. Live state matches the desired state.")
     text = "\n".join(head) + "\n"
+    violations = by_client(plan)
     for index, client in enumerate(plan.clients):
-        section = _client_section(client)
+        section = _client_section(client, violations.get(client.client_id, []))
         if len(text) + len(section) > limit - 400:
             rest = len(plan.clients) - index
             text += (
@@ -124,11 +157,15 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     return text
 
 
-def _client_section(client: ClientPlan) -> str:
+def _client_section(client: ClientPlan, violations: list[Violation]) -> str:
     rows = client_rows(client)
+    denied = sum(v.effect == "deny" for v in violations)
+    flag = f" :no_entry: {denied} denied" if denied else ""
+    flag += f" :warning: {len(violations) - denied} warning(s)" if len(violations) > denied else ""
     lines = [
-        f"<details><summary><b>{_md_cell(client_title(client))}</b> "
-        f"<code>{client.client_id}</code>: {len(rows)} changes ({client.strategy})</summary>",
+        f"<details{' open' if violations else ''}><summary><b>{_md_cell(client_title(client))}"
+        f"</b> <code>{client.client_id}</code>: {len(rows)} changes ({client.strategy}){flag}"
+        "</summary>",
         "",
         "| | change | detail | stores |",
         "|---|---|---|---|",
@@ -137,5 +174,12 @@ def _client_section(client: ClientPlan) -> str:
         f"| {r.symbol} | `{_md_cell(r.subject)}` | {_md_cell(r.detail)} | {r.stores} |"
         for r in rows
     ]
+    if violations:
+        lines += ["", "| policy | effect | change | message | rule |", "|---|---|---|---|---|"]
+        lines += [
+            f"| `{v.policy}` | **{v.effect}** | `{_md_cell(v.change.strip())}` "
+            f"| {_md_cell(v.message)} | `{v.location}` |"
+            for v in violations
+        ]
     lines += ["", "</details>", ""]
     return "\n".join(lines) + "\n"

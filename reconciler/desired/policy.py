@@ -1,0 +1,241 @@
+"""Policy files (policies/*.yaml, issue 16): schema-checked, CEL expressions compiled once at
+load time, each compile error a problem at the expression's file:line:col.
+
+A rule's expression is CEL (Common Expression Language, as Kubernetes admission policies use),
+run by cel-python. CEL is side-effect free, so a rule's verdict depends only on the fields of
+`change` and `client` it names: verdicts are memoised on those fields (at 10,000 clients most
+changes look alike to a rule, and cel-python costs about a millisecond per evaluation).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import celpy
+from celpy import celtypes
+from lark import Token, Tree
+
+from reconciler.desired.catalog import stem
+from reconciler.desired.schema import check_file
+from reconciler.desired.yamlsafe import YamlFile, json_path
+from reconciler.errors import Location, Problem
+from reconciler.model import JSON, ClientDesired
+from reconciler.plan.violation import Effect
+
+log = logging.getLogger(__name__)
+VARIABLES = ("change", "client")
+_MEMO_LIMIT = 100_000  # verdicts kept per rule; cleared past this (bounded memory)
+_WHOLE = "*"  # the expression uses a variable as a whole: key on all of it
+
+
+@dataclass(eq=False, slots=True, kw_only=True)
+class Rule:
+    """One compiled rule; `matches` answers for one change of one client."""
+
+    id: str
+    effect: Effect
+    message: str
+    expression: str
+    location: Location
+    profiles: tuple[str, ...] = ()
+    clients: tuple[str, ...] = ()
+    program: Any = None
+    fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    _memo: dict[tuple[Any, ...], bool | str] = field(default_factory=dict)
+
+    def applies_to(self, client: ClientDesired) -> bool:
+        """The rule's scope: any of its profiles, and a client_id or name matching a glob."""
+        if self.profiles and not set(self.profiles) & set(client.profiles):
+            return False
+        if self.clients:
+            names = (client.client_id, client.name)
+            return any(fnmatch.fnmatchcase(n, g) for g in self.clients for n in names)
+        return True
+
+    def matches(self, change: Mapping[str, JSON], client: Mapping[str, JSON]) -> bool | str:
+        """True when the change breaks the rule, False when not, an error message otherwise."""
+        key = (*_key(change, self.fields["change"]), *_key(client, self.fields["client"]))
+        verdict = self._memo.get(key)
+        if verdict is None:
+            verdict = self._run(change, client)
+            if len(self._memo) >= _MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[key] = verdict
+        return verdict
+
+    def _run(self, change: Mapping[str, JSON], client: Mapping[str, JSON]) -> bool | str:
+        activation = {"change": celpy.json_to_cel(change), "client": celpy.json_to_cel(client)}
+        try:
+            result = self.program.evaluate(activation)
+        except celpy.CELEvalError as exc:
+            return _one_line(exc)
+        if isinstance(result, celpy.CELEvalError):
+            return _one_line(result)
+        if not isinstance(result, celtypes.BoolType):
+            return f"the expression gave {type(result).__name__}, not a bool"
+        return bool(result)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = exc.args[0] if exc.args else str(exc)
+    return " ".join(str(text).split())
+
+
+def _key(view: Mapping[str, JSON], names: tuple[str, ...]) -> tuple[Any, ...]:
+    if names == (_WHOLE,):
+        return (json.dumps(view, sort_keys=True, default=str),)
+    out: list[Any] = []
+    for name in names:
+        value = view.get(name)
+        if value is None or isinstance(value, str | bool | int | float):
+            out.append((type(value).__name__, value))
+        else:
+            out.append(json.dumps(value, sort_keys=True, default=str))
+    return tuple(out)
+
+
+def referenced(tree: Tree[Any]) -> dict[str, tuple[str, ...]]:
+    """The fields of `change` and `client` an expression reads (`change.kind`), or `*` for a
+    variable used otherwise (`change["kind"]`, passed whole): what its verdict depends on."""
+    found: dict[str, set[str]] = {name: set() for name in VARIABLES}
+
+    def base_ident(node: Any) -> str | None:
+        # member -> primary -> ident -> IDENT token
+        while isinstance(node, Tree) and node.data in ("member", "primary", "ident"):
+            if len(node.children) != 1:
+                return None
+            node = node.children[0]
+        if isinstance(node, Token) and node.type == "IDENT":
+            return str(node)
+        return None
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Token):
+            if node.type == "IDENT" and str(node) in found:
+                found[str(node)].add(_WHOLE)
+            return
+        if node.data == "member_dot" and len(node.children) == 2:
+            name = base_ident(node.children[0])
+            if name in found:
+                found[name].add(str(node.children[1]))
+                return
+        for child in node.children:
+            walk(child)
+
+    walk(tree)
+    return {
+        name: (_WHOLE,) if _WHOLE in names else tuple(sorted(names))
+        for name, names in found.items()
+    }
+
+
+_ENV: celpy.Environment | None = None
+
+
+def _environment() -> celpy.Environment:
+    global _ENV
+    if _ENV is None:
+        _ENV = celpy.Environment(runner_class=celpy.CompiledRunner)
+    return _ENV
+
+
+def compile_rules(
+    files: Sequence[YamlFile], profiles: Sequence[str]
+) -> tuple[tuple[Rule, ...], list[Problem]]:
+    """Rules of every policy file, in file order; problems for bad files, duplicate ids,
+    unknown profiles in a scope and CEL expressions that do not compile."""
+    rules: list[Rule] = []
+    problems: list[Problem] = []
+    seen: dict[str, Location] = {}
+    for yf in files:
+        found = check_file("policy", yf)
+        if found:
+            problems.extend(found)
+            continue
+        for index, entry in enumerate(yf.data["rules"]):
+            at = ("rules", index)
+            rule, found = _compile(yf, at, entry, profiles)
+            problems.extend(found)
+            if rule is None:
+                continue
+            first = seen.get(rule.id)
+            if first is not None:
+                reason = f"rule id {rule.id!r} is used twice (first at {first})"
+                problems.append(yf.problem((*at, "id"), reason))
+                continue
+            seen[rule.id] = rule.location
+            rules.append(rule)
+    log.debug("policies: %d rules from %d files", len(rules), len(files))
+    return tuple(rules), problems
+
+
+def _compile(
+    yf: YamlFile, at: tuple[str | int, ...], entry: Mapping[str, Any], profiles: Sequence[str]
+) -> tuple[Rule | None, list[Problem]]:
+    problems: list[Problem] = []
+    scope = entry.get("scope", {})
+    for i, name in enumerate(scope.get("profiles", [])):
+        if name not in profiles:
+            reason = f"unknown profile {name!r} (no profiles/{name}.yaml)"
+            problems.append(yf.problem((*at, "scope", "profiles", i), reason))
+    expression = entry["expression"]
+    env = _environment()
+    try:
+        tree = env.compile(expression)
+        program = env.program(tree)
+    except celpy.CELParseError as exc:
+        line, column = getattr(exc, "line", None) or 1, getattr(exc, "column", None) or 1
+        written = expression.splitlines() or [expression]
+        text = written[min(line, len(written)) - 1]
+        reason = (
+            f"CEL does not compile: syntax error at column {column} of expression line {line}"
+            f" ({text.strip()!r})"
+        )
+        where = _expression_at(yf, (*at, "expression"), text, line, column)
+        problems.append(Problem(where, json_path((*at, "expression")), reason))
+        return None, problems
+    except Exception as exc:  # cel-python reports a few errors as other exceptions
+        reason = f"CEL does not compile: {_first_line(exc)}"
+        problems.append(yf.problem((*at, "expression"), reason))
+        return None, problems
+    rule = Rule(
+        id=entry["id"],
+        effect=entry["effect"],
+        message=entry["message"],
+        expression=expression,
+        location=yf.locate(at),
+        profiles=tuple(scope.get("profiles", ())),
+        clients=tuple(scope.get("clients", ())),
+        program=program,
+        fields=referenced(tree),
+    )
+    return rule, problems
+
+
+def _expression_at(
+    yf: YamlFile, at: tuple[str | int, ...], first: str, line: int, column: int
+) -> Location:
+    """Where the error is: inside a one-line expression written in place, else its start."""
+    start = yf.locate(at)
+    lines = yf.text.splitlines()
+    if line == 1 and 0 < start.line <= len(lines):
+        written = lines[start.line - 1][start.column - 1 :]
+        quote = written[:1] if written[:1] in "\"'" else ""
+        if first and written[len(quote) :].startswith(first):
+            return Location(start.file, start.line, start.column + len(quote) + column - 1)
+    return start
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc.args[0]) if exc.args else str(exc)
+    lines = [line for line in text.splitlines() if line.strip()]
+    return " ".join(lines[0].split()) if lines else type(exc).__name__
+
+
+def policy_name(relpath: str) -> str:
+    return stem(relpath)
