@@ -15,7 +15,13 @@ from typing import Any, Literal
 JSON = Any
 OUTPUT_FORMAT_VERSION = 1  # the `format_version` of every command's JSON output (SPEC §7)
 DEFAULT_STORE = "sqlite:///reconciler.db"  # the embedded store of the quick start
-FILE_KINDS: tuple[str, ...] = ("settings", "module", "profile", "client", "policy")  # schemas/<kind>
+FILE_KINDS: tuple[str, ...] = (
+    "settings",
+    "module",
+    "profile",
+    "client",
+    "policy",
+)  # schemas/<kind>
 StrategyName = Literal["merge", "replace", "preserve"]
 STRATEGY_NAMES: tuple[StrategyName, ...] = ("merge", "replace", "preserve")
 

@@ -61,7 +61,8 @@ def apply(
             meta=meta,
             store=store.display,
             desired_commit=planned.desired_commit,
-            plan_summary=_with_policies(planned.summary.to_json(), planned, overridden),
+            plan_summary=planned.summary.to_json(),
+            recorded=_policy_outcome(planned, overridden),
             on_done=on_done,
         )
 
@@ -106,7 +107,8 @@ def apply_saved(
             meta=meta,
             store=store.display,
             desired_commit=saved.desired_commit,
-            plan_summary=_with_policies({"clients_changed": len(saved.clients)}, now, overridden),
+            plan_summary={"clients_changed": len(saved.clients)},
+            recorded=_policy_outcome(now, overridden),
             on_done=on_done,
         )
 
@@ -121,12 +123,14 @@ def check_policies(planned: Plan, *, force: bool = False, reason: str | None = N
     enforce_policies(planned, force=force, reason=reason)
 
 
-def _with_policies(summary: dict[str, int], planned: Plan, overridden: int) -> dict[str, int]:
-    """The run's recorded summary, with the policy outcome when a rule was broken."""
-    if planned.violations:
-        summary["policy_warnings"] = sum(v.effect == "warn" for v in planned.violations)
-        summary["policy_denials_overridden"] = overridden
-    return summary
+def _policy_outcome(planned: Plan, overridden: int) -> dict[str, int]:
+    """What history records of the policies a run broke ({} when none)."""
+    if not planned.violations:
+        return {}
+    return {
+        "policy_warnings": sum(v.effect == "warn" for v in planned.violations),
+        "policy_denials_overridden": overridden,
+    }
 
 
 def _sync_catalog(store: Store, catalog: Mapping[str, ModuleDef]) -> None:

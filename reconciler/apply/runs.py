@@ -58,7 +58,7 @@ def enforce_policies(plan: Plan, *, force: bool, reason: str | None) -> int:
         )
     raise UnsafePlan(
         f"run refused before any write: {len(denied)} change(s) denied by policy",
-        hint="change the desired state, or rerun with --force --reason \"...\" to override "
+        hint='change the desired state, or rerun with --force --reason "..." to override '
         "(recorded in history)",
         problems=problems,
     )
@@ -75,8 +75,10 @@ def execute(
     plan_summary: Mapping[str, int],
     reverts_run: int | None = None,
     on_done: Callable[[ClientResult], None] | None = None,
+    recorded: Mapping[str, int] | None = None,
 ) -> ApplyReport:
-    """Record a run around `jobs`; a run with nothing to do records nothing."""
+    """Record a run around `jobs`; a run with nothing to do records nothing. `recorded` joins
+    the run's summary in history (e.g. the policy denials a --force overrode)."""
     if not jobs:
         return ApplyReport(kind=kind, run_id=None, plan_summary=plan_summary)
     run_id = start_run(
@@ -107,7 +109,7 @@ def execute(
                 run_id,
                 now=meta.clock(),
                 status="partial",
-                summary=summarize_results(exc.results),
+                summary={**summarize_results(exc.results), **(recorded or {})},
             )
         raise
     finally:
@@ -117,7 +119,7 @@ def execute(
                 run_id,
                 now=meta.clock(),
                 status=status,
-                summary=summarize_results(results),
+                summary={**summarize_results(results), **(recorded or {})},
             )
     return ApplyReport(kind=kind, run_id=run_id, results=tuple(results), plan_summary=plan_summary)
 

@@ -18,6 +18,9 @@ from typing import Any
 
 import celpy
 from celpy import celtypes
+from celpy.adapter import json_to_cel
+from celpy.celparser import CELParseError
+from celpy.evaluation import CELEvalError
 from lark import Token, Tree
 
 from reconciler.desired.catalog import stem
@@ -69,12 +72,12 @@ class Rule:
         return verdict
 
     def _run(self, change: Mapping[str, JSON], client: Mapping[str, JSON]) -> bool | str:
-        activation = {"change": celpy.json_to_cel(change), "client": celpy.json_to_cel(client)}
+        activation = {"change": json_to_cel(dict(change)), "client": json_to_cel(dict(client))}
         try:
             result = self.program.evaluate(activation)
-        except celpy.CELEvalError as exc:
+        except CELEvalError as exc:
             return _one_line(exc)
-        if isinstance(result, celpy.CELEvalError):
+        if isinstance(result, CELEvalError):
             return _one_line(result)
         if not isinstance(result, celtypes.BoolType):
             return f"the expression gave {type(result).__name__}, not a bool"
@@ -188,7 +191,7 @@ def _compile(
     try:
         tree = env.compile(expression)
         program = env.program(tree)
-    except celpy.CELParseError as exc:
+    except CELParseError as exc:
         line, column = getattr(exc, "line", None) or 1, getattr(exc, "column", None) or 1
         written = expression.splitlines() or [expression]
         text = written[min(line, len(written)) - 1]
