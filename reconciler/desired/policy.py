@@ -31,7 +31,36 @@ from reconciler.model import JSON, ClientDesired
 from reconciler.plan.violation import Effect
 
 log = logging.getLogger(__name__)
+logging.getLogger("celpy").setLevel(logging.CRITICAL)  # its "Internal error" lines are ours to say
 VARIABLES = ("change", "client")
+# The fields of each variable (plan/policy.py change_view and client_view build them).
+FIELDS = {
+    "change": (
+        "kind",
+        "module",
+        "path",
+        "op",
+        "old",
+        "new",
+        "stores",
+        "informational",
+        "sensitive",
+    ),
+    "client": ("client_id", "name", "file", "strategy", "profiles", "modules"),
+}
+_MACROS = ("all", "exists", "exists_one", "map", "filter")
+_TYPE_NAMES = (
+    "int",
+    "uint",
+    "double",
+    "bool",
+    "string",
+    "bytes",
+    "list",
+    "map",
+    "null_type",
+    "type",
+)
 _MEMO_LIMIT = 100_000  # verdicts kept per rule; cleared past this (bounded memory)
 _WHOLE = "*"  # the expression uses a variable as a whole: key on all of it
 
@@ -76,16 +105,20 @@ class Rule:
         try:
             result = self.program.evaluate(activation)
         except CELEvalError as exc:
-            return _one_line(exc)
+            return _eval_reason(exc)
         if isinstance(result, CELEvalError):
-            return _one_line(result)
+            return _eval_reason(result)
         if not isinstance(result, celtypes.BoolType):
             return f"the expression gave {type(result).__name__}, not a bool"
         return bool(result)
 
 
-def _one_line(exc: BaseException) -> str:
-    text = exc.args[0] if exc.args else str(exc)
+def _eval_reason(exc: BaseException) -> str:
+    """The innermost message of cel-python's nested ("evaluation error", type, args) errors."""
+    args: Any = exc.args
+    while len(args) >= 3 and isinstance(args[2], tuple) and args[2]:
+        args = args[2]
+    text = args[0] if args else str(exc)
     return " ".join(str(text).split())
 
 
@@ -100,6 +133,31 @@ def _key(view: Mapping[str, JSON], names: tuple[str, ...]) -> tuple[Any, ...]:
         else:
             out.append(json.dumps(value, sort_keys=True, default=str))
     return tuple(out)
+
+
+def unknown_names(tree: Tree[Any]) -> list[str]:
+    """Identifiers that are neither a variable, a macro's bound name nor a type name, and
+    fields of `change`/`client` that do not exist: reasons, for load time."""
+    bound: set[str] = set()
+    for node in tree.iter_subtrees():
+        if node.data == "member_dot_arg" and len(node.children) == 3:
+            method, args = node.children[1], node.children[2]
+            if str(method) in _MACROS and isinstance(args, Tree) and args.children:
+                first = next(args.children[0].scan_values(lambda t: t.type == "IDENT"), None)
+                if first is not None:
+                    bound.add(str(first))
+    reasons: list[str] = []
+    known = {*VARIABLES, *bound, *_TYPE_NAMES}
+    for node in tree.iter_subtrees():
+        if node.data == "ident" and node.children and str(node.children[0]) not in known:
+            name = str(node.children[0])
+            reasons.append(f"unknown variable {name!r} (the variables are change and client)")
+    for variable, names in referenced(tree).items():
+        for name in names:
+            if name != _WHOLE and name not in FIELDS[variable]:
+                listed = ", ".join(FIELDS[variable])
+                reasons.append(f"{variable} has no field {name!r} (it has {listed})")
+    return sorted(set(reasons))
 
 
 def referenced(tree: Tree[Any]) -> dict[str, tuple[str, ...]]:
@@ -205,6 +263,10 @@ def _compile(
     except Exception as exc:  # cel-python reports a few errors as other exceptions
         reason = f"CEL does not compile: {_first_line(exc)}"
         problems.append(yf.problem((*at, "expression"), reason))
+        return None, problems
+    unknown = unknown_names(tree)
+    if unknown:
+        problems.extend(yf.problem((*at, "expression"), reason) for reason in unknown)
         return None, problems
     rule = Rule(
         id=entry["id"],

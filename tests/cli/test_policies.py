@@ -217,8 +217,28 @@ def test_apply_of_a_saved_plan_refuses_a_deny_too(
             "policies/guard-rails.yaml:12:9: $.rules[1].id: rule id 'review-switch-offs' is used "
             "twice (first at policies/bad.yaml:2:5)",
         ),
+        (
+            "rules:\n  - id: typo\n    effect: warn\n    expression: chnage.kind == 'x'\n"
+            "    message: m\n",
+            "policies/bad.yaml:4:17: $.rules[0].expression: unknown variable 'chnage' "
+            "(the variables are change and client)",
+        ),
+        (
+            "rules:\n  - id: typo\n    effect: warn\n    expression: client.tier == 'x'\n"
+            "    message: m\n",
+            "policies/bad.yaml:4:17: $.rules[0].expression: client has no field 'tier' "
+            "(it has client_id, name, file, strategy, profiles, modules)",
+        ),
     ],
-    ids=["cel-syntax", "cel-syntax-block", "schema", "unknown-profile", "duplicate-id"],
+    ids=[
+        "cel-syntax",
+        "cel-syntax-block",
+        "schema",
+        "unknown-profile",
+        "duplicate-id",
+        "unknown-variable",
+        "unknown-field",
+    ],
 )
 def test_a_bad_policy_is_a_file_line_col_problem(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], policy: str, expected: str
