@@ -135,6 +135,10 @@ def _key(view: Mapping[str, JSON], names: tuple[str, ...]) -> tuple[Any, ...]:
     return tuple(out)
 
 
+def _is_ident(value: Any) -> bool:
+    return isinstance(value, Token) and value.type == "IDENT"
+
+
 def unknown_names(tree: Tree[Any]) -> list[str]:
     """Identifiers that are neither a variable, a macro's bound name nor a type name, and
     fields of `change`/`client` that do not exist: reasons, for load time."""
@@ -142,8 +146,9 @@ def unknown_names(tree: Tree[Any]) -> list[str]:
     for node in tree.iter_subtrees():
         if node.data == "member_dot_arg" and len(node.children) == 3:
             method, args = node.children[1], node.children[2]
-            if str(method) in _MACROS and isinstance(args, Tree) and args.children:
-                first = next(args.children[0].scan_values(lambda t: t.type == "IDENT"), None)
+            head = args.children[0] if isinstance(args, Tree) and args.children else None
+            if str(method) in _MACROS and isinstance(head, Tree):
+                first = next(head.scan_values(_is_ident), None)
                 if first is not None:
                     bound.add(str(first))
     reasons: list[str] = []
