@@ -14,6 +14,11 @@ from typing import Literal
 
 from reconciler.errors import Problem
 from reconciler.model import JSON, OUTPUT_FORMAT_VERSION, ClientLive, UnifiedModule, source_counts
+from reconciler.results_explain import (  # `explain` (issue 16), kept apart for size
+    ExplainReport as ExplainReport,
+)
+from reconciler.results_explain import Origin as Origin
+from reconciler.results_explain import Provenance as Provenance
 
 Outcome = Literal["applied", "unchanged", "stale", "failed"]
 OUTCOMES: tuple[Outcome, ...] = ("applied", "unchanged", "stale", "failed")

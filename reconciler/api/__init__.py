@@ -10,6 +10,7 @@ function even though `reconciler.api.plan` is also the module's name.
 from reconciler.api.adopt import import_state
 from reconciler.api.apply import apply, apply_saved, check_policies
 from reconciler.api.drift import drift, heal
+from reconciler.api.explain import explain
 from reconciler.api.history import history, history_show, masker, show_run
 from reconciler.api.init import init
 from reconciler.api.plan import changed_clients, plan, save_plan
@@ -24,6 +25,7 @@ __all__ = [
     "check",
     "check_policies",
     "drift",
+    "explain",
     "heal",
     "history",
     "history_show",

@@ -271,6 +271,22 @@ class DesiredStream:
         self.problems.extend(found)
         return client
 
+    def read(self, relpath: str) -> YamlFile | None:
+        """One file of the tree, parsed (problems are collected)."""
+        return self._reader.read(relpath, self.settings.max_file_bytes)
+
+    def layers_of(self, yf: YamlFile) -> list[Layer]:
+        """A client file's resolution layers, lowest first: defaults, its profiles, the file."""
+        resolver = self._resolver
+        names = [n for n in yf.data.get("profiles", []) if n in resolver.profiles]
+        base = [resolver.defaults] if resolver.defaults is not None else []
+        own = Layer(yf, (), yf.data, "client file")
+        return [*base, *(resolver.profiles[n] for n in names), own]
+
+    def module_file(self, module_id: str) -> YamlFile | None:
+        """The parsed modules/<id>.yaml of a module that loaded."""
+        return self._resolver.catalog.files.get(module_id)
+
     def reset_owners(self) -> None:
         self._owners = {}
 

@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import celpy
 from celpy import celtypes
@@ -28,9 +28,9 @@ from reconciler.desired.schema import check_file
 from reconciler.desired.yamlsafe import YamlFile, json_path
 from reconciler.errors import Location, Problem
 from reconciler.model import JSON, ClientDesired
-from reconciler.plan.violation import Effect
 
 log = logging.getLogger(__name__)
+Effect = Literal["deny", "warn"]  # as plan/violation.py; desired/ does not import plan/
 logging.getLogger("celpy").setLevel(logging.CRITICAL)  # its "Internal error" lines are ours to say
 VARIABLES = ("change", "client")
 # The fields of each variable (plan/policy.py change_view and client_view build them).

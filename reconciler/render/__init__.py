@@ -14,10 +14,11 @@ from typing import IO, Any, Literal
 from reconciler.errors import ReconcilerError
 from reconciler.plan.drift import DriftReport
 from reconciler.plan.model import Plan
-from reconciler.render import drift, imports, plan, runs, status, validation
+from reconciler.render import drift, explain, imports, plan, runs, status, validation
 from reconciler.render.jsonout import write_json
 from reconciler.results import (
     ApplyReport,
+    ExplainReport,
     ImportReport,
     RunDetail,
     RunList,
@@ -39,6 +40,7 @@ LAYOUTS: dict[type, dict[str, Writer]] = {
     RunDetail: {"text": runs.write_detail_text, "markdown": runs.write_detail_markdown},
     DriftReport: {"text": drift.write_text, "markdown": drift.write_markdown},
     ImportReport: {"text": imports.write_text, "markdown": imports.write_markdown},
+    ExplainReport: {"text": explain.write_text, "markdown": explain.write_markdown},
 }
 
 
