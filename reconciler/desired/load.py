@@ -6,7 +6,7 @@ import gc
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reconciler.desired.catalog import build_catalog, stem
 from reconciler.desired.checks import (
@@ -17,13 +17,15 @@ from reconciler.desired.checks import (
     duplicate_client_ids,
 )
 from reconciler.desired.parallel import MIN_FILES, parallel_map
-from reconciler.desired.policy import Rule, compile_rules
 from reconciler.desired.resolve import Layer, Resolver
 from reconciler.desired.schema import check_file
 from reconciler.desired.source import YAML_SUFFIXES, Source, UnreadableFile, WorkingTree
 from reconciler.desired.yamlsafe import YamlFile, parse, too_big
 from reconciler.errors import Location, Problem, ReconcilerError, ValidationFailed
 from reconciler.model import JSON, ClientDesired, DesiredState, ModuleDef, Settings
+
+if TYPE_CHECKING:
+    from reconciler.desired.policy import Rule
 
 R = TypeVar("R")
 BATCH_SIZE = 2000  # client files per batch: memory grows with this, not with the fleet
@@ -192,8 +194,12 @@ class DesiredStream:
         policy_files = [
             yf for relpath in source.list_files("policies") if (yf := reader.read(relpath, limit))
         ]
-        self.policies, found = compile_rules(policy_files, [*profiles, *broken_profiles])
-        problems.extend(found)
+        self.policies = ()
+        if policy_files:  # cel-python (0.6 s to import and build its parser) only when needed
+            from reconciler.desired.policy import compile_rules
+
+            self.policies, found = compile_rules(policy_files, [*profiles, *broken_profiles])
+            problems.extend(found)
 
         self.settings = settings
         self.catalog = dict(sorted(catalog.modules.items()))

@@ -24,6 +24,7 @@ from celpy.evaluation import CELEvalError
 from lark import Token, Tree
 
 from reconciler.desired.catalog import stem
+from reconciler.desired.policy_guards import Guard, guards, rejects
 from reconciler.desired.schema import check_file
 from reconciler.desired.yamlsafe import YamlFile, json_path
 from reconciler.errors import Location, Problem
@@ -76,9 +77,19 @@ class Rule:
     location: Location
     profiles: tuple[str, ...] = ()
     clients: tuple[str, ...] = ()
-    program: Any = None
+    tree: Any = None  # the parsed expression; transpiled on first use (about 50 ms a rule)
+    _program: Any = None
     fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    guards: tuple[Guard, ...] = ()
     _memo: dict[tuple[Any, ...], bool | str] = field(default_factory=dict)
+
+    @property
+    def kinds(self) -> frozenset[str] | None:
+        """The change kinds the rule can match (a guard on change.kind), None for any."""
+        for variable, name, allowed, kind in self.guards:
+            if (variable, name, kind) == ("change", "kind", str):
+                return frozenset(allowed)
+        return None
 
     def applies_to(self, client: ClientDesired) -> bool:
         """The rule's scope: any of its profiles, and a client_id or name matching a glob."""
@@ -91,6 +102,8 @@ class Rule:
 
     def matches(self, change: Mapping[str, JSON], client: Mapping[str, JSON]) -> bool | str:
         """True when the change breaks the rule, False when not, an error message otherwise."""
+        if self.guards and rejects(self.guards, {"change": change, "client": client}):
+            return False
         key = (*_key(change, self.fields["change"]), *_key(client, self.fields["client"]))
         verdict = self._memo.get(key)
         if verdict is None:
@@ -100,10 +113,21 @@ class Rule:
             self._memo[key] = verdict
         return verdict
 
+    def _compiled(self) -> Any:
+        if self._program is None:
+            try:
+                self._program = _environment().program(self.tree)
+            except Exception as exc:  # a CEL error cel-python finds only when transpiling
+                raise CELEvalError(f"the expression cannot be compiled: {exc}") from exc
+        return self._program
+
     def _run(self, change: Mapping[str, JSON], client: Mapping[str, JSON]) -> bool | str:
-        activation = {"change": json_to_cel(dict(change)), "client": json_to_cel(dict(client))}
+        activation = {
+            "change": json_to_cel(_only(change, self.fields["change"])),
+            "client": json_to_cel(_only(client, self.fields["client"])),
+        }
         try:
-            result = self.program.evaluate(activation)
+            result = self._compiled().evaluate(activation)
         except CELEvalError as exc:
             return _eval_reason(exc)
         if isinstance(result, CELEvalError):
@@ -111,6 +135,13 @@ class Rule:
         if not isinstance(result, celtypes.BoolType):
             return f"the expression gave {type(result).__name__}, not a bool"
         return bool(result)
+
+
+def _only(view: Mapping[str, JSON], names: tuple[str, ...]) -> dict[str, JSON]:
+    """The fields a rule reads (converting the rest to CEL values would be wasted)."""
+    if names == (_WHOLE,):
+        return dict(view)
+    return {name: view[name] for name in names if name in view}
 
 
 def _eval_reason(exc: BaseException) -> str:
@@ -130,6 +161,8 @@ def _key(view: Mapping[str, JSON], names: tuple[str, ...]) -> tuple[Any, ...]:
         value = view.get(name)
         if value is None or isinstance(value, str | bool | int | float):
             out.append((type(value).__name__, value))
+        elif type(value) is list and all(type(v) is str for v in value):
+            out.append(("strings", *value))
         else:
             out.append(json.dumps(value, sort_keys=True, default=str))
     return tuple(out)
@@ -253,7 +286,6 @@ def _compile(
     env = _environment()
     try:
         tree = env.compile(expression)
-        program = env.program(tree)
     except CELParseError as exc:
         line, column = getattr(exc, "line", None) or 1, getattr(exc, "column", None) or 1
         written = expression.splitlines() or [expression]
@@ -281,8 +313,9 @@ def _compile(
         location=yf.locate(at),
         profiles=tuple(scope.get("profiles", ())),
         clients=tuple(scope.get("clients", ())),
-        program=program,
+        tree=tree,
         fields=referenced(tree),
+        guards=guards(tree, VARIABLES),
     )
     return rule, problems
 

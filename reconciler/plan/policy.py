@@ -11,7 +11,7 @@ from typing import Protocol
 
 from reconciler.errors import Location
 from reconciler.model import JSON, ClientDesired
-from reconciler.plan.model import ABSENT, SENSITIVE, Change, ClientPlan
+from reconciler.plan.model import ABSENT, SENSITIVE, Change, ChangeKind, ClientPlan
 from reconciler.plan.rows import change_row
 from reconciler.plan.violation import Effect, Violation
 
@@ -30,6 +30,11 @@ class PolicyRule(Protocol):
 
     @property
     def location(self) -> Location: ...
+
+    @property
+    def kinds(self) -> frozenset[str] | None:
+        """The change kinds the rule can match at all; None for any kind."""
+        ...
 
     def applies_to(self, client: ClientDesired) -> bool: ...
 
@@ -77,18 +82,37 @@ def _shown(change: Change) -> str:
     return f"{row.symbol} {row.subject} {row.detail}"
 
 
+def _by_kind(rules: Sequence[PolicyRule]) -> dict[str, list[PolicyRule]]:
+    """Rules per change kind: a change is only shown the rules that can match its kind."""
+    return {
+        str(kind): [r for r in rules if r.kinds is None or str(kind) in r.kinds]
+        for kind in ChangeKind
+    }
+
+
 def evaluate_client(
-    rules: Sequence[PolicyRule], client: ClientDesired, plan: ClientPlan
+    rules: Sequence[PolicyRule],
+    client: ClientDesired,
+    plan: ClientPlan,
+    indexes: dict[tuple[PolicyRule, ...], dict[str, list[PolicyRule]]] | None = None,
 ) -> list[Violation]:
     """Every (rule, change) pair of one client's plan where the change breaks the rule."""
-    applicable = [r for r in rules if r.applies_to(client)]
+    applicable = tuple(r for r in rules if r.applies_to(client))
     if not applicable or not plan.changes:
         return []
+    by_kind = indexes.get(applicable) if indexes is not None else None
+    if by_kind is None:
+        by_kind = _by_kind(applicable)
+        if indexes is not None:
+            indexes[applicable] = by_kind
     who = client_view(client)
     found: list[Violation] = []
     for change in plan.changes:
+        candidates = by_kind[str(change.kind)]
+        if not candidates:
+            continue
         what = change_view(change)
-        for rule in applicable:
+        for rule in candidates:
             verdict = rule.matches(what, who)
             if verdict is False:
                 continue
@@ -119,8 +143,9 @@ def evaluate(
     if not rules:
         return []
     found: list[Violation] = []
+    indexes: dict[tuple[PolicyRule, ...], dict[str, list[PolicyRule]]] = {}
     for plan in plans:
         client = clients.get(plan.client_id)
         if client is not None:
-            found.extend(evaluate_client(rules, client, plan))
+            found.extend(evaluate_client(rules, client, plan, indexes))
     return found
