@@ -98,5 +98,5 @@ def test_schema_files_are_valid_draft_2020_12() -> None:
     for doc in _documents().values():
         Draft202012Validator.check_schema(doc)
     assert sorted(p.name for p in (Path(__file__).parents[2] / "schemas").glob("*.json")) == [
-        "client.schema.json", "module.schema.json", "profile.schema.json", "settings.schema.json"
+        "client.schema.json", "module.schema.json", "policy.schema.json", "profile.schema.json", "settings.schema.json"
     ]  # fmt: skip
