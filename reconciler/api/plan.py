@@ -49,7 +49,9 @@ def plan(
             what was compared and which clients were deleted (see `changed_clients`).
 
     Returns:
-        A `Plan` listing the clients with changes (sorted), with the unchanged count.
+        A `Plan` listing the clients with changes (sorted), with the unchanged count, and
+        `violations`: the policies/*.yaml rules its changes break (`plan.denied` when a `deny`
+        rule is among them: `apply` refuses it unless forced with a reason).
 
     Raises:
         ValidationFailed: the desired state is invalid (exit 1).
