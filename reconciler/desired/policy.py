@@ -82,6 +82,10 @@ class Rule:
     fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     guards: tuple[Guard, ...] = ()
     _memo: dict[tuple[Any, ...], bool | str] = field(default_factory=dict)
+    # The last client view and its key part: a plan asks about many changes of one client in
+    # a row (the view is held, so its identity cannot be reused by another object).
+    _client: Any = None
+    _client_key: tuple[Any, ...] = ()
 
     @property
     def kinds(self) -> frozenset[str] | None:
@@ -104,7 +108,9 @@ class Rule:
         """True when the change breaks the rule, False when not, an error message otherwise."""
         if self.guards and rejects(self.guards, {"change": change, "client": client}):
             return False
-        key = (*_key(change, self.fields["change"]), *_key(client, self.fields["client"]))
+        if client is not self._client:
+            self._client, self._client_key = client, _key(client, self.fields["client"])
+        key = (*_key(change, self.fields["change"]), *self._client_key)
         verdict = self._memo.get(key)
         if verdict is None:
             verdict = self._run(change, client)

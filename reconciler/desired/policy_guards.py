@@ -149,13 +149,26 @@ def guards(tree: Tree[Any], variables: tuple[str, ...]) -> tuple[Guard, ...]:
     return tuple(g for g in found if g is not None)
 
 
+# Literal type -> value types that cel-python compares with it as plainly false (not an error):
+# `"a" == null`, `null == "a"`, `true == "a"`, `null == ["a"]` are false; numbers against
+# null, strings or bools are errors there, so they are left to CEL.
+_FALSE_ACROSS: dict[type, tuple[type, ...]] = {
+    type(None): (str, bool, list, dict),
+    str: (type(None), bool),
+    bool: (type(None), str),
+    list: (type(None),),
+}
+
+
 def rejects(rule_guards: tuple[Guard, ...], views: Mapping[str, Mapping[str, Any]]) -> bool:
-    """True when a guard proves the rule false for these variables: the field has the
-    literals' type (where CEL's == is Python's) and equals none of them."""
+    """True when a guard proves the rule false for these variables: the field equals none of
+    the literals, where cel-python's == is known to say false (the test compares both)."""
     for variable, name, allowed, kind in rule_guards:
         value: Any = views[variable].get(name, _MISSING)
         if type(value) is not kind:
-            continue  # absent, or another type: CEL decides (it may be an error)
+            if type(value) in _FALSE_ACROSS.get(kind, ()):
+                return True
+            continue  # absent, or a type CEL may answer with an error: CEL decides
         if kind is list:
             items: list[Any] = views[variable][name]
             if not all(type(x) is str for x in items):

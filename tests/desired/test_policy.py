@@ -22,6 +22,11 @@ EXPRESSIONS = [
     '"enterprise" in client.profiles && client.strategy == "replace"',
     'change.informational == false && change.kind in ["enable", "disable"]',
     '"x" == change.module && size(change.path) > 0',
+    'change.new in ["5", "a"] && change.kind == "setting"',
+    'change.new == "5" && change.op == "add"',
+    'change.new == false || change.new == ["a"]',
+    'change.new == ["a"] && change.op == "add"',
+    'change.new == false && change.op == "add"',
 ]
 CHANGES = [
     {
@@ -39,7 +44,7 @@ CHANGES = [
         ["enable", "disable", "setting", "version"],
         ["integrations", "x", None],
         [[], ["retention_days"]],
-        [None, 5, 5.0, True, "5", ["a"], {"a": 1}],
+        [None, 5, 5.0, True, False, "5", ["a"], {"a": 1}],
         ["add", "remove"],
         [False, True],
         [False, True],
@@ -76,13 +81,18 @@ def test_guards_come_from_plain_and_chains_only() -> None:
         "r6": [("client", "strategy")],
         "r7": [("change", "informational"), ("change", "kind")],
         "r8": [("change", "module")],
+        "r9": [("change", "new"), ("change", "kind")],
+        "r10": [("change", "new"), ("change", "op")],
+        "r11": [],
+        "r12": [("change", "new"), ("change", "op")],
+        "r13": [("change", "new"), ("change", "op")],
     }
 
 
 @pytest.mark.parametrize("index", range(len(EXPRESSIONS)))
 def test_guarded_and_memoised_rules_decide_as_plain_cel(index: int) -> None:
     rule = _rules()[index]
-    plain = dataclasses.replace(rule, guards=(), _memo={}, _program=None)
+    plain = dataclasses.replace(rule, guards=(), _memo={}, _program=None, _client=None)
     verdicts: dict[Any, int] = {}
     for change, client in zip(CHANGES, itertools.cycle(CLIENTS), strict=False):
         expected = plain._run(change, client)  # CEL alone, no guard, no memo
