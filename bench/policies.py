@@ -54,10 +54,10 @@ rules:
       change.kind == "setting" && change.module == "analytics"
       && change.path == ["retention_days"] && type(change.new) == int && change.new < 30
     message: keep analytics for at least 30 days
-  - id: theme-color-review
+  - id: legacy-row-catch-up
     effect: warn
-    expression: change.kind == "override" && size(change.path) > 1 && change.path[1] == "no-such"
-    message: theme colour changes need design review
+    expression: change.kind == "enable" && change.stores == ["legacy"]
+    message: the legacy row lost this module outside git
   - id: replace-writes-legacy
     effect: warn
     expression: >-
@@ -110,28 +110,30 @@ def main() -> None:
 
 
 def _compare(url: str, root: Path, ruled: Path, repeat: int) -> None:
-    base, ruled_times, found = [], [], 0
+    """`plan` of both trees, interleaved; wall and CPU seconds of this process (the database
+    server's work is the same on both sides)."""
+    times: dict[str, list[tuple[float, float]]] = {"plain": [], "ruled": []}
+    planned = None
     for _ in range(repeat):
-        start = time.perf_counter()
-        plain = api.plan(url, str(root))
-        base.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        planned = api.plan(url, str(ruled))
-        ruled_times.append(time.perf_counter() - start)
-        found = len(planned.violations)
-        assert planned.summary == plain.summary
+        for label, tree in (("plain", root), ("ruled", ruled)):
+            wall, cpu = time.perf_counter(), time.process_time()
+            result = api.plan(url, str(tree))
+            times[label].append((time.perf_counter() - wall, time.process_time() - cpu))
+            if label == "ruled":
+                planned = result
+    assert planned is not None
     changes = sum(len(c.changes) for c in planned.clients)
     print(
-        f"{args_line(root)}: {len(planned.clients)} clients with {changes} changes; "
-        f"{found} violations"
+        f"fleet {root.name}: {len(planned.clients)} clients with {changes} changes, "
+        f"{planned.unchanged} unchanged; {len(planned.violations)} violations"
     )
-    print(f"plan without policies: {min(base):.2f} s (best of {repeat})")
-    print(f"plan with 10 rules:    {min(ruled_times):.2f} s (best of {repeat})")
-    print(f"overhead: {100 * (min(ruled_times) / min(base) - 1):+.1f} % (target <= +10 %)")
-
-
-def args_line(root: Path) -> str:
-    return f"fleet {root.name}"
+    for kind, index in (("wall", 0), ("CPU", 1)):
+        plain = min(t[index] for t in times["plain"])
+        ruled_s = min(t[index] for t in times["ruled"])
+        print(
+            f"plan {kind}: without policies {plain:.2f} s, with 10 rules {ruled_s:.2f} s "
+            f"(best of {repeat}): {100 * (ruled_s / plain - 1):+.1f} % (target <= +10 %)"
+        )
 
 
 def _worst(ruled: Path) -> None:
