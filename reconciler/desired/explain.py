@@ -145,9 +145,10 @@ def _module_values(
     at = ("modules", module_id)
     name = f"modules.{module_id}"
     enabled = _origins(_layer_sources(layers, (*at, "enabled")), False)
-    if not enabled:  # listed without `enabled`: true, brought in by the lowest layer naming it
-        listing = [o for o in _origins(_layer_sources(layers, at), False)]
-        enabled = [Origin(o.layer, o.location, True) for o in listing[:1]]
+    # Listed without `enabled` means true: the lowest layer naming the module brings it in.
+    listing = _origins(_layer_sources(layers, at), False)[:1]
+    if listing and listing[0].layer not in {o.layer for o in enabled}:
+        enabled = [Origin(listing[0].layer, listing[0].location, True), *enabled]
     if (found := _value(f"{name}.enabled", desired.enabled, enabled, False)) is not None:
         yield found
     module_yf = stream.module_file(module_id)

@@ -119,3 +119,14 @@ def test_explain_refuses_what_does_not_exist(
     assert result.code == 1
     assert result.out == ""
     assert result.err.startswith(error)
+
+
+def test_explain_enabled_names_the_layer_that_switched_a_module_off(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = _explain(capsys, "bright-smiles", "analytics.enabled")
+    assert out.endswith(
+        "modules.analytics.enabled = false\n"
+        "    set by   client file  clients/bright-smiles.yaml:8:14\n"
+        "    overrode reconciler.yaml defaults  reconciler.yaml:25:7  true\n"
+    )
