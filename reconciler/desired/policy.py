@@ -15,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -136,7 +137,7 @@ class Rule:
         }
         try:
             result = self._compiled().evaluate(activation)
-        except CELEvalError as exc:
+        except (CELEvalError, RecursionError) as exc:
             return _eval_reason(exc)
         if isinstance(result, CELEvalError):
             return _eval_reason(result)
@@ -247,7 +248,14 @@ _ENV: celpy.Environment | None = None
 def _environment() -> celpy.Environment:
     global _ENV
     if _ENV is None:
-        _ENV = celpy.Environment(runner_class=celpy.CompiledRunner)
+        # celpy.Environment() sets the process's recursion limit to 2500 (raising or lowering
+        # it); a library must leave that alone, and policy expressions are shallow (a too deep
+        # one is an error at load or a failed evaluation, never a crash).
+        limit = sys.getrecursionlimit()
+        try:
+            _ENV = celpy.Environment(runner_class=celpy.CompiledRunner)
+        finally:
+            sys.setrecursionlimit(limit)
     return _ENV
 
 
