@@ -23,7 +23,13 @@ MODULE_ID_MAX = 200  # reconciler_modules.id, reconciler_client_modules.module_i
 MODULE_NAME_MAX = 200  # reconciler_modules.name
 MODULE_VERSION_MAX = 100  # reconciler_modules.version, reconciler_client_modules.version
 REASON_MAX = 2000  # reconciler_runs.reason is TEXT; longer reasons are refused, not cut
-FILE_KINDS: tuple[str, ...] = ("settings", "module", "profile", "client")  # schemas/<kind>
+FILE_KINDS: tuple[str, ...] = (
+    "settings",
+    "module",
+    "profile",
+    "client",
+    "policy",
+)  # schemas/<kind>
 OUTPUT_KINDS: tuple[str, ...] = ("plan",)  # schemas/<kind>.schema.json of command output
 StrategyName = Literal["merge", "replace", "preserve"]
 STRATEGY_NAMES: tuple[StrategyName, ...] = ("merge", "replace", "preserve")
@@ -213,6 +219,9 @@ class DesiredState:
     commit: str | None = None  # git commit of the tree, when it is in a repository
     # profile name -> its data (description, modules, overrides), as written in profiles/.
     profiles: Mapping[str, Mapping[str, JSON]] = field(default_factory=dict)
+    # Compiled policy rules of policies/*.yaml (desired/policy.py `Rule`; plan/policy.py
+    # evaluates them through its `PolicyRule` protocol), in file order (issue 16).
+    policies: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,6 +22,11 @@ from reconciler.model import (
     UnifiedModule,
     source_counts,
 )
+from reconciler.results_explain import (  # `explain` (issue 16), kept apart for size
+    ExplainReport as ExplainReport,
+)
+from reconciler.results_explain import Origin as Origin
+from reconciler.results_explain import Provenance as Provenance
 
 Outcome = Literal["applied", "unchanged", "stale", "failed"]
 OUTCOMES: tuple[Outcome, ...] = ("applied", "unchanged", "stale", "failed")

@@ -8,8 +8,9 @@ function even though `reconciler.api.plan` is also the module's name.
 """
 
 from reconciler.api.adopt import import_state
-from reconciler.api.apply import apply, apply_saved
+from reconciler.api.apply import apply, apply_saved, check_policies
 from reconciler.api.drift import drift, heal
+from reconciler.api.explain import explain
 from reconciler.api.history import history, history_show, masker, show_run, totals
 from reconciler.api.init import init
 from reconciler.api.merge import merge_results, write_results
@@ -23,7 +24,9 @@ __all__ = [
     "apply_saved",
     "changed_clients",
     "check",
+    "check_policies",
     "drift",
+    "explain",
     "heal",
     "history",
     "history_show",

@@ -15,7 +15,9 @@ from reconciler.model import ClientDesired, ClientLive, rename_map
 from reconciler.plan.build import plan_clients, sensitive_paths
 from reconciler.plan.drift import ClientDrift, classify
 from reconciler.plan.model import ClientPlan
+from reconciler.plan.policy import evaluate
 from reconciler.plan.select import parse_shard
+from reconciler.plan.violation import Violation
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +59,13 @@ def plan(
     client_ids: Sequence[str],
     shard: str | None,
     adopt_only: bool = False,
-) -> tuple[list[ClientPlan], int, list[str]]:
-    """`plan`: the plans with changes of a batch, how many clients had none, and the secret
-    references that cannot be resolved (then nothing is planned)."""
+) -> tuple[list[ClientPlan], int, list[Violation], list[str]]:
+    """`plan`: the plans with changes of a batch, how many clients had none, the policy
+    violations of those changes (issue 16), and the secret references that cannot be
+    resolved (then nothing is planned, issue 18)."""
     chosen, unresolved = resolved(stream, select(batch, client_ids, shard))
     if not chosen or unresolved:
-        return [], 0, unresolved
+        return [], 0, [], unresolved
     with make_engine(store_url).connect() as conn:
         lives = read_live(conn, [c.client_id for c in chosen])
     plans, unchanged = plan_clients(
@@ -72,8 +75,9 @@ def plan(
         catalog=stream.catalog,
         adopt_only=adopt_only,
     )
+    violations = evaluate(stream.policies, {c.client_id: c for c in chosen}, plans)
     log.debug("plan batch: %d clients, %d with changes", len(chosen), len(plans))
-    return plans, unchanged, []
+    return plans, unchanged, violations, []
 
 
 def drift(

@@ -10,7 +10,13 @@ from reconciler.api._store import Store, open_store
 from reconciler.api.plan import plan_loaded
 from reconciler.api.validate import validate
 from reconciler.apply.plan_file import read_plan_file
-from reconciler.apply.runs import enforce_safety, execute, plan_jobs, saved_jobs
+from reconciler.apply.runs import (
+    enforce_policies,
+    enforce_safety,
+    execute,
+    plan_jobs,
+    saved_jobs,
+)
 from reconciler.desired.secrets import resolve_or_raise
 from reconciler.desired.source import WorkingTree
 from reconciler.errors import DamagedPlan, Location, Problem, UnsafePlan
@@ -49,9 +55,12 @@ def apply(
         An `ApplyReport`; `report.ok` is False when any client was stale or failed (exit 1).
 
     Raises:
-        UnsafePlan: a safety limit was hit and `force` is False; nothing was written.
+        UnsafePlan: a safety limit was hit and `force` is False, or a `deny` policy is broken
+            and not overridden with `force` and a reason in `meta`; nothing was written.
         ConnectionLost: the store went away mid-run; the run is recorded as partial.
     """
+    meta = meta or RunMeta()
+    overridden = enforce_policies(planned, force=force, reason=meta.reason)
     enforce_safety(planned, force=force)
     jobs = plan_jobs(planned)
     with open_store(store_url, initialised=False) as store:
@@ -61,10 +70,11 @@ def apply(
             store.engine,
             jobs,
             kind=kind,
-            meta=meta or RunMeta(),
+            meta=meta,
             store=store.display,
             desired_commit=planned.desired_commit,
             plan_summary=planned.summary.to_json(),
+            recorded=_policy_outcome(planned, overridden),
             on_done=on_done,
         )
 
@@ -110,10 +120,10 @@ def apply_saved(
     # Secret references resolve now, all or nothing, before any write (issue 18).
     chosen = resolve_or_raise(chosen, state.catalog, desired_dir)
     state = replace(state, clients={**state.clients, **{c.client_id: c for c in chosen}})
-    enforce_safety(
-        plan_loaded(store_url, state, chosen, adopt_only=saved.adopt_only, root=desired_dir),
-        force=force,
-    )
+    now = plan_loaded(store_url, state, chosen, adopt_only=saved.adopt_only, root=desired_dir)
+    meta = meta or RunMeta()
+    overridden = enforce_policies(now, force=force, reason=meta.reason)
+    enforce_safety(now, force=force)
     jobs = saved_jobs(saved, state, name=plan_file)
     with open_store(store_url, initialised=False) as store:
         if jobs:  # as `apply` does: history and status mask from it
@@ -122,10 +132,11 @@ def apply_saved(
             store.engine,
             jobs,
             kind="apply",
-            meta=meta or RunMeta(),
+            meta=meta,
             store=store.display,
             desired_commit=saved.desired_commit,
             plan_summary={"clients_changed": len(saved.clients)},
+            recorded=_policy_outcome(now, overridden),
             on_done=on_done,
         )
 
@@ -177,6 +188,26 @@ def _select(saved: SavedPlan, client_ids: Sequence[str], shard: str | None) -> S
         if (not wanted or c.client_id in wanted) and (parsed is None or c.client_id in parsed)
     )
     return replace(saved, clients=kept)
+
+
+def check_policies(planned: Plan, *, force: bool = False, reason: str | None = None) -> None:
+    """Refuse a plan a `deny` policy forbids, unless `force` with a `reason` (issue 16); the
+    CLI asks this before asking for confirmation, `apply` again before writing.
+
+    Raises:
+        UnsafePlan: with one problem per denied change (the rule's file:line:col); exit 1.
+    """
+    enforce_policies(planned, force=force, reason=reason)
+
+
+def _policy_outcome(planned: Plan, overridden: int) -> dict[str, int]:
+    """What history records of the policies a run broke ({} when none)."""
+    if not planned.violations:
+        return {}
+    return {
+        "policy_warnings": sum(v.effect == "warn" for v in planned.violations),
+        "policy_denials_overridden": overridden,
+    }
 
 
 def _sync_catalog(store: Store, catalog: Mapping[str, ModuleDef]) -> None:

@@ -20,6 +20,8 @@ from reconciler.model import ClientDesired, DesiredState
 from reconciler.plan.build import plan_clients
 from reconciler.plan.changed import ChangedSince
 from reconciler.plan.model import ClientPlan, Plan
+from reconciler.plan.policy import evaluate
+from reconciler.plan.violation import Violation
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,9 @@ def plan(
             update or other legacy write.
 
     Returns:
-        A `Plan` listing the clients with changes (sorted), with the unchanged count.
+        A `Plan` listing the clients with changes (sorted), with the unchanged count, and
+        `violations`: the policies/*.yaml rules its changes break (`plan.denied` when a `deny`
+        rule is among them: `apply` refuses it unless forced with a reason).
 
     Raises:
         ValidationFailed: the desired state is invalid (exit 1).
@@ -71,6 +75,7 @@ def plan(
     # Streaming: each batch of clients is resolved, read live and planned, then dropped;
     # only plans with changes are kept (issue 8: memory grows with the batch).
     plans: list[ClientPlan] = []
+    violations: list[Violation] = []
     unchanged = 0
     fleet = walk_in_store(
         store_url,
@@ -85,9 +90,10 @@ def plan(
     )
     unresolved: list[str] = []
     with fleet as (stream, batches):
-        for batch_plans, batch_unchanged, missing in batches:
+        for batch_plans, batch_unchanged, batch_violations, missing in batches:
             plans.extend(batch_plans)
             unchanged += batch_unchanged
+            violations.extend(batch_violations)
             unresolved.extend(missing)
         state = stream.state({})
     if unresolved:  # a clear error per client and reference, before anything is written
@@ -98,9 +104,10 @@ def plan(
         unchanged,
         time.perf_counter() - started,
     )
-    return shown_plan(
-        _assemble(store_url, state, plans, unchanged, adopt_only=adopt_only), desired_dir
+    planned = _assemble(
+        store_url, state, plans, unchanged, adopt_only=adopt_only, violations=violations
     )
+    return shown_plan(planned, desired_dir)
 
 
 def plan_loaded(
@@ -125,9 +132,12 @@ def plan_loaded(
         catalog=state.catalog,
         adopt_only=adopt_only,
     )
-    return shown_plan(
-        _assemble(store_url, state, plans, unchanged, since, adopt_only=adopt_only), root
+    clients = {c.client_id: c for c in chosen}
+    violations = evaluate(state.policies, clients, plans)
+    planned = _assemble(
+        store_url, state, plans, unchanged, since, adopt_only=adopt_only, violations=violations
     )
+    return shown_plan(planned, root)
 
 
 def _assemble(
@@ -138,8 +148,10 @@ def _assemble(
     since: ChangedSince | None = None,
     *,
     adopt_only: bool = False,
+    violations: Sequence[Violation] = (),
 ) -> Plan:
-    """The Plan of a run: client plans sorted, with the desired state it was made from."""
+    """The Plan of a run: client plans sorted, with the desired state it was made from and
+    the policy violations of its changes."""
     return Plan(
         clients=tuple(sorted(plans, key=lambda p: p.client_id)),
         unchanged=unchanged,
@@ -150,7 +162,12 @@ def _assemble(
         catalog=state.catalog,
         changed_since=since,
         adopt_only=adopt_only,
+        violations=tuple(sorted(violations, key=_violation_order)),
     )
+
+
+def _violation_order(v: Violation) -> tuple[str, str, str, str]:
+    return (v.client_id, v.policy, v.module or "", v.change)
 
 
 def save_plan(

@@ -13,7 +13,7 @@ from sqlalchemy import exc as sa_exc
 from reconciler.apply.history import finish_run, require_run, start_run
 from reconciler.apply.sealing import KEY_ENV, Sealer, history_key
 from reconciler.apply.transaction import Job, run_jobs
-from reconciler.errors import ConnectionLost, ReconcilerError, StalePlan, UnsafePlan
+from reconciler.errors import ConnectionLost, Problem, ReconcilerError, StalePlan, UnsafePlan
 from reconciler.live.registry import stored_sensitive_paths
 from reconciler.model import ClientDesired, ClientLive, DesiredState, rename_map
 from reconciler.plan.build import plan_client, sensitive_paths
@@ -44,6 +44,33 @@ def enforce_safety(plan: Plan, *, force: bool) -> None:
         )
 
 
+def enforce_policies(plan: Plan, *, force: bool, reason: str | None) -> int:
+    """Refuse the whole run before any write when a `deny` policy is broken (issue 16), unless
+    `force` with a `reason`; returns how many denials are overridden (recorded with the run)."""
+    denied = [v for v in plan.violations if v.effect == "deny"]
+    if not denied:
+        return 0
+    problems = [
+        Problem(v.location, v.client_name or v.client_id, f"{v.policy}: {v.message} ({v.change})")
+        for v in denied
+    ]
+    if force and reason and reason.strip():
+        return len(denied)
+    if force:
+        raise UnsafePlan(
+            f"run refused before any write: --force overrides {len(denied)} policy denial(s) "
+            "only with a --reason",
+            hint='say why with --reason "..." (recorded in history with the run)',
+            problems=problems,
+        )
+    raise UnsafePlan(
+        f"run refused before any write: {len(denied)} change(s) denied by policy",
+        hint='change the desired state, or rerun with --force --reason "..." to override '
+        "(recorded in history)",
+        problems=problems,
+    )
+
+
 def execute(
     engine: Engine,
     jobs: Sequence[Job],
@@ -55,8 +82,10 @@ def execute(
     plan_summary: Mapping[str, int],
     reverts_run: int | None = None,
     on_done: Callable[[ClientResult], None] | None = None,
+    recorded: Mapping[str, int] | None = None,
 ) -> ApplyReport:
-    """Record a run around `jobs`; a run with nothing to do records nothing."""
+    """Record a run around `jobs`; a run with nothing to do records nothing. `recorded` joins
+    the run's summary in history (e.g. the policy denials a --force overrode)."""
     if not jobs:
         return ApplyReport(
             kind=kind, run_id=None, plan_summary=plan_summary, desired_commit=desired_commit
@@ -93,7 +122,7 @@ def execute(
                 run_id,
                 now=meta.clock(),
                 status="partial",
-                summary=summarize_results(exc.results),
+                summary={**summarize_results(exc.results), **(recorded or {})},
             )
         raise
     finally:
@@ -103,7 +132,7 @@ def execute(
                 run_id,
                 now=meta.clock(),
                 status=status,
-                summary=summarize_results(results),
+                summary={**summarize_results(results), **(recorded or {})},
             )
     log.info(
         "%s run %d: %s in %.3f s",

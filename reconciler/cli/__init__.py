@@ -34,6 +34,7 @@ VERBS: dict[str, str] = {
     "drift": "reconciler.cli.drift:drift_cmd",
     "import": "reconciler.cli.import_:import_cmd",
     "serve": "reconciler.cli.serve:serve_cmd",
+    "explain": "reconciler.cli.explain:explain_cmd",
     "merge-results": "reconciler.cli.merge_results:merge_results_cmd",
 }
 
@@ -49,6 +50,7 @@ SHORT_HELP: dict[str, str] = {
     "drift": "Classify clients: in sync, drifted, pending, never applied.",
     "import": "Write client YAML from the live state of both stores.",
     "serve": "Run the web dashboard.",
+    "explain": "Show which layer (defaults, profile, client file) set each value of a client.",
     "merge-results": "Combine the --results files of every shard into one report.",
 }
 

@@ -131,6 +131,7 @@ def apply_cmd(
     if not any(c.writes for c in planned.clients):
         nothing = ApplyReport(kind="apply", run_id=None, desired_commit=planned.desired_commit)
         return finish(nothing)
+    api.check_policies(planned, force=force, reason=reason)  # refuse before asking
     confirm(f"Apply these changes to {planned.summary.clients_changed} clients?", yes)
     with progress(planned.summary.clients_changed, "apply") as tick:
         report = api.apply(store_url, planned, force=force, meta=meta, on_done=tick)

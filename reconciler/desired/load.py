@@ -6,7 +6,7 @@ import gc
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reconciler.desired.catalog import build_catalog, stem
 from reconciler.desired.checks import (
@@ -25,6 +25,9 @@ from reconciler.desired.source import YAML_SUFFIXES, Source, UnreadableFile, Wor
 from reconciler.desired.yamlsafe import YamlFile, parse, too_big
 from reconciler.errors import Location, Problem, ReconcilerError, ValidationFailed
 from reconciler.model import JSON, ClientDesired, DesiredState, ModuleDef, Settings
+
+if TYPE_CHECKING:
+    from reconciler.desired.policy import Rule
 
 R = TypeVar("R")
 BATCH_SIZE = 2000  # client files per batch: memory grows with this, not with the fleet
@@ -124,6 +127,7 @@ class DesiredStream:
     settings: Settings
     catalog: dict[str, ModuleDef]
     profiles: dict[str, Mapping[str, JSON]]
+    policies: tuple[Rule, ...]
     _counts: dict[str, int]
     _resolver: Resolver
     _shared_problems: tuple[Problem, ...]
@@ -147,6 +151,7 @@ class DesiredStream:
     def _share(self, other: DesiredStream) -> None:
         self.problems.extend(other._shared_problems)
         self.settings, self.catalog, self.profiles = other.settings, other.catalog, other.profiles
+        self.policies = other.policies
         self._counts, self._resolver = other._counts, other._resolver
 
     def _load_shared(self) -> None:
@@ -193,6 +198,17 @@ class DesiredStream:
                 continue
             profiles[stem(relpath)] = layer
             problems.extend(check_layer_modules(layer, catalog))
+
+        # policies/*.yaml (issue 16): compiled once here, evaluated by plan/policy.py.
+        policy_files = [
+            yf for relpath in source.list_files("policies") if (yf := reader.read(relpath, limit))
+        ]
+        self.policies = ()
+        if policy_files:  # cel-python (0.6 s to import and build its parser) only when needed
+            from reconciler.desired.policy import compile_rules
+
+            self.policies, found = compile_rules(policy_files, [*profiles, *broken_profiles])
+            problems.extend(found)
 
         self.settings = settings
         self.catalog = dict(sorted(catalog.modules.items()))
@@ -273,6 +289,22 @@ class DesiredStream:
         self.problems.extend(found)
         return client
 
+    def read(self, relpath: str) -> YamlFile | None:
+        """One file of the tree, parsed (problems are collected)."""
+        return self._reader.read(relpath, self.settings.max_file_bytes)
+
+    def layers_of(self, yf: YamlFile) -> list[Layer]:
+        """A client file's resolution layers, lowest first: defaults, its profiles, the file."""
+        resolver = self._resolver
+        names = [n for n in yf.data.get("profiles", []) if n in resolver.profiles]
+        base = [resolver.defaults] if resolver.defaults is not None else []
+        own = Layer(yf, (), yf.data, "client file")
+        return [*base, *(resolver.profiles[n] for n in names), own]
+
+    def module_file(self, module_id: str) -> YamlFile | None:
+        """The parsed modules/<id>.yaml of a module that loaded."""
+        return self._resolver.catalog.files.get(module_id)
+
     def reset_owners(self) -> None:
         self._owners = {}
         self._names = {}
@@ -350,4 +382,5 @@ class DesiredStream:
             clients=clients,
             commit=self.source.commit,
             profiles=self.profiles,
+            policies=self.policies,
         )

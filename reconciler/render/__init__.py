@@ -18,6 +18,7 @@ from reconciler.plan.merge import MergedResults
 from reconciler.plan.model import Plan
 from reconciler.render import (
     drift,
+    explain,
     github,
     imports,
     junit,
@@ -31,6 +32,7 @@ from reconciler.render import (
 from reconciler.render.jsonout import write_json
 from reconciler.results import (
     ApplyReport,
+    ExplainReport,
     ImportReport,
     RunDetail,
     RunList,
@@ -68,6 +70,7 @@ LAYOUTS: dict[type, dict[str, Writer]] = {
     DriftReport: {"text": drift.write_text, "markdown": drift.write_markdown},
     ImportReport: {"text": imports.write_text, "markdown": imports.write_markdown},
     MergedResults: {"text": merged.write_text, "markdown": merged.write_markdown},
+    ExplainReport: {"text": explain.write_text, "markdown": explain.write_markdown},
 }
 
 

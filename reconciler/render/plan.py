@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Sequence
 from typing import IO
 
 from reconciler.plan.model import ClientPlan, Plan, Summary
@@ -14,7 +13,39 @@ from reconciler.render.color import enabled, paint
 from reconciler.render.escape import html, md, md_code, term
 
 MARKDOWN_LIMIT = 65_000  # GitHub rejects comments over 65,536 characters
-_ROW_COLOR = {"+": "green", "-": "red", "~": "yellow", "i": "cyan", "=": "dim"}
+_ROW_COLOR = {
+    "+": "green",
+    "-": "red",
+    "~": "yellow",
+    "i": "cyan",
+    "=": "dim",
+    "!": "red",
+    "?": "yellow",
+}
+
+
+def by_client(plan: Plan) -> dict[str, list[Violation]]:
+    """Policy violations per client id (issue 16)."""
+    found: dict[str, list[Violation]] = {}
+    for v in plan.violations:
+        found.setdefault(v.client_id, []).append(v)
+    return found
+
+
+def policy_line(plan: Plan) -> str:
+    """`Policies: 1 change denied, 2 warnings` ("" when no rule is broken)."""
+    if not plan.violations:
+        return ""
+    denied = sum(v.effect == "deny" for v in plan.violations)
+    warned = len(plan.violations) - denied
+    text = f"Policies: {_n(denied, 'change')} denied, {_n(warned, 'warning')}"
+    if denied:
+        text += " (apply refuses the run unless --force --reason)"
+    return text
+
+
+def _violation_text(v: Violation) -> str:
+    return f"    {v.effect.upper()} {v.policy}: {v.message}  [{v.change.strip()}]  ({v.location})"
 
 
 def _n(count: int, noun: str, plural: str = "") -> str:
@@ -50,6 +81,7 @@ def text_lines(plan: Plan) -> list[Line]:
     lines: list[Line] = [("bold", header, "")]
     if plan.changed_since is not None:
         lines += [("", line, "") for line in plan.changed_since.lines()]
+    violations = by_client(plan)
     for client in plan.clients:
         where = f"  {client.client_id}  ({client.file or 'no file'}, strategy {client.strategy})"
         lines += [("", "", ""), ("bold", f"~ {client_title(client)}", where)]
@@ -58,28 +90,14 @@ def text_lines(plan: Plan) -> list[Line]:
         for row in rows:
             text = f"    {row.symbol} {row.subject.ljust(width)}  {row.detail}  [{row.stores}]"
             lines.append((row.symbol, text, ""))
+        for v in violations.get(client.client_id, []):
+            lines.append(("!" if v.effect == "deny" else "?", _violation_text(v), ""))
     if not plan.clients:
         lines += [("", "", ""), ("", "No changes. Live state matches the desired state.", "")]
-    if plan.violations:
-        lines += [("", "", ""), ("bold", "Policy: " + policy_line(plan.violations), "")]
-        for v in plan.violations:
-            text = f"    {v.effect:<4}  {v.client_name or v.client_id}  {v.policy}: {v.message}"
-            where = (f"  ({v.change})" if v.change else "") + (
-                f"  [{v.location}]" if v.location.file else ""
-            )
-            lines.append(("-" if v.effect == "deny" else "~", text, where))
     lines += [("", "", ""), ("bold", "Plan: " + summary_line(plan.summary), "")]
+    if plan.violations:
+        lines.append(("!" if plan.denied else "?", policy_line(plan), ""))
     return [(kind, term(painted), term(plain)) for kind, painted, plain in lines]
-
-
-def policy_line(violations: Sequence[Violation]) -> str:
-    """`1 denied change, 2 warnings; apply refuses without --force --reason`."""
-    denied = sum(v.effect == "deny" for v in violations)
-    warned = len(violations) - denied
-    text = f"{_n(denied, 'denied change')}, {_n(warned, 'warning')}"
-    if denied:
-        text += "; apply refuses this plan without --force --reason"
-    return text
 
 
 def write_text(plan: Plan, out: IO[str]) -> None:
@@ -133,12 +151,13 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     if plan.changed_since is not None:
         head += [f"- {md(line)}" for line in plan.changed_since.lines()] + [""]
     if plan.violations:
-        head += _policy_section(plan.violations)
+        head += [f"**{md(policy_line(plan))}**", ""]
     if not plan.clients:
         head.append("No changes. Live state matches the desired state.")
     text = "\n".join(head) + "\n"
+    violations = by_client(plan)
     for index, client in enumerate(plan.clients):
-        section = _client_section(client)
+        section = _client_section(client, violations.get(client.client_id, []))
         if len(text) + len(section) > limit - 400:
             rest = len(plan.clients) - index
             text += (
@@ -151,36 +170,26 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     return text
 
 
-def _policy_section(violations: Sequence[Violation]) -> list[str]:
-    lines = [
-        "#### Policy",
-        "",
-        f"{'❌' if any(v.effect == 'deny' for v in violations) else '⚠️'} "
-        + policy_line(violations),
-        "",
-        "| effect | client | policy | message | change | rule |",
-        "|---|---|---|---|---|---|",
-    ]
-    for v in violations:
-        effect = "❌ deny" if v.effect == "deny" else "⚠️ warn"
-        change = f"`{md(v.change)}`" if v.change else ""
-        rule = f"`{v.location}`" if v.location.file else ""
-        lines.append(
-            f"| {effect} | {md(v.client_name or v.client_id)} | `{md(v.policy)}` "
-            f"| {md(v.message)} | {change} | {rule} |"
-        )
-    return [*lines, ""]
-
-
-def _client_section(client: ClientPlan) -> str:
+def _client_section(client: ClientPlan, violations: list[Violation]) -> str:
     rows = client_rows(client)
+    denied = sum(v.effect == "deny" for v in violations)
+    flag = f" :no_entry: {denied} denied" if denied else ""
+    flag += f" :warning: {len(violations) - denied} warning(s)" if len(violations) > denied else ""
     lines = [
-        f"<details><summary><b>{html(client_title(client))}</b> "
-        f"<code>{html(client.client_id)}</code>: {len(rows)} changes ({client.strategy})</summary>",
+        f"<details{' open' if violations else ''}><summary><b>{html(client_title(client))}"
+        f"</b> <code>{html(client.client_id)}</code>: {len(rows)} changes ({client.strategy}){flag}"
+        "</summary>",
         "",
         "| | change | detail | stores |",
         "|---|---|---|---|",
     ]
     lines += [f"| {r.symbol} | {md_code(r.subject)} | {md(r.detail)} | {r.stores} |" for r in rows]
+    if violations:
+        lines += ["", "| policy | effect | change | message | rule |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {md_code(v.policy)} | **{v.effect}** | {md_code(v.change.strip())} "
+            f"| {md(v.message)} | {md_code(str(v.location))} |"
+            for v in violations
+        ]
     lines += ["", "</details>", ""]
     return "\n".join(lines) + "\n"

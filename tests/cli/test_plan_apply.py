@@ -69,6 +69,7 @@ def test_plan_json_is_stable_and_masks_secrets(
         "desired_root",
         "format_version",
         "kind",
+        "policy_violations",  # the example's guard-rails.yaml warns on one switch-off
         "store",
         "summary",
     ]

@@ -11,7 +11,7 @@ from reconciler.desired.load import load_desired
 from tests.desired.conftest import EXAMPLE
 
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)\n")
-KIND_OF = {"reconciler.yaml": "settings", "modules": "module", "profiles": "profile", "clients": "client"}  # fmt: skip
+KIND_OF = {"reconciler.yaml": "settings", "modules": "module", "profiles": "profile", "clients": "client", "policies": "policy"}  # fmt: skip
 FILES = sorted(p.relative_to(EXAMPLE).as_posix() for p in EXAMPLE.rglob("*.yaml"))
 
 
