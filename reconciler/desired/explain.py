@@ -12,7 +12,7 @@ from reconciler.desired.load import SETTINGS_FILE, DesiredStream
 from reconciler.desired.resolve import Layer
 from reconciler.desired.yamlsafe import JsonPath, YamlFile
 from reconciler.errors import Location, ReconcilerError
-from reconciler.model import JSON, ClientDesired
+from reconciler.model import JSON, ClientDesired, is_secret_ref
 from reconciler.results import ExplainReport, Origin, Provenance
 
 MASK = "(sensitive)"
@@ -50,7 +50,8 @@ def _value(path: str, value: JSON, origins: list[Origin], masked: bool) -> Prove
 
 
 def _leaves(value: JSON, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], JSON]]:
-    if isinstance(value, dict) and value:
+    """Every leaf value with its path; a secret reference is one value (issue 18)."""
+    if isinstance(value, dict) and value and not is_secret_ref(value):
         for key in sorted(value):
             yield from _leaves(value[key], (*prefix, str(key)))
     else:

@@ -25,7 +25,7 @@ def _explain(capsys: pytest.CaptureFixture[str], *args: str) -> str:
         (  # reconciler.yaml defaults over the module's default_settings
             "analytics.settings.retention_days",
             "modules.analytics.settings.retention_days = 90\n"
-            "    set by   reconciler.yaml defaults  reconciler.yaml:26:25\n"
+            "    set by   reconciler.yaml defaults  reconciler.yaml:29:25\n"
             "    overrode module default_settings  modules/analytics.yaml:17:19  365\n",
         ),
         (  # the first profile
@@ -128,5 +128,5 @@ def test_explain_enabled_names_the_layer_that_switched_a_module_off(
     assert out.endswith(
         "modules.analytics.enabled = false\n"
         "    set by   client file  clients/bright-smiles.yaml:8:14\n"
-        "    overrode reconciler.yaml defaults  reconciler.yaml:25:7  true\n"
+        "    overrode reconciler.yaml defaults  reconciler.yaml:28:7  true\n"
     )

@@ -58,7 +58,7 @@ def test_the_bundled_example_plan_validates(
     data = result.json()
     valid(data)
     kinds = {change["kind"] for client in data["clients"] for change in client["changes"]}
-    assert kinds == {"enable", "disable", "version", "setting", "override"}
+    assert kinds == {"enable", "disable", "version", "setting", "override", "adopt"}
     assert any(c["sensitive"] for client in data["clients"] for c in client["changes"])
     assert {c["file"] for c in data["clients"]} <= {
         f"desired-state/clients/{p.name}" for p in (desired / "clients").iterdir()

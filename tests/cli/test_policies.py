@@ -46,9 +46,12 @@ def _with_deny(desired: Path) -> None:
 
 
 def test_policies_deny_and_warn_as_written(
-    demo: tuple[str, Path], capsys: pytest.CaptureFixture[str]
+    demo: tuple[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store, desired = demo
+    monkeypatch.chdir(desired)  # problems and plan lines are shown relative to the cwd
     _with_deny(desired)
     result = invoke(capsys, "plan", "--store", store, "--dir", str(desired), "--format", "json")
     assert result.code == 0, result.err

@@ -49,9 +49,13 @@ def modules_enabled(store: str) -> dict[str, list[str]]:
 
 
 def test_a_rename_is_one_change_and_apply_writes_the_new_id_in_place(
-    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     desired = renamed_tree(tmp_path, plain_settings=True)
+    monkeypatch.chdir(desired)  # problems and plan lines are shown relative to the cwd
     (desired / "clients" / "acme.yaml").write_text(f"client_id: {CID}\nname: Acme\nmodules: {{}}\n")
     seed(store_url, CID, ("forms", "analytics-legacy", "support"))
     args = ("--store", store_url, "--dir", str(desired))
@@ -193,9 +197,12 @@ def test_status_and_compat_without_desired_state_use_the_synced_catalog(
 
 
 def test_validate_rejects_an_id_claimed_twice_and_a_rename_cycle(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     desired = renamed_tree(tmp_path)
+    monkeypatch.chdir(desired)  # problems and plan lines are shown relative to the cwd
     forms = desired / "modules" / "forms.yaml"
     forms.write_text(forms.read_text() + "replaces: [analytics-legacy]\n")
     module = "id: {0}\nname: {0}\nversion: 1.0.0\nreplaces: [{1}]\n"

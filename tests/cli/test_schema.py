@@ -27,4 +27,6 @@ def test_unknown_name_is_a_usage_error_exit_1(capsys: pytest.CaptureFixture[str]
     assert run(["schema", "clients"]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert "'clients' is not one of 'settings', 'module', 'profile', 'client', 'plan'" in err
+    assert (
+        "'clients' is not one of 'settings', 'module', 'profile', 'client', 'policy', 'plan'" in err
+    )

@@ -255,9 +255,12 @@ def test_history_key_keeps_sensitive_values_out_of_every_table_but_the_live_row(
 
 
 def test_clear_text_sensitive_value_warns_or_is_forbidden(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     desired = copy_example(tmp_path)
+    monkeypatch.chdir(desired)  # problems and plan lines are shown relative to the cwd
     summit = desired / "clients" / "summit-health.yaml"
     summit.write_text(re.sub(r"\{secret: \{file: [^}]*\}\}", "clear-Delta-5", summit.read_text()))
     where = "clients/summit-health.yaml:9:16: $.modules.integrations.settings.api_key"
@@ -288,9 +291,12 @@ def test_clear_text_sensitive_value_warns_or_is_forbidden(
 
 
 def test_bad_references_are_validation_errors(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     desired = copy_example(tmp_path)
+    monkeypatch.chdir(desired)  # problems and plan lines are shown relative to the cwd
     summit = desired / "clients" / "summit-health.yaml"
     text = re.sub(
         r"\{secret: \{file: [^}]*\}\}", "{secret: {env: 1BAD, file: x}}", summit.read_text()

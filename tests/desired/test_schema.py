@@ -29,7 +29,7 @@ def test_schemas_come_from_the_top_level_schemas_folder() -> None:
 def test_unknown_schema_kind_names_the_known_ones() -> None:
     with pytest.raises(ReconcilerError, match="unknown schema 'clients'") as caught:
         schema_text("clients")
-    assert caught.value.hint == "choose one of: settings, module, profile, client, policy"
+    assert caught.value.hint == "choose one of: settings, module, profile, client, policy, plan"
 
 
 def test_every_object_in_the_file_schemas_forbids_unknown_keys() -> None:

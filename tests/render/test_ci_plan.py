@@ -99,40 +99,48 @@ def written(plan: Plan, fmt: str) -> str:
     return out.getvalue()
 
 
-POLICY_TEXT = [
-    "Policy: 1 denied change, 1 warning; apply refuses this plan without --force --reason",
-    "    deny  acme  no-billing-disable: billing stays on for enterprise clients  "
-    "(- billing disable)  [sub/desired-state/policies/billing.yaml:3:5]",
-    "    warn  bright  major-upgrade: a major version upgrade: tell support  "
-    "(~ forms version 1.0.0 -> 2.0.0)  [sub/desired-state/policies/upgrades.yaml:2:5]",
+POLICY_TEXT = [  # each violation under its client's changes, the policy count after the plan's
+    "~ acme  c1  (sub/desired-state/clients/acme.yaml, strategy merge)",
+    "    - billing  disable  [legacy, registry]",
+    "    DENY no-billing-disable: billing stays on for enterprise clients  [- billing disable]  "
+    "(sub/desired-state/policies/billing.yaml:3:5)",
+    "",
+    "~ bright  c2  (sub/desired-state/clients/bright.yaml, strategy merge)",
+    '    ~ forms version  "1.0.0" -> "2.0.0"  [registry]',
+    "    WARN major-upgrade: a major version upgrade: tell support  "
+    "[~ forms version 1.0.0 -> 2.0.0]  (sub/desired-state/policies/upgrades.yaml:2:5)",
     "",
     "Plan: 2 clients to change, 4 unchanged: 0 modules to enable, 1 to disable, 1 to update, "
     "0 override paths",
+    "Policies: 1 change denied, 1 warning (apply refuses the run unless --force --reason)",
 ]
 
 
-def test_text_has_a_policy_section_before_the_summary() -> None:
-    assert written(planned(), "text").splitlines()[-5:] == POLICY_TEXT
-    assert "Policy" not in written(planned(violations=False), "text")
+def test_text_shows_each_violation_under_its_client_and_counts_them() -> None:
+    assert written(planned(), "text").splitlines()[2:] == POLICY_TEXT
+    assert "Polic" not in written(planned(violations=False), "text")
 
 
-def test_markdown_has_the_policy_table_above_the_clients() -> None:
+def test_markdown_counts_violations_above_the_clients_and_lists_them_per_client() -> None:
     text = written(planned(), "markdown")
-    section = text[text.index("#### Policy") : text.index("<details>")]
-    assert section.splitlines() == [
-        "#### Policy",
-        "",
-        "❌ 1 denied change, 1 warning; apply refuses this plan without --force --reason",
-        "",
-        "| effect | client | policy | message | change | rule |",
-        "|---|---|---|---|---|---|",
-        "| ❌ deny | acme | `no-billing-disable` | billing stays on for enterprise clients "
-        "| `- billing disable` | `sub/desired-state/policies/billing.yaml:3:5` |",
-        "| ⚠️ warn | bright | `major-upgrade` | a major version upgrade: tell support "
-        "| `~ forms version 1.0.0 -> 2.0.0` | `sub/desired-state/policies/upgrades.yaml:2:5` |",
-        "",
-    ]
-    assert "#### Policy" not in written(planned(violations=False), "markdown")
+    head = text[: text.index("<details")]
+    assert (
+        "**Policies: 1 change denied, 1 warning (apply refuses the run unless --force --reason)**"
+        in head
+    )
+    acme = text[text.index("<details open><summary><b>acme</b>") : text.index("</details>")]
+    assert (
+        acme.splitlines()[-3:]
+        == [
+            "| `no-billing-disable` | **deny** | `- billing disable` | billing stays on for enterprise "
+            "clients | `sub/desired-state/policies/billing.yaml:3:5` |",
+            "",
+            "",
+        ][:1]
+        + acme.splitlines()[-2:]
+    )
+    assert ":no_entry: 1 denied" in acme
+    assert "Polic" not in written(planned(violations=False), "markdown")
 
 
 def test_github_denies_are_errors_and_warns_warnings_on_the_client_file() -> None:

@@ -32,9 +32,12 @@ def test_skeleton_maps_lookalikes_to_ascii() -> None:
 
 
 def test_wrong_case_suffix_is_warned_about(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     desired = copy_example(tmp_path)
+    monkeypatch.chdir(desired)  # problems are shown relative to the cwd
     _client(desired / "clients" / "UPPER.YML", "99999999-9999-4999-8999-999999999999", "upper")
     text = invoke(capsys, "validate", str(desired))
     assert text.code == 0
@@ -50,9 +53,12 @@ def test_wrong_case_suffix_is_warned_about(
 
 
 def test_symlinked_client_directory_is_warned_about(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     desired = copy_example(tmp_path)
+    monkeypatch.chdir(desired)  # problems are shown relative to the cwd
     elsewhere = tmp_path / "elsewhere"
     _client(elsewhere / "far.yaml", "99999999-9999-4999-8999-999999999999", "far")
     (desired / "clients" / "linked").symlink_to(elsewhere, target_is_directory=True)
@@ -65,9 +71,12 @@ def test_symlinked_client_directory_is_warned_about(
 
 
 def test_lookalike_client_id_is_an_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     desired = copy_example(tmp_path)
+    monkeypatch.chdir(desired)  # problems are shown relative to the cwd
     lookalike = BRIGHT.replace("e", CYRILLIC_E, 1)
     assert lookalike != BRIGHT
     _client(desired / "clients" / "twin.yaml", lookalike, "twin")
@@ -81,8 +90,13 @@ def test_lookalike_client_id_is_an_error(
     assert "U+0435 CYRILLIC SMALL LETTER IE" in lines[0]
 
 
-def test_lookalike_name_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lookalike_name_is_an_error(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     desired = copy_example(tmp_path)
+    monkeypatch.chdir(desired)  # problems are shown relative to the cwd
     name = f"br{CYRILLIC_I}ght-smiles"
     _client(desired / "clients" / "twin.yaml", "99999999-9999-4999-8999-999999999999", name)
     result = invoke(capsys, "validate", str(desired))

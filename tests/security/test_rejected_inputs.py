@@ -72,9 +72,12 @@ def test_an_actor_of_200_characters_is_recorded(
 
 
 def test_a_module_version_longer_than_the_column_fails_validate(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     desired = copy_example(tmp_path)
+    monkeypatch.chdir(desired)  # problems are shown relative to the cwd
     module = desired / "modules" / "analytics.yaml"
     long_version = "1.0.0-" + "a" * 120
     module.write_text(module.read_text().replace("version: 2.3.1", f"version: {long_version}"))
