@@ -14,6 +14,13 @@ from reconciler.api.history import history, history_show, masker, show_run
 from reconciler.api.init import init
 from reconciler.api.plan import changed_clients, plan, save_plan
 from reconciler.api.revert import revert
+from reconciler.api.rollout import (
+    rollout_abort,
+    rollout_plan,
+    rollout_resume,
+    rollout_start,
+    rollout_status,
+)
 from reconciler.api.status import status
 from reconciler.api.validate import check, schema, validate
 
@@ -31,6 +38,11 @@ __all__ = [
     "masker",
     "plan",
     "revert",
+    "rollout_abort",
+    "rollout_plan",
+    "rollout_resume",
+    "rollout_start",
+    "rollout_status",
     "save_plan",
     "schema",
     "show_run",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
+from sqlalchemy import Connection
+
 from reconciler.api._store import Store, open_store
 from reconciler.api.plan import plan_loaded
 from reconciler.api.validate import validate
@@ -28,6 +30,7 @@ def apply(
     meta: RunMeta | None = None,
     on_done: Callable[[ClientResult], None] | None = None,
     kind: str = "apply",
+    on_start: Callable[[Connection, int], None] | None = None,
 ) -> ApplyReport:
     """Apply a plan computed by `plan()`: each client atomically, stale-checked and recorded.
 
@@ -38,6 +41,8 @@ def apply(
         meta: actor, command and reason recorded with the run (and the clock).
         on_done: called after each client (progress).
         kind: recorded run kind (`apply`, or `heal` from `drift --heal`).
+        on_start: called as `(connection, run id)` inside the transaction creating the run
+            row (a rollout links the run to its wave there).
 
     Returns:
         An `ApplyReport`; `report.ok` is False when any client was stale or failed (exit 1).
@@ -60,6 +65,7 @@ def apply(
             desired_commit=planned.desired_commit,
             plan_summary=planned.summary.to_json(),
             on_done=on_done,
+            on_start=on_start,
         )
 
 

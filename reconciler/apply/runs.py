@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 
 from reconciler.apply.history import finish_run, require_run, start_run
@@ -48,8 +48,10 @@ def execute(
     plan_summary: Mapping[str, int],
     reverts_run: int | None = None,
     on_done: Callable[[ClientResult], None] | None = None,
+    on_start: Callable[[Connection, int], None] | None = None,
 ) -> ApplyReport:
-    """Record a run around `jobs`; a run with nothing to do records nothing."""
+    """Record a run around `jobs`; a run with nothing to do records nothing. `on_start` runs
+    in the transaction that creates the run row (see `start_run`)."""
     if not jobs:
         return ApplyReport(kind=kind, run_id=None, plan_summary=plan_summary)
     run_id = start_run(
@@ -62,6 +64,7 @@ def execute(
         desired_commit=desired_commit,
         store=store,
         reverts_run=reverts_run,
+        on_start=on_start,
     )
     results: list[ClientResult] = []
     status = "failed"

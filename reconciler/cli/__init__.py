@@ -31,6 +31,7 @@ VERBS: dict[str, str] = {
     "drift": "reconciler.cli.drift:drift_cmd",
     "import": "reconciler.cli.import_:import_cmd",
     "serve": "reconciler.cli.serve:serve_cmd",
+    "rollout": "reconciler.cli.rollout:rollout_cmd",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -45,6 +46,7 @@ SHORT_HELP: dict[str, str] = {
     "drift": "Classify clients: in sync, drifted, pending, never applied.",
     "import": "Write client YAML from the live state of both stores.",
     "serve": "Run the web dashboard.",
+    "rollout": "Apply in waves with health gates, bake time and automatic revert.",
 }
 
 

@@ -18,6 +18,7 @@ from reconciler.desired.checks import (
 )
 from reconciler.desired.parallel import MIN_FILES, parallel_map
 from reconciler.desired.resolve import Layer, Resolver
+from reconciler.desired.rollout import check_wave_profiles
 from reconciler.desired.schema import check_file
 from reconciler.desired.source import YAML_SUFFIXES, Source, UnreadableFile, WorkingTree
 from reconciler.desired.yamlsafe import YamlFile, parse, too_big
@@ -185,6 +186,8 @@ class DesiredStream:
             profiles[stem(relpath)] = layer
             problems.extend(check_layer_modules(layer, catalog))
 
+        known = set(profiles) | broken_profiles
+        problems.extend(check_wave_profiles(settings_yf, settings.rollout, known))
         self.settings = settings
         self.catalog = dict(sorted(catalog.modules.items()))
         self.profiles = {name: layer.data for name, layer in sorted(profiles.items())}

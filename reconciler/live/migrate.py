@@ -32,9 +32,18 @@ def _v1(conn: Connection) -> None:
     tables.metadata.create_all(conn, tables=list(tables.RECONCILER_TABLES), checkfirst=True)
 
 
-# (version, description, step); append only, never edit a released step.
+def _v5(conn: Connection) -> None:
+    """Rollouts (issue 14): the rollout rows, their runs and their gate results."""
+    from reconciler.live.rollouts import ROLLOUT_TABLES
+
+    tables.metadata.create_all(conn, tables=list(ROLLOUT_TABLES), checkfirst=True)
+
+
+# (version, description, step); append only, never edit a released step. Versions may have
+# gaps (steps numbered by the issue that adds them); each runs once, in order.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "registry, catalog, run history and schema-version tables", _v1),
+    (5, "rollouts: waves, their runs and gate results", _v5),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 _INIT_LOCK_KEY = int.from_bytes(hashlib.sha256(b"reconciler:init").digest()[:8], "big", signed=True)

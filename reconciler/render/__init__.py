@@ -14,7 +14,7 @@ from typing import IO, Any, Literal
 from reconciler.errors import ReconcilerError
 from reconciler.plan.drift import DriftReport
 from reconciler.plan.model import Plan
-from reconciler.render import drift, imports, plan, runs, status, validation
+from reconciler.render import drift, imports, plan, rollout, runs, status, validation
 from reconciler.render.jsonout import write_json
 from reconciler.results import (
     ApplyReport,
@@ -24,6 +24,7 @@ from reconciler.results import (
     StatusReport,
     ValidationReport,
 )
+from reconciler.rollout_results import RolloutList, RolloutPlan, RolloutReport
 
 Format = Literal["text", "json", "markdown"]
 FORMATS: tuple[Format, ...] = ("text", "json", "markdown")
@@ -39,6 +40,9 @@ LAYOUTS: dict[type, dict[str, Writer]] = {
     RunDetail: {"text": runs.write_detail_text, "markdown": runs.write_detail_markdown},
     DriftReport: {"text": drift.write_text, "markdown": drift.write_markdown},
     ImportReport: {"text": imports.write_text, "markdown": imports.write_markdown},
+    RolloutPlan: {"text": rollout.write_plan_text, "markdown": rollout.write_plan_markdown},
+    RolloutReport: {"text": rollout.write_report_text, "markdown": rollout.write_report_markdown},
+    RolloutList: {"text": rollout.write_list_text, "markdown": rollout.write_list_markdown},
 }
 
 
