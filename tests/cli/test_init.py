@@ -16,14 +16,15 @@ def test_init_twice(capsys: pytest.CaptureFixture[str], store_url_bare: str) -> 
     assert first.out == (
         "created table client_app_overrides\n"
         "applied migration 1: registry, catalog, run history and schema-version tables\n"
-        f"store {store_url_bare} is at schema version 1\n"
+        "applied migration 5: rollouts: waves, their runs and gate results\n"
+        f"store {store_url_bare} is at schema version 5\n"
     )
     second = invoke(capsys, "init", "--store", store_url_bare)
     assert (second.code, second.err) == (0, "")
     assert second.out == (
         "client_app_overrides exists: left unchanged\n"
         "reconciler tables up to date\n"
-        f"store {store_url_bare} is at schema version 1\n"
+        f"store {store_url_bare} is at schema version 5\n"
     )
 
 
@@ -51,7 +52,7 @@ def test_store_from_environment(
     monkeypatch.setenv("RECONCILER_STORE", store_url_bare)
     result = invoke(capsys, "init")
     assert result.code == 0
-    assert result.out.endswith(f"store {store_url_bare} is at schema version 1\n")
+    assert result.out.endswith(f"store {store_url_bare} is at schema version 5\n")
 
 
 def test_unreachable_store_error_hides_the_password(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,13 @@ from sqlalchemy import text
 from reconciler.compat import save_module_overrides
 from reconciler.errors import ReconcilerError
 from reconciler.live.engine import make_engine
-from reconciler.live.migrate import SCHEMA_VERSION, init, require_initialised, run_init
+from reconciler.live.migrate import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    init,
+    require_initialised,
+    run_init,
+)
 from tests.helpers import ORIGINAL_SQL, add_clients, has_table, raw_connect, run_sql
 
 RECONCILER_TABLES = [
@@ -22,6 +28,7 @@ RECONCILER_TABLES = [
     "reconciler_runs",
     "reconciler_schema_version",
 ]
+ROLLOUT_TABLES = ["reconciler_rollouts", "reconciler_rollout_runs", "reconciler_rollout_gates"]
 
 
 def pg_legacy_catalog(url: str) -> dict[str, Any]:
@@ -147,11 +154,35 @@ def test_init_is_idempotent_and_records_the_version(store_url_bare: str) -> None
     first = run_init(engine)
     assert first.version == SCHEMA_VERSION
     assert first.created_legacy_table
-    assert [v for v, _ in first.applied] == [1]
+    assert [v for v, _ in first.applied] == [v for v, _, _ in MIGRATIONS]
     second = run_init(engine)
-    assert (second.version, second.created_legacy_table, second.applied) == (1, False, ())
-    assert run_sql(store_url_bare, "SELECT version FROM reconciler_schema_version") == [(1,)]
+    assert (second.version, second.created_legacy_table, second.applied) == (
+        SCHEMA_VERSION,
+        False,
+        (),
+    )
+    assert run_sql(store_url_bare, "SELECT version FROM reconciler_schema_version") == [
+        (SCHEMA_VERSION,)
+    ]
     assert all(has_table(store_url_bare, name) for name in RECONCILER_TABLES)
+
+
+def test_a_store_at_version_1_runs_only_the_later_steps_across_the_gap(
+    store_url_bare: str,
+) -> None:
+    """Steps are numbered by the issue that adds them (1, then 5): a gap is fine."""
+    engine = make_engine(store_url_bare)
+    run_init(engine)
+    run_sql(store_url_bare, "DROP TABLE reconciler_rollout_gates")
+    run_sql(store_url_bare, "DROP TABLE reconciler_rollout_runs")
+    run_sql(store_url_bare, "DROP TABLE reconciler_rollouts")
+    run_sql(store_url_bare, "UPDATE reconciler_schema_version SET version = 1")
+    with pytest.raises(ReconcilerError, match="older than"), engine.connect() as conn:
+        require_initialised(conn)
+    upgraded = run_init(engine)
+    assert [v for v, _ in upgraded.applied] == [v for v, _, _ in MIGRATIONS if v > 1]
+    assert all(has_table(store_url_bare, n) for n in ROLLOUT_TABLES)
+    assert run_sql(store_url_bare, "SELECT count(*) FROM reconciler_rollouts") == [(0,)]
 
 
 def test_sqlite_legacy_table_has_an_updated_at_trigger(sqlite_store_bare: str) -> None:
@@ -195,7 +226,7 @@ def test_newer_schema_is_refused(store_url: str) -> None:
     with engine.connect() as conn, pytest.raises(ReconcilerError) as info:
         require_initialised(conn)
     assert (info.value.message, info.value.hint) == (
-        "store schema version 99 is newer than this reconciler supports (1)",
+        f"store schema version 99 is newer than this reconciler supports ({SCHEMA_VERSION})",
         "upgrade module-reconciler",
     )
 
@@ -216,9 +247,9 @@ def test_concurrent_inits_from_two_processes(store_url_bare: str) -> None:
     ]
     results = [p.communicate(timeout=60) for p in procs]
     assert [(p.returncode, out, err) for p, (out, err) in zip(procs, results, strict=True)] == [
-        (0, "1\n", "")
+        (0, f"{SCHEMA_VERSION}\n", "")
     ] * 4
-    assert run_sql(store_url_bare, "SELECT version FROM reconciler_schema_version") == [(1,)]
+    assert run_sql(store_url_bare, "SELECT version FROM reconciler_schema_version") == [(SCHEMA_VERSION,)]
     engine = make_engine(store_url_bare)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM client_app_overrides")).scalar() == 0
