@@ -249,7 +249,9 @@ def test_concurrent_inits_from_two_processes(store_url_bare: str) -> None:
     assert [(p.returncode, out, err) for p, (out, err) in zip(procs, results, strict=True)] == [
         (0, f"{SCHEMA_VERSION}\n", "")
     ] * 4
-    assert run_sql(store_url_bare, "SELECT version FROM reconciler_schema_version") == [(SCHEMA_VERSION,)]
+    assert run_sql(store_url_bare, "SELECT version FROM reconciler_schema_version") == [
+        (SCHEMA_VERSION,)
+    ]
     engine = make_engine(store_url_bare)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM client_app_overrides")).scalar() == 0
