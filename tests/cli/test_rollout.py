@@ -96,7 +96,8 @@ def test_passing_rollout_applies_every_wave_in_order(
         }
         assert claimed <= set([CANARY, GROWTH, EVERYONE][wave])
     gates = data["waves"][0]["gate"]
-    assert len(gates) == 4 and all(g["ok"] and g["attempts"] == 1 for g in gates)
+    assert len(gates) == 4
+    assert all(g["ok"] and g["attempts"] == 1 for g in gates)
     _plan_is_empty(capsys, store_url, desired)
     assert (
         "passed    Wave 1 canary: 2 clients; apply run(s) 1"
@@ -208,7 +209,8 @@ def test_abort_leaves_a_coherent_history(
         )
     assert aborted.code == 0, aborted.err
     data = aborted.json()
-    assert data["state"] == "aborted" and data["finished_at"] is not None
+    assert data["state"] == "aborted"
+    assert data["finished_at"] is not None
     assert [w["state"] for w in data["waves"]] == ["reverted", "pending", "pending"]
     assert snapshot(store_url) == before
     assert [(k, s) for _, k, s in runs(store_url)] == [("apply", "done"), ("revert", "done")]
