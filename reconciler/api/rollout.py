@@ -21,7 +21,7 @@ from reconciler.api.validate import validate
 from reconciler.apply.gate import missing_commands
 from reconciler.apply.rollout import APPLIED, Driver, Steps
 from reconciler.apply.runs import enforce_safety
-from reconciler.errors import ReconcilerError, UnsafePlan, ValidationFailed
+from reconciler.errors import ReconcilerError, RolloutNotFound, UnsafePlan, ValidationFailed
 from reconciler.live.rollouts import (
     ACTIVE_STATES,
     active_rollouts,
@@ -309,6 +309,6 @@ def _require(store: Store, rollout_id: int) -> Any:
 
 
 def _not_found(rollout_id: int) -> ReconcilerError:
-    return ReconcilerError(
+    return RolloutNotFound(
         f"rollout {rollout_id} not found", hint="list rollouts with `reconciler rollout status`"
     )

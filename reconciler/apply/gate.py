@@ -25,6 +25,7 @@ from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponen
 from reconciler.errors import Problem
 from reconciler.model import JSON, Gate, HealthCheck, Wave
 from reconciler.plan.waves import check_problem, parse_json_path
+from reconciler.redact import redact_urls
 
 MAX_BODY = 1024 * 1024  # a health response larger than this is not read further
 
@@ -147,8 +148,12 @@ def run_check(check: HealthCheck, client_id: str, root: str, gate: Gate) -> Chec
         retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
     )
     error: str | None = retrying(attempt)
-    return CheckOutcome(
-        client_id=client_id, check=check.label, ok=error is None, error=error, attempts=attempts
+    return CheckOutcome(  # a health URL may carry credentials: never stored or shown
+        client_id=client_id,
+        check=redact_urls(check.label),
+        ok=error is None,
+        error=None if error is None else redact_urls(error),
+        attempts=attempts,
     )
 
 

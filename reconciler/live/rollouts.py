@@ -36,6 +36,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.live.locks import _named_key
 from reconciler.live.tables import JsonType, metadata, reconciler_runs
 from reconciler.model import JSON
+from reconciler.redact import redact_urls
 
 ACTIVE_STATES = ("running", "paused", "failed")  # a rollout that may still be resumed
 
@@ -105,6 +106,9 @@ def create_rollout(
     **fields: Any,
 ) -> int:
     """Insert a rollout in state `running`; its id."""
+    for name in ("command", "reason"):  # a command line may hold a store URL's password
+        if isinstance(fields.get(name), str):
+            fields[name] = redact_urls(fields[name])
     with engine.begin() as conn:
         result = conn.execute(
             insert(reconciler_rollouts).values(
