@@ -107,7 +107,6 @@ def _http(check: HealthCheck, client_id: str) -> str | None:
 
 def _command(check: HealthCheck, client_id: str, root: str) -> str | None:
     argv = [program(check, root), *(a.replace("{client_id}", client_id) for a in check.argv[1:])]
-    shown = " ".join([check.argv[0], *argv[1:]])
     try:
         done = subprocess.run(
             argv,
@@ -118,16 +117,16 @@ def _command(check: HealthCheck, client_id: str, root: str) -> str | None:
             check=False,
         )
     except FileNotFoundError:
-        return f"{shown}: command not found"
+        return f"command not found: {check.argv[0]}"
     except PermissionError:
-        return f"{shown}: not executable"
+        return f"not executable: {check.argv[0]}"
     except subprocess.TimeoutExpired:
-        return f"{shown}: timed out after {check.timeout_seconds:g} s"
+        return f"timed out after {check.timeout_seconds:g} s"
     if done.returncode == 0:
         return None
     lines = (done.stderr or done.stdout).strip().splitlines()
     tail = f": {lines[-1][:200]}" if lines else ""
-    return f"{shown}: exit code {done.returncode}{tail}"
+    return f"exit code {done.returncode}{tail}"
 
 
 def run_check(check: HealthCheck, client_id: str, root: str, gate: Gate) -> CheckOutcome:

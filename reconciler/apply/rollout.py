@@ -156,8 +156,7 @@ class Driver:
         if len(failed) <= allowed:
             self._set(i, "passed", f"gate passed: {counted}")
             return None
-        first = next(o for o in outcomes if not o.ok)
-        return self._fail(i, f"gate failed: {counted}; {first.client_id}: {first.error}")
+        return self._fail(i, f"gate failed: {counted}")
 
     def _fail(self, i: int, note: str) -> str:
         """The wave failed (gate or apply): pause, or revert it (or every applied wave)."""

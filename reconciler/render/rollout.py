@@ -44,20 +44,24 @@ def write_plan_text(plan: RolloutPlan, out: IO[str]) -> None:
     header += f"{_n(clients, 'client')} selected, {len(plan.unselected)} not selected"
     out.write(paint(header, "bold", on) + "\n")
     for wave in plan.waves:
-        changed = wave.plan.summary.clients_changed
+        changed = sum(1 for c in wave.plan.clients if c.writes)
         out.write("\n" + paint(f"Wave {wave.index + 1} {wave.name}", "bold", on))
         out.write(f": {_n(len(wave.clients), 'client')}, {changed} with changes\n")
         out.write(f"  {describe(wave.config)}\n")
         for problem in wave.safety:
             out.write(paint(f"  safety: {problem.reason}", "red", on) + "\n")
         for client in wave.plan.clients:
+            if not client.writes:
+                continue
             out.write(f"  ~ {client_title(client)}  {client.client_id}\n")
             for row in client_rows(client):
                 out.write(f"      {row.symbol} {row.subject}  {row.detail}  [{row.stores}]\n")
-        unchanged = [c for c in wave.clients if c not in {p.client_id for p in wave.plan.clients}]
-        if unchanged:
-            names = ", ".join(plan.names.get(c) or c for c in unchanged)
-            out.write(f"  = unchanged: {names}\n")
+        planned = {p.client_id: p for p in wave.plan.clients}
+        preserved = [p.client_id for p in wave.plan.clients if not p.writes]
+        unchanged = [c for c in wave.clients if c not in planned]
+        for label, ids in (("i preserve, not applied", preserved), ("= unchanged", unchanged)):
+            if ids:
+                out.write(f"  {label}: {', '.join(plan.names.get(c) or c for c in ids)}\n")
         out.write(f"  Wave plan: {summary_line(wave.plan.summary)}\n")
     if plan.unselected:
         names = ", ".join(plan.names.get(c) or c for c in plan.unselected)
@@ -99,7 +103,7 @@ def _wave_lines(wave: WaveStatus) -> list[tuple[str, str]]:
         lines.append(("", f"            {wave.note}"))
     for g in wave.gate:
         if not g.ok:
-            lines.append(("red", f"            x {g.client_id} {g.check}: {g.error}"))
+            lines.append(("red", f"            x {g.client_id}  {g.check}: {g.error}"))
     return lines
 
 
@@ -108,7 +112,7 @@ def write_report_text(report: RolloutReport, out: IO[str]) -> None:
     head = f"Rollout {report.id}: {report.state}"
     out.write(paint(head, _STATE_COLOR.get(report.state, "bold"), on))
     out.write(f"  (started {report.created_at:%Y-%m-%d %H:%M:%S} by {report.actor})\n")
-    if report.message:
+    if report.message and report.state not in ("failed", "paused"):  # else the wave says it
         out.write(f"  {report.message}\n")
     for wave in report.waves:
         for kind, line in _wave_lines(wave):

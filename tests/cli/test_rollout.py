@@ -160,7 +160,7 @@ def test_revert_all_restores_every_applied_wave(
     ]
     failing = [g for g in result.json()["waves"][1]["gate"] if not g["ok"]]
     assert [g["error"] for g in failing] == [
-        f"./check.sh {IDS['summit-health']}: exit code 1: smoke test failed for {IDS['summit-health']}"
+        f"exit code 1: smoke test failed for {IDS['summit-health']}"
     ]
 
 
