@@ -21,7 +21,13 @@ from reconciler.api.validate import validate
 from reconciler.apply.gate import missing_commands
 from reconciler.apply.rollout import APPLIED, Driver, Steps
 from reconciler.apply.runs import enforce_safety
-from reconciler.errors import ReconcilerError, RolloutNotFound, UnsafePlan, ValidationFailed
+from reconciler.errors import (
+    Problem,
+    ReconcilerError,
+    RolloutNotFound,
+    UnsafePlan,
+    ValidationFailed,
+)
 from reconciler.live.rollouts import (
     ACTIVE_STATES,
     active_rollouts,
@@ -75,7 +81,9 @@ def _plan(store_url: str, state: DesiredState, desired_dir: str) -> RolloutPlan:
             enforce_safety(planned, force=False)
             safety: tuple[Any, ...] = ()
         except UnsafePlan as exc:
-            safety = exc.problems
+            safety = tuple(
+                Problem(p.location, p.path, f"wave {wave.name}: {p.reason}") for p in exc.problems
+            )
         plans.append(
             WavePlan(
                 index=i,

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine
 
 from reconciler.apply.gate import failed_clients, run_gate
 from reconciler.apply.history import finish_run, get_run
+from reconciler.errors import UnsafePlan
 from reconciler.live.rollouts import linker, record_gate, rollout_runs, save_rollout
 from reconciler.model import ClientDesired, DesiredState
 from reconciler.plan.model import Plan
@@ -78,7 +79,11 @@ class Driver:
             wave["attempt"] = wave.get("attempt", 0) + 1
             self._set(i, "applying", "")
         if wave["state"] == "applying":
-            report = self._apply(i)
+            try:
+                report = self._apply(i)
+            except UnsafePlan as exc:  # refused by a safety threshold: nothing written
+                self._stop("paused", f"wave {name}: {exc.message}")
+                raise
             if report is not None and not report.ok:
                 bad = [r for r in report.results if r.outcome in ("stale", "failed")]
                 note = f"apply: {len(bad)} client(s) not applied: {bad[0].message}"

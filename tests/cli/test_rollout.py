@@ -247,3 +247,61 @@ def test_force_needs_a_reason(
     assert result.err == (
         "error: --force needs --reason\nhint: say why the safety thresholds are overridden\n"
     )
+
+
+def test_safety_applies_per_wave_and_force_needs_its_reason(
+    capsys: pytest.CaptureFixture[str], store_url: str, tmp_path: Path
+) -> None:
+    with health_server() as health:
+        desired = demo_tree(capsys, store_url, tmp_path, three_waves(health.url))
+        settings = desired / "reconciler.yaml"
+        settings.write_text(
+            settings.read_text().replace("max_clients_changed: 50", "max_clients_changed: 1")
+        )
+        before = snapshot(store_url)
+        args = ["--store", store_url, "--dir", str(desired)]
+        refused = invoke(capsys, "rollout", "--yes", *args)
+        assert (refused.code, refused.out) == (1, "")
+        assert refused.err == (
+            "reconciler.yaml: $.safety.max_clients_changed: wave canary: 2 clients would "
+            "change, limit is 1\n"
+            "reconciler.yaml: $.safety.max_clients_changed: wave growth: 2 clients would "
+            "change, limit is 1\n"
+            "error: rollout refused before any write: 2 safety check(s) failed\n"
+            "hint: review `reconciler rollout`; rerun with --force --reason to proceed\n"
+        )
+        assert snapshot(store_url) == before
+        assert run_sql(store_url, "SELECT count(*) FROM reconciler_rollouts") == [(0,)]
+        planned = invoke(capsys, "rollout", *args, "--format", "json")
+        assert [len(w["safety"]) for w in planned.json()["waves"]] == [1, 1, 0]
+        forced = invoke(capsys, "rollout", "--yes", "--force", "--reason", "drill", *args)
+    assert forced.code == 0, forced.err
+    reasons = run_sql(store_url, "SELECT DISTINCT reason FROM reconciler_runs")
+    assert reasons == [("drill",)]
+
+
+def test_labels_select_and_selection_is_sticky_when_clients_are_added(
+    capsys: pytest.CaptureFixture[str], store_url: str, tmp_path: Path
+) -> None:
+    rollout = (
+        "\nrollout:\n  waves:\n"
+        "    - name: eu\n      select: {labels: {region: eu-*}}\n"
+        "    - name: half\n      select: {percent: 50}\n"
+        "    - name: rest\n      select: {percent: 100}\n"
+    )
+    desired = demo_tree(capsys, store_url, tmp_path, rollout)
+    vets = desired / "clients" / "lakeside-vets.yaml"
+    vets.write_text(vets.read_text() + "labels:\n  region: eu-west\n")
+    args = ["--store", store_url, "--dir", str(desired), "--format", "json"]
+    first = invoke(capsys, "rollout", *args)
+    assert first.code == 0, first.err
+    waves = [w["clients"] for w in first.json()["waves"]]
+    assert waves[0] == [IDS["lakeside-vets"]]
+    assert invoke(capsys, "rollout", *args).json()["waves"] == first.json()["waves"]
+    for n in range(20):  # new clients never move the existing ones to another wave
+        (desired / "clients" / f"new-{n}.yaml").write_text(
+            f"client_id: 00000000-0000-4000-8000-{n:012d}\nname: new-{n}\n"
+        )
+    grown = [set(w["clients"]) for w in invoke(capsys, "rollout", *args).json()["waves"]]
+    assert [set(w) & set(grown[i]) for i, w in enumerate(waves)] == [set(w) for w in waves]
+    assert sum(len(w) for w in grown) == 26
