@@ -12,6 +12,7 @@ from datetime import datetime
 from reconciler.errors import Problem
 from reconciler.model import JSON, OUTPUT_FORMAT_VERSION
 from reconciler.plan.model import Plan
+from reconciler.redact import redact_urls
 
 WAVE_STATES = (
     "pending",
@@ -23,6 +24,17 @@ WAVE_STATES = (
     "reverted",
     "paused",
 )
+
+
+def shown(value: JSON) -> JSON:
+    """A wave's config as shown: a password in a health-check URL becomes `***`."""
+    if isinstance(value, str):
+        return redact_urls(value)
+    if isinstance(value, list):
+        return [shown(v) for v in value]
+    if isinstance(value, dict):
+        return {k: shown(v) for k, v in value.items()}
+    return value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,7 +53,7 @@ class WavePlan:
         return {
             "index": self.index,
             "name": self.name,
-            "config": dict(self.config),
+            "config": shown(dict(self.config)),
             "clients": list(self.clients),
             "summary": plan["summary"],
             "changes": plan["clients"],
@@ -132,7 +144,7 @@ class WaveStatus:
             "note": self.note,
             "failed_clients": list(self.failed_clients),
             "gate": [g.to_json() for g in self.gate],
-            "config": dict(self.config),
+            "config": shown(dict(self.config)),
         }
 
 

@@ -8,6 +8,7 @@ unreachable URL or a missing command is a failed check with a message saying so.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -75,7 +76,14 @@ def missing_commands(waves: Sequence[Wave], root: str) -> list[Problem]:
 
 def _http(check: HealthCheck, client_id: str) -> str | None:
     url = check.url.replace("{client_id}", urllib.parse.quote(client_id, safe=""))
-    request = urllib.request.Request(url, method="GET", headers={"Accept": "application/json"})
+    headers = {"Accept": "application/json"}
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is not None:  # user:password@ becomes basic auth, never shown
+        user = urllib.parse.unquote(parts.username)
+        secret = urllib.parse.unquote(parts.password or "")
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+        url = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+    request = urllib.request.Request(url, method="GET", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=check.timeout_seconds) as response:
             status, body = response.status, response.read(MAX_BODY)
