@@ -69,3 +69,39 @@ def _shorten_bake(store: str) -> None:
     waves = rollout_waves(store)
     waves[0]["since"] = "2000-01-01T00:00:00+00:00"
     run_sql(store, "UPDATE reconciler_rollouts SET waves = %s WHERE id = 1", [json.dumps(waves)])
+
+
+@pytest.mark.slow
+def test_kill_while_applying_then_resume_writes_no_client_twice(
+    store_url: str, tmp_path: Path
+) -> None:
+    from tests.faults.faults_helpers import count_run_clients, make_fleet, run_clients
+
+    desired, ids = make_fleet(store_url, tmp_path / "fleet", 400)
+    with (desired / "reconciler.yaml").open("a") as f:
+        f.write(
+            "\nrollout:\n  waves:\n    - name: big\n      select: {percent: 60}\n"
+            "    - name: rest\n      select: {percent: 100}\n"
+        )
+    args = ["--store", store_url, "--dir", str(desired)]
+    assert cli("init", "--store", store_url).returncode == 0
+    victim = start(tmp_path, "rollout", "rollout", "--yes", "--force", "--reason", "t", *args)
+    reached = wait_until(lambda: count_run_clients(store_url) >= 20, victim.proc, 0.002)
+    assert reached, victim.err.read_text()
+    victim.proc.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert _state(store_url)[0] == "applying"
+    resumed = cli("rollout", "resume", "1", *args)
+    assert resumed.returncode == 0, resumed.stderr
+    linked = linked_runs(store_url)
+    first_wave = [run_id for run_id, wave, *_ in linked if wave == 0]
+    assert len(first_wave) == 2  # the killed run, and one finishing what it had not written
+    killed, finishing = (set(run_clients(store_url, r)) for r in first_wave)
+    assert killed and finishing
+    assert not killed & finishing  # no client written twice
+    assert [w for _, w, p, _, _ in linked if p == "apply"] == [0, 0, 1]
+    assert run_sql(
+        store_url, "SELECT status FROM reconciler_runs WHERE id = %s", [first_wave[0]]
+    ) == [("partial",)]
+    assert _state(store_url) == ["passed", "passed"]
+    assert len(ids) == 400
