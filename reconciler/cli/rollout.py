@@ -8,7 +8,7 @@ import click
 
 from reconciler import api, render
 from reconciler.cli import options
-from reconciler.cli.apply import confirm, run_meta
+from reconciler.cli.apply import run_meta
 from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
 from reconciler.rollout_results import RolloutReport
 
@@ -66,7 +66,6 @@ def rollout_cmd(
         plan = api.rollout_plan(store_url, desired_dir, ref=ref)
         render.write(plan, fmt, sys.stdout)
         return EXIT_OK
-    confirm("Start this rollout?", yes)
     report = api.rollout_start(
         store_url,
         desired_dir,
