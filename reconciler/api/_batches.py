@@ -37,6 +37,15 @@ def count(stream: DesiredStream, batch: list[ClientDesired]) -> int:
     return len(batch)
 
 
+def wave_keys(stream: DesiredStream, batch: list[ClientDesired]) -> list[ClientDesired]:
+    """`validate` with rollout waves: what wave selectors read of each client (id, name,
+    profiles, labels), small enough to keep for the whole fleet."""
+    return [
+        ClientDesired(client_id=c.client_id, name=c.name, profiles=c.profiles, labels=c.labels)
+        for c in batch
+    ]
+
+
 def plan(
     stream: DesiredStream,
     batch: list[ClientDesired],

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 from reconciler.api import _batches
 from reconciler.api._fleet import Progress, desired_stream, walk
+from reconciler.apply.gate import missing_commands
 from reconciler.desired.load import load_desired
 from reconciler.desired.schema import schema_text
 from reconciler.desired.source import GitRevision
-from reconciler.errors import ValidationFailed
+from reconciler.errors import Problem, ValidationFailed
 from reconciler.model import DesiredState
+from reconciler.plan.waves import assign
 from reconciler.results import ValidationReport
 
 
@@ -45,6 +49,8 @@ def check(
     on_progress: Progress | None = None,
 ) -> ValidationReport:
     """Validate like `validate`, streaming: memory grows with a batch of clients, not the fleet.
+    With `rollout:` waves, also a wave that selects no client (or only clients of earlier
+    waves) and a check command that is not found.
 
     Returns:
         A `ValidationReport`: counts of what was read (clients, modules, profiles) and every
@@ -54,12 +60,25 @@ def check(
         ReconcilerError: as `validate`, for a tree that cannot be read at all.
     """
     with desired_stream(desired_dir, ref) as stream:
+        waves = stream.settings.rollout
+        problems: list[Problem] = []
         try:
-            clients = sum(walk(stream, _batches.count, (), jobs=jobs, on_progress=on_progress))
+            if waves:  # rollout waves are checked against every client (issue 14)
+                keys = walk(stream, _batches.wave_keys, (), jobs=jobs, on_progress=on_progress)
+                fleet = [c for batch in keys for c in batch]
+                clients = len(fleet)
+                problems += assign(waves, fleet).problems
+                if ref is None:
+                    problems += missing_commands(waves, os.path.abspath(desired_dir))
+            else:
+                clients = sum(walk(stream, _batches.count, (), jobs=jobs, on_progress=on_progress))
         except ValidationFailed as failed:
             return ValidationReport(problems=failed.problems, **failed.counts)
         return ValidationReport(
-            clients=clients, modules=len(stream.catalog), profiles=len(stream.profiles)
+            problems=sorted(problems),
+            clients=clients,
+            modules=len(stream.catalog),
+            profiles=len(stream.profiles),
         )
 
 

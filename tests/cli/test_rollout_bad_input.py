@@ -85,6 +85,11 @@ def test_wave_selecting_nothing_overlap_and_missing_command(
         "hint: fix reconciler.yaml `rollout:`; nothing was written\n"
     )
     _nothing_written(store_url, before)
+    validated = invoke(capsys, "validate", "--dir", str(desired))  # the pre-commit hook too
+    assert validated.code == 1
+    assert validated.out == "".join(result.err.splitlines(keepends=True)[:3]) + (
+        "3 problems in 1 file\n"
+    )
 
 
 def test_duplicate_names_bad_checks_and_no_rollout(
