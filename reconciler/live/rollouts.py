@@ -7,6 +7,7 @@ so a resumed rollout never races the process it took over from.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -31,6 +32,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy import exc as sa_exc
 
 from reconciler.errors import ReconcilerError
 from reconciler.live.locks import _named_key
@@ -248,9 +250,10 @@ def drive_lock(engine: Engine, rollout_id: int) -> Iterator[None]:
                 raise busy
             try:
                 yield
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                conn.commit()
+            finally:  # a dead connection has dropped the lock already: not another error
+                with contextlib.suppress(sa_exc.SQLAlchemyError):
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
         return
     database = engine.url.database
     if not database or database == ":memory:":
