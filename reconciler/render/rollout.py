@@ -76,7 +76,7 @@ def write_plan_markdown(plan: RolloutPlan, out: IO[str]) -> None:
     for w in plan.waves:
         out.write(
             f"| {w.index + 1} {_md_cell(w.name)} | {len(w.clients)} | "
-            f"{w.plan.summary.clients_changed} | {_md_cell(describe(w.config))} |\n"
+            f"{sum(1 for c in w.plan.clients if c.writes)} | {_md_cell(describe(w.config))} |\n"
         )
     if plan.unselected:
         names = ", ".join(f"`{plan.names.get(c) or c}`" for c in plan.unselected)
@@ -85,10 +85,18 @@ def write_plan_markdown(plan: RolloutPlan, out: IO[str]) -> None:
         out.write(f"\n#### Wave {w.index + 1}: {_md_cell(w.name)}\n\n")
         for problem in w.safety:
             out.write(f"- **safety:** {_md_cell(problem.reason)}\n")
-        if not w.plan.clients:
+        writing = [c for c in w.plan.clients if c.writes]
+        if not writing:
             out.write("No changes.\n")
-        for client in w.plan.clients:
+        for client in writing:
             out.write(_client_section(client))
+        planned = {c.client_id for c in w.plan.clients}
+        preserved = [c.client_id for c in w.plan.clients if not c.writes]
+        unchanged = [c for c in w.clients if c not in planned]
+        for label, ids in (("Preserve, not applied", preserved), ("Unchanged", unchanged)):
+            if ids:
+                names = ", ".join(f"`{plan.names.get(c) or c}`" for c in ids)
+                out.write(f"{label}: {names}\n\n")
 
 
 def _wave_lines(wave: WaveStatus) -> list[tuple[str, str]]:
