@@ -79,7 +79,7 @@ def _plan(store_url: str, state: DesiredState, desired_dir: str) -> RolloutPlan:
         planned = plan_loaded(store_url, state, [state.clients[c] for c in ids])
         try:
             enforce_safety(planned, force=False)
-            safety: tuple[Any, ...] = ()
+            safety: tuple[Problem, ...] = ()
         except UnsafePlan as exc:
             safety = tuple(
                 Problem(p.location, p.path, f"wave {wave.name}: {p.reason}") for p in exc.problems
