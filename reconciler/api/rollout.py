@@ -30,7 +30,6 @@ from reconciler.errors import (
 )
 from reconciler.live.rollouts import (
     ACTIVE_STATES,
-    active_rollouts,
     create_rollout,
     drive_lock,
     get_rollout,
@@ -136,14 +135,6 @@ def rollout_start(
                 problems=problems,
             )
     with open_store(store_url) as store:
-        with store.connect() as conn:
-            active = active_rollouts(conn)
-        if active:
-            raise ReconcilerError(
-                f"rollout {active[0]} is not finished",
-                hint=f"resume it (`reconciler rollout resume {active[0]}`) or abort it "
-                f"(`reconciler rollout abort {active[0]}`)",
-            )
         waves = [
             {**w.config, "clients": list(w.clients), "state": "pending", "attempt": 0, "note": ""}
             for w in planned.waves

@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy import exc as sa_exc
 
 from reconciler.errors import ReconcilerError
-from reconciler.live.locks import _named_key
+from reconciler.live.locks import _named_key, rollouts_transaction
 from reconciler.live.tables import JsonType, metadata, reconciler_runs
 from reconciler.model import JSON
 from reconciler.redact import redact_urls
@@ -107,11 +107,19 @@ def create_rollout(
     unselected: Sequence[str],
     **fields: Any,
 ) -> int:
-    """Insert a rollout in state `running`; its id."""
+    """Insert a rollout in state `running`; its id. Refused while another is unfinished (the
+    check and the insert hold one lock, so two starting at once cannot both pass)."""
     for name in ("command", "reason"):  # a command line may hold a store URL's password
         if isinstance(fields.get(name), str):
             fields[name] = redact_urls(fields[name])
-    with engine.begin() as conn:
+    with rollouts_transaction(engine) as conn:
+        active = active_rollouts(conn)
+        if active:
+            raise ReconcilerError(
+                f"rollout {active[0]} is not finished",
+                hint=f"resume it (`reconciler rollout resume {active[0]}`) or abort it "
+                f"(`reconciler rollout abort {active[0]}`)",
+            )
         result = conn.execute(
             insert(reconciler_rollouts).values(
                 state="running",

@@ -112,3 +112,17 @@ def test_kill_while_applying_then_resume_writes_no_client_twice(
         store_url, "SELECT status FROM reconciler_runs WHERE id = %s", [first_wave[0]]
     ) == [("partial",)]
     assert _state(store_url) == ["passed", "passed"]
+
+
+def test_two_rollouts_started_at_once_one_is_refused(
+    capsys: pytest.CaptureFixture[str], store_url: str, tmp_path: Path
+) -> None:
+    with health_server() as health:
+        desired = demo_tree(capsys, store_url, tmp_path, three_waves(health.url, bake=1))
+        args = ["rollout", "--yes", "--store", store_url, "--dir", str(desired)]
+        both = [start(tmp_path, f"r{n}", *args) for n in (1, 2)]
+        results = sorted(r.wait() for r in both)
+    assert [code for code, _, _ in results] == [0, 1]
+    assert "error: rollout 1 is not finished" in results[1][2]
+    assert run_sql(store_url, "SELECT id, state FROM reconciler_rollouts") == [(1, "done")]
+    assert [w for _, w, _, _, _ in linked_runs(store_url)] == [0, 1, 2]
