@@ -90,6 +90,10 @@ class RunNotFound(ReconcilerError):
     """No recorded run has this id (or the run did not change the clients asked for)."""
 
 
+class RolloutNotFound(RunNotFound):
+    """No recorded rollout has this id."""
+
+
 class ConnectionLost(ReconcilerError):
     """The store connection died during a client's transaction: the run stops there.
 

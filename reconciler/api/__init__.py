@@ -16,6 +16,13 @@ from reconciler.api.init import init
 from reconciler.api.merge import merge_results, write_results
 from reconciler.api.plan import changed_clients, plan, save_plan
 from reconciler.api.revert import revert
+from reconciler.api.rollout import (
+    rollout_abort,
+    rollout_plan,
+    rollout_resume,
+    rollout_start,
+    rollout_status,
+)
 from reconciler.api.status import status
 from reconciler.api.validate import check, schema, validate
 
@@ -36,6 +43,11 @@ __all__ = [
     "merge_results",
     "plan",
     "revert",
+    "rollout_abort",
+    "rollout_plan",
+    "rollout_resume",
+    "rollout_start",
+    "rollout_status",
     "save_plan",
     "schema",
     "show_run",

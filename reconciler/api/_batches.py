@@ -47,9 +47,17 @@ def resolved(
     return SecretResolver(directory_of(stream.source)).resolve_all(chosen, stream.catalog)
 
 
-def files(stream: DesiredStream, batch: list[ClientDesired]) -> list[str]:
-    """`validate`: the files of the clients that resolved (relative to the root)."""
-    return [c.file for c in batch]
+def validated(
+    stream: DesiredStream, batch: list[ClientDesired], with_waves: bool
+) -> tuple[list[str], list[ClientDesired]]:
+    """`validate`: the files of the clients that resolved (relative to the root, for JUnit's
+    one test case per file), and with rollout waves what wave selectors read of each client
+    (id, name, profiles, labels), small enough to keep for the whole fleet."""
+    keys = [
+        ClientDesired(client_id=c.client_id, name=c.name, profiles=c.profiles, labels=c.labels)
+        for c in (batch if with_waves else ())
+    ]
+    return [c.file for c in batch], keys
 
 
 def plan(

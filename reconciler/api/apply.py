@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
+from sqlalchemy import Connection
+
 from reconciler.api._store import Store, open_store
 from reconciler.api.plan import plan_loaded
 from reconciler.api.validate import validate
@@ -40,6 +42,7 @@ def apply(
     meta: RunMeta | None = None,
     on_done: Callable[[ClientResult], None] | None = None,
     kind: str = "apply",
+    on_start: Callable[[Connection, int], None] | None = None,
 ) -> ApplyReport:
     """Apply a plan computed by `plan()`: each client atomically, stale-checked and recorded.
 
@@ -50,6 +53,8 @@ def apply(
         meta: actor, command and reason recorded with the run (and the clock).
         on_done: called after each client (progress).
         kind: recorded run kind (`apply`, or `heal` from `drift --heal`).
+        on_start: called as `(connection, run id)` inside the transaction creating the run
+            row (a rollout links the run to its wave there).
 
     Returns:
         An `ApplyReport`; `report.ok` is False when any client was stale or failed (exit 1).
@@ -76,6 +81,7 @@ def apply(
             plan_summary=planned.summary.to_json(),
             recorded=_policy_outcome(planned, overridden),
             on_done=on_done,
+            on_start=on_start,
         )
 
 

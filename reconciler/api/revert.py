@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from sqlalchemy import Connection
+
 from reconciler.api._store import open_store
 from reconciler.apply.runs import execute, revert_jobs
 from reconciler.results import ApplyReport, ClientResult, RunMeta
@@ -17,11 +19,13 @@ def revert(
     force: bool = False,
     meta: RunMeta | None = None,
     on_done: Callable[[ClientResult], None] | None = None,
+    on_start: Callable[[Connection, int], None] | None = None,
 ) -> ApplyReport:
     """Restore the before-state of run `run_id` (all its clients, or `client_ids`).
 
     Clients whose live state changed since that run are refused unless `force`. The revert is
-    recorded as a run of its own (kind `revert`), so it can be reverted too.
+    recorded as a run of its own (kind `revert`), so it can be reverted too. `on_start` is
+    called as `(connection, run id)` inside the transaction creating the run row.
 
     Raises:
         RunNotFound: unknown run, or a client that run did not change.
@@ -38,4 +42,5 @@ def revert(
             plan_summary={"clients_changed": len(jobs)},
             reverts_run=run_id,
             on_done=on_done,
+            on_start=on_start,
         )

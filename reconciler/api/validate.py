@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 from reconciler.api import _batches
 from reconciler.api._fleet import Progress, desired_stream, walk
 from reconciler.api._shown import shown_errors
+from reconciler.apply.gate import missing_commands
 from reconciler.desired.load import SETTINGS_FILE, load_desired
 from reconciler.desired.schema import schema_text
 from reconciler.desired.shown import ShownPaths
 from reconciler.desired.source import GitRevision
-from reconciler.errors import ValidationFailed
+from reconciler.errors import Problem, ValidationFailed
 from reconciler.model import DesiredState
+from reconciler.plan.waves import assign
 from reconciler.results import ValidationReport
 
 
@@ -48,7 +52,9 @@ def check(
     on_progress: Progress | None = None,
 ) -> ValidationReport:
     """Validate like `validate`, streaming: memory grows with a batch of clients, not the fleet
-    (and with one path per file read, kept for JUnit's one test case per file).
+    (and with one path per file read, kept for JUnit's one test case per file). With
+    `rollout:` waves, also a wave that selects no client (or only clients of earlier waves)
+    and a check command that is not found.
 
     Returns:
         A `ValidationReport`: counts of what was read (clients, modules, profiles), every
@@ -66,11 +72,20 @@ def check(
             read.append(SETTINGS_FILE)
             for folder in ("modules", "profiles", "policies"):  # policies/: issue 16
                 read += source.list_files(folder)
-            clients = 0
-            for batch in walk(stream, _batches.files, (), jobs=jobs, on_progress=on_progress):
-                clients += len(batch)
-                read += batch
+            waves = stream.settings.rollout
+            clients, fleet = 0, []  # fleet: what wave selectors read, when there are waves
+            task, args = _batches.validated, (bool(waves),)
+            for files, keys in walk(stream, task, args, jobs=jobs, on_progress=on_progress):
+                clients += len(files)
+                read += files
+                fleet += keys
+            problems: list[Problem] = []
+            if waves:  # rollout waves are checked against every client (issue 14)
+                problems += assign(waves, fleet).problems
+                if ref is None:
+                    problems += missing_commands(waves, os.path.abspath(desired_dir))
             return ValidationReport(
+                problems=shown.problems(sorted(problems)),
                 clients=clients,
                 modules=len(stream.catalog),
                 profiles=len(stream.profiles),

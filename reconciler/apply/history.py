@@ -6,7 +6,7 @@ client's own transaction, so history never claims a client whose write did not c
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,8 +36,16 @@ MAX_RUN_ID = 2**31 - 1  # reconciler_runs.id is an INTEGER
 PLAIN = Sealer()  # no catalog, no key: what a caller that knows nothing about sensitivity gets
 
 
-def start_run(engine: Engine, *, now: datetime, **fields: Any) -> int:
-    """Insert a run in status `running`, with this process's host and pid, and return its id."""
+def start_run(
+    engine: Engine,
+    *,
+    now: datetime,
+    on_start: Callable[[Connection, int], None] | None = None,
+    **fields: Any,
+) -> int:
+    """Insert a run in status `running`, with this process's host and pid, and return its id;
+    `on_start(conn, run_id)` runs in the same transaction (a rollout links its run there, so
+    no run is ever left unlinked)."""
     # The command line may hold a store URL with its password (SPEC §4: never shown).
     for name in ("command", "reason"):
         if isinstance(fields.get(name), str):
@@ -51,6 +59,8 @@ def start_run(engine: Engine, *, now: datetime, **fields: Any) -> int:
         )
         key = result.inserted_primary_key
         assert key is not None
+        if on_start is not None:
+            on_start(conn, int(key[0]))
         return int(key[0])
 
 

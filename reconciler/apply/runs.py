@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 
 from reconciler.apply.history import finish_run, require_run, start_run
@@ -83,9 +83,11 @@ def execute(
     reverts_run: int | None = None,
     on_done: Callable[[ClientResult], None] | None = None,
     recorded: Mapping[str, int] | None = None,
+    on_start: Callable[[Connection, int], None] | None = None,
 ) -> ApplyReport:
     """Record a run around `jobs`; a run with nothing to do records nothing. `recorded` joins
-    the run's summary in history (e.g. the policy denials a --force overrode)."""
+    the run's summary in history (e.g. the policy denials a --force overrode); `on_start`
+    runs in the transaction that creates the run row (see `start_run`)."""
     if not jobs:
         return ApplyReport(
             kind=kind, run_id=None, plan_summary=plan_summary, desired_commit=desired_commit
@@ -102,6 +104,7 @@ def execute(
         desired_commit=desired_commit,
         store=store,
         reverts_run=reverts_run,
+        on_start=on_start,
     )
     log.info("%s run %d: %d client(s) to write on %s", kind, run_id, len(jobs), store)
     started = time.perf_counter()

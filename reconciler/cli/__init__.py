@@ -36,6 +36,7 @@ VERBS: dict[str, str] = {
     "serve": "reconciler.cli.serve:serve_cmd",
     "explain": "reconciler.cli.explain:explain_cmd",
     "merge-results": "reconciler.cli.merge_results:merge_results_cmd",
+    "rollout": "reconciler.cli.rollout:rollout_cmd",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -52,6 +53,7 @@ SHORT_HELP: dict[str, str] = {
     "serve": "Run the web dashboard.",
     "explain": "Show which layer (defaults, profile, client file) set each value of a client.",
     "merge-results": "Combine the --results files of every shard into one report.",
+    "rollout": "Apply in waves with health gates, bake time and automatic revert.",
 }
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from reconciler.desired.catalog import Catalog, stem
 from reconciler.desired.confusable import differences, lookalikes
 from reconciler.desired.resolve import Layer
+from reconciler.desired.rollout import build_waves
 from reconciler.desired.schema import check_file, file_validator
 from reconciler.desired.yamlsafe import JsonPath, YamlFile
 from reconciler.errors import Problem
@@ -29,6 +30,8 @@ def build_settings(yf: YamlFile | None) -> tuple[Settings, Layer | None, list[Pr
     data = {k: v for k, v in yf.data.items() if k not in bad}
     safety = data.get("safety", {})
     defaults = data.get("defaults", {})
+    waves, found = build_waves(yf, data["rollout"]) if "rollout" in data else ((), [])
+    problems.extend(found)
     settings = Settings(
         legacy_defaults=tuple(data.get("legacy", {}).get("defaults", ORIGINAL_LEGACY_DEFAULTS)),
         default_strategy=data.get("strategy", "merge"),
@@ -39,6 +42,7 @@ def build_settings(yf: YamlFile | None) -> tuple[Settings, Layer | None, list[Pr
         max_file_bytes=int(data.get("limits", {}).get("max_file_bytes", 1024 * 1024)),
         defaults=defaults,
         plaintext_secrets=data.get("secrets", {}).get("plaintext", "warn"),
+        rollout=waves,
     )
     layer = Layer(yf, ("defaults",), defaults, "reconciler.yaml defaults") if defaults else None
     return settings, layer, problems

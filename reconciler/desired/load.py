@@ -19,6 +19,7 @@ from reconciler.desired.checks import (
 )
 from reconciler.desired.parallel import MIN_FILES, parallel_map
 from reconciler.desired.resolve import Layer, Resolver
+from reconciler.desired.rollout import check_wave_profiles
 from reconciler.desired.schema import check_file
 from reconciler.desired.secrets import module_default_problems
 from reconciler.desired.source import YAML_SUFFIXES, Source, UnreadableFile, WorkingTree
@@ -199,6 +200,8 @@ class DesiredStream:
             profiles[stem(relpath)] = layer
             problems.extend(check_layer_modules(layer, catalog))
 
+        known = set(profiles) | broken_profiles
+        problems.extend(check_wave_profiles(settings_yf, settings.rollout, known))
         # policies/*.yaml (issue 16): compiled once here, evaluated by plan/policy.py.
         policy_files = [
             yf for relpath in source.list_files("policies") if (yf := reader.read(relpath, limit))

@@ -128,6 +128,7 @@ class Resolver:
             strategy=strategy,
             modules=modules,
             overrides=deep_merge(base.overrides, overrides) if overrides else base.overrides,
+            labels=data.get("labels", {}),
         )
         return client, problems
 

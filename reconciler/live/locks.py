@@ -88,3 +88,14 @@ def catalog_transaction(engine: Engine) -> Iterator[Connection]:
     `database is locked` on SQLite when a reader tries to become a writer)."""
     with _locked_transaction(engine, [_CATALOG_LOCK_KEY]) as conn:
         yield conn
+
+
+_ROLLOUTS_LOCK_KEY = _named_key("reconciler:rollouts")
+
+
+@contextmanager
+def rollouts_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction for starting a rollout: two processes starting one at once take turns,
+    so the second sees the first as unfinished (one rollout at a time, issue 14)."""
+    with _locked_transaction(engine, [_ROLLOUTS_LOCK_KEY]) as conn:
+        yield conn

@@ -22,6 +22,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.live import tables
 from reconciler.live.engine import SQLITE_BEGIN_OPTION
 from reconciler.live.legacy_ddl import create_legacy_table
+from reconciler.live.rollouts import ROLLOUT_TABLES
 
 Migration = Callable[[Connection], None]
 
@@ -46,6 +47,11 @@ def _v4(conn: Connection) -> None:
     tables.reconciler_drift_state.create(conn, checkfirst=True)
 
 
+def _v5(conn: Connection) -> None:
+    """Rollouts (issue 14): the rollout rows, their runs and their gate results."""
+    tables.metadata.create_all(conn, tables=list(ROLLOUT_TABLES), checkfirst=True)
+
+
 # (version, description, step); append only, never edit a released step. Numbers increase but
 # may leave gaps (steps are numbered by the change that brings them): a store records the
 # highest step applied, and `init` runs every step above it in order.
@@ -53,6 +59,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "registry, catalog, run history and schema-version tables", _v1),
     (2, "run history records the process (host, pid) of each run", _v2),
     (4, "drift notification state", _v4),
+    (5, "rollouts: waves, their runs and gate results", _v5),
 )
 SCHEMA_VERSION = max(version for version, _, _ in MIGRATIONS)
 _INIT_LOCK_KEY = int.from_bytes(hashlib.sha256(b"reconciler:init").digest()[:8], "big", signed=True)

@@ -24,6 +24,7 @@ from reconciler.render import (
     junit,
     merged,
     plan,
+    rollout,
     runs,
     sarif,
     status,
@@ -39,6 +40,7 @@ from reconciler.results import (
     StatusReport,
     ValidationReport,
 )
+from reconciler.rollout_results import RolloutList, RolloutPlan, RolloutReport
 
 Format = Literal["text", "json", "markdown", "github", "sarif", "junit"]
 FORMATS: tuple[Format, ...] = ("text", "json", "markdown")
@@ -71,6 +73,9 @@ LAYOUTS: dict[type, dict[str, Writer]] = {
     ImportReport: {"text": imports.write_text, "markdown": imports.write_markdown},
     MergedResults: {"text": merged.write_text, "markdown": merged.write_markdown},
     ExplainReport: {"text": explain.write_text, "markdown": explain.write_markdown},
+    RolloutPlan: {"text": rollout.write_plan_text, "markdown": rollout.write_plan_markdown},
+    RolloutReport: {"text": rollout.write_report_text, "markdown": rollout.write_report_markdown},
+    RolloutList: {"text": rollout.write_list_text, "markdown": rollout.write_list_markdown},
 }
 
 

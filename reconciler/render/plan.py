@@ -157,7 +157,7 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     text = "\n".join(head) + "\n"
     violations = by_client(plan)
     for index, client in enumerate(plan.clients):
-        section = _client_section(client, violations.get(client.client_id, []))
+        section = client_section(client, violations.get(client.client_id, []))
         if len(text) + len(section) > limit - 400:
             rest = len(plan.clients) - index
             text += (
@@ -170,7 +170,7 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     return text
 
 
-def _client_section(client: ClientPlan, violations: list[Violation]) -> str:
+def client_section(client: ClientPlan, violations: list[Violation]) -> str:
     rows = client_rows(client)
     denied = sum(v.effect == "deny" for v in violations)
     flag = f" :no_entry: {denied} denied" if denied else ""

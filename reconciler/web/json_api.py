@@ -1,6 +1,7 @@
 """The JSON API behind the pages: the same `to_json` documents as the CLI's `--format json`.
 
-GET /api/drift, /api/clients/{id}, /api/plan, /api/history, /api/history/{run};
+GET /api/drift, /api/clients/{id}, /api/plan, /api/history, /api/history/{run},
+/api/rollouts, /api/rollouts/{id};
 POST /api/history/{run}/revert with `Authorization: Bearer <token>` (a header no browser sends
 cross-site on its own, so this endpoint needs no CSRF token; the HTML form does).
 """
@@ -106,6 +107,13 @@ async def revert(request: Request) -> Response:
     return json_response(report.to_json(), 200 if report.ok else 409)
 
 
+def rollouts(request: Request) -> Response:
+    """`reconciler rollout status [ID] --format json`."""
+    rollout_id = request.path_params.get("rollout_id")
+    report = api.rollout_status(dashboard(request).config.store_url, rollout_id)
+    return json_response(report.to_json())
+
+
 _HINT = "send `Authorization: Bearer <token>` with RECONCILER_SERVE_TOKEN or the printed token"
 _BODY_HINT = (
     'a JSON object with only these optional keys: {"clients": ["<client id>"], '
@@ -119,4 +127,6 @@ ROUTES = [
     Route("/api/history", history),
     Route("/api/history/{run_id:int}", run),
     Route("/api/history/{run_id:int}/revert", revert, methods=["POST"]),
+    Route("/api/rollouts", rollouts),
+    Route("/api/rollouts/{rollout_id:int}", rollouts),
 ]

@@ -24,6 +24,8 @@ from reconciler.render.plan import render_markdown, text_lines
 from reconciler.results import RunMeta
 from reconciler.web.board import dashboard, error_response, not_found, refuse_token
 from reconciler.web.bodies import BodyError, RevertBody
+from reconciler.web.rollouts import ROUTES as ROLLOUT_ROUTES
+from reconciler.web.rollouts import client_rollouts
 from reconciler.web.security import CSRF_FIELD
 
 log = logging.getLogger(__name__)
@@ -105,6 +107,7 @@ def client_page(request: Request) -> Response:
         "has_changes": bool(plan.clients),
         "plan_at": board.plan.computed_at,
         "runs": runs,
+        "rollouts": client_rollouts(cfg.store_url, client_id),
     }
     return board.render(request, "client.html", context)
 
@@ -243,4 +246,5 @@ ROUTES = [
     Route("/runs/{run_id:int}", run_page, name="run"),
     Route("/runs/{run_id:int}/revert", revert_action, methods=["POST"], name="revert"),
     Route("/refresh", refresh_action, methods=["POST"], name="refresh"),
+    *ROLLOUT_ROUTES,
 ]

@@ -14,7 +14,13 @@ from reconciler.errors import ReconcilerError
 from reconciler.live import migrate
 from reconciler.live.engine import make_engine
 from reconciler.live.legacy_ddl import create_legacy_table
-from reconciler.live.migrate import MIGRATIONS, SCHEMA_VERSION, init, require_initialised, run_init
+from reconciler.live.migrate import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    init,
+    require_initialised,
+    run_init,
+)
 from tests.helpers import ORIGINAL_SQL, add_clients, has_table, raw_connect, run_sql
 
 RECONCILER_TABLES = [
@@ -25,6 +31,7 @@ RECONCILER_TABLES = [
     "reconciler_runs",
     "reconciler_schema_version",
 ]
+ROLLOUT_TABLES = ["reconciler_rollouts", "reconciler_rollout_runs", "reconciler_rollout_gates"]
 
 
 def pg_legacy_catalog(url: str) -> dict[str, Any]:
@@ -161,6 +168,24 @@ def test_init_is_idempotent_and_records_the_version(store_url_bare: str) -> None
         (SCHEMA_VERSION,)
     ]
     assert all(has_table(store_url_bare, name) for name in RECONCILER_TABLES)
+
+
+def test_a_store_at_version_1_runs_only_the_later_steps_across_the_gap(
+    store_url_bare: str,
+) -> None:
+    """Steps are numbered by the issue that adds them (1, then 5): a gap is fine."""
+    engine = make_engine(store_url_bare)
+    run_init(engine)
+    run_sql(store_url_bare, "DROP TABLE reconciler_rollout_gates")
+    run_sql(store_url_bare, "DROP TABLE reconciler_rollout_runs")
+    run_sql(store_url_bare, "DROP TABLE reconciler_rollouts")
+    run_sql(store_url_bare, "UPDATE reconciler_schema_version SET version = 1")
+    with pytest.raises(ReconcilerError, match="older than"), engine.connect() as conn:
+        require_initialised(conn)
+    upgraded = run_init(engine)
+    assert [v for v, _ in upgraded.applied] == [v for v, _, _ in MIGRATIONS if v > 1]
+    assert all(has_table(store_url_bare, n) for n in ROLLOUT_TABLES)
+    assert run_sql(store_url_bare, "SELECT count(*) FROM reconciler_rollouts") == [(0,)]
 
 
 def test_sqlite_legacy_table_has_an_updated_at_trigger(sqlite_store_bare: str) -> None:
