@@ -1,6 +1,6 @@
 """What `rollout` returns: the plan of its waves, and a rollout's recorded state (issue 14).
 
-Kept apart from results.py for size; results.py re-exports these names.
+A Plan per wave sits inside, so this module stands above plan/ (results/ is below it).
 """
 
 from __future__ import annotations
