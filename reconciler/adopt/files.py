@@ -1,14 +1,11 @@
 """`import`: adopt the live state of both stores as client files (SPEC §6).
 
-Every module is classified by source (legacy / registry / unified, from `plan.unified.unify`)
-and every disagreement between the stores is reported. Every module enabled in either store is
-written into the file (issue 13: import adopts the live state faithfully, it leaves nothing
-out). The files are checked before they are written, by the real loader and the real planner:
-planning a file against live state may only adopt modules into the registry (a module only the
-legacy list has gets its registry row: no behaviour change); a module whose live state a file
-cannot express otherwise (a version other than the catalog's, stores that disagree, settings
-its schema refuses) is marked `strategy: preserve`, so it is still listed and never touched.
-Only modules no store enables may be left out (the client's `merge` keeps them as they are).
+Modules are classified by source (`plan.unified.unify`), disagreements between the stores
+reported, and every module enabled in either store is written (issue 13: nothing left out).
+Files are checked by the real loader and planner before they are written: planning a file may
+only adopt modules into the registry (no behaviour change); a live state a file cannot express
+otherwise is marked `strategy: preserve` (listed, never touched). Only modules no store enables,
+or whose live state breaks a catalog rule, may be left out (reported).
 """
 
 from __future__ import annotations

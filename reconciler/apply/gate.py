@@ -24,9 +24,10 @@ from pathlib import Path
 from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponential
 
 from reconciler.errors import Problem
-from reconciler.model import JSON, Gate, HealthCheck, Wave
+from reconciler.model import JSON
 from reconciler.plan.waves import check_problem, parse_json_path
 from reconciler.redact import redact_urls
+from reconciler.rollout_model import Gate, HealthCheck, Wave
 
 MAX_BODY = 1024 * 1024  # a health response larger than this is not read further
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from reconciler.desired.yamlsafe import JsonPath, YamlFile
 from reconciler.errors import Problem
-from reconciler.model import Gate, HealthCheck, Selector, Wave
 from reconciler.plan.waves import parse_json_path
+from reconciler.rollout_model import Gate, HealthCheck, Selector, Wave
 
 
 def build_waves(yf: YamlFile, data: dict[str, Any]) -> tuple[tuple[Wave, ...], list[Problem]]:

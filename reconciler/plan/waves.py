@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from reconciler.errors import Location, Problem
-from reconciler.model import JSON, ClientDesired, Gate, HealthCheck, Selector, Wave
+from reconciler.model import JSON, ClientDesired
+from reconciler.rollout_model import Gate, HealthCheck, Selector, Wave
 
 _PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]|\['([^']*)'\]")
 

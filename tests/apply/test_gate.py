@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler.apply.gate import failed_clients, missing_commands, run_gate
-from reconciler.model import Gate, HealthCheck, Selector, Wave
+from reconciler.rollout_model import Gate, HealthCheck, Selector, Wave
 from tests.rollout_helpers import health_server
 
 

@@ -250,10 +250,14 @@ def test_force_needs_a_reason(
 
 
 def test_safety_applies_per_wave_and_force_needs_its_reason(
-    capsys: pytest.CaptureFixture[str], store_url: str, tmp_path: Path
+    capsys: pytest.CaptureFixture[str],
+    store_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with health_server() as health:
         desired = demo_tree(capsys, store_url, tmp_path, three_waves(health.url))
+        monkeypatch.chdir(desired)  # problems are shown relative to the cwd
         settings = desired / "reconciler.yaml"
         settings.write_text(
             settings.read_text().replace("max_clients_changed: 50", "max_clients_changed: 1")

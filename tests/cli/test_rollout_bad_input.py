@@ -32,7 +32,10 @@ def _waves(*blocks: str) -> str:
 
 
 def test_percent_out_of_range_and_unknown_profile(
-    capsys: pytest.CaptureFixture[str], store_url: str, tmp_path: Path
+    capsys: pytest.CaptureFixture[str],
+    store_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     desired = demo_tree(
         capsys,
@@ -40,6 +43,7 @@ def test_percent_out_of_range_and_unknown_profile(
         tmp_path,
         _waves("    - name: canary\n      select: {profiles: [internal], percent: 150}\n"),
     )
+    monkeypatch.chdir(desired)  # problems are shown relative to the cwd
     before = snapshot(store_url)
     args = ["--store", store_url, "--dir", str(desired)]
     result = invoke(capsys, "rollout", "--yes", *args)
@@ -61,7 +65,10 @@ def test_percent_out_of_range_and_unknown_profile(
 
 
 def test_wave_selecting_nothing_overlap_and_missing_command(
-    capsys: pytest.CaptureFixture[str], store_url: str, tmp_path: Path
+    capsys: pytest.CaptureFixture[str],
+    store_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rollout = _waves(
         "    - name: everyone\n      select: {percent: 100}\n",
@@ -70,6 +77,7 @@ def test_wave_selecting_nothing_overlap_and_missing_command(
         "      gate:\n        checks:\n          - command: [./missing.sh, '{client_id}']\n",
     )
     desired = demo_tree(capsys, store_url, tmp_path, rollout)
+    monkeypatch.chdir(desired)  # problems are shown relative to the cwd
     before = snapshot(store_url)
     result = invoke(capsys, "rollout", "--yes", "--store", store_url, "--dir", str(desired))
     assert (result.code, result.out) == (1, "")
@@ -93,9 +101,13 @@ def test_wave_selecting_nothing_overlap_and_missing_command(
 
 
 def test_duplicate_names_bad_checks_and_no_rollout(
-    capsys: pytest.CaptureFixture[str], store_url: str, tmp_path: Path
+    capsys: pytest.CaptureFixture[str],
+    store_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     desired = demo_tree(capsys, store_url, tmp_path, "")
+    monkeypatch.chdir(desired)  # problems are shown relative to the cwd
     before = snapshot(store_url)
     args = ["--store", store_url, "--dir", str(desired)]
     result = invoke(capsys, "rollout", *args)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from reconciler.model import ClientDesired, Selector, Wave
+from reconciler.model import ClientDesired
 from reconciler.plan.waves import assign, bucket, parse_json_path, wave_from_json, wave_to_json
+from reconciler.rollout_model import Selector, Wave
 
 
 def _client(n: int, **kwargs: object) -> ClientDesired:

@@ -130,15 +130,9 @@ def test_markdown_counts_violations_above_the_clients_and_lists_them_per_client(
     )
     acme = text[text.index("<details open><summary><b>acme</b>") : text.index("</details>")]
     assert (
-        acme.splitlines()[-3:]
-        == [
-            "| `no-billing-disable` | **deny** | `- billing disable` | billing stays on for enterprise "
-            "clients | `sub/desired-state/policies/billing.yaml:3:5` |",
-            "",
-            "",
-        ][:1]
-        + acme.splitlines()[-2:]
-    )
+        "| `no-billing-disable` | **deny** | `- billing disable` | billing stays on for enterprise "
+        "clients | `sub/desired-state/policies/billing.yaml:3:5` |"
+    ) in acme.splitlines()
     assert ":no_entry: 1 denied" in acme
     assert "Polic" not in written(planned(violations=False), "markdown")
 
