@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -25,6 +26,8 @@ from reconciler.model import JSON
 from reconciler.plan.drift import CLASSES, LABELS
 from reconciler.plan.rows import show
 from reconciler.redact import redact_urls
+from reconciler.results import ApplyReport, RunMeta
+from reconciler.web.bodies import RevertBody
 from reconciler.web.fleet import Recomputed, fleet_cache
 from reconciler.web.security import CSRF_COOKIE, Csrf, Throttle, token_in_query, token_ok
 
@@ -103,6 +106,20 @@ class Dashboard:
         """After a write (revert): cached reports are wrong, not merely old."""
         self.plan.clear()
         self.fleet.clear()
+
+    async def revert(self, run_id: int, body: RevertBody, meta: RunMeta) -> ApplyReport:
+        """`api.revert` off the event loop, for the page and the JSON API; the caches are
+        dropped after it. Errors propagate: the app maps them to 404/409/400/503."""
+        report = await run_in_threadpool(
+            api.revert,
+            self.config.store_url,
+            run_id,
+            client_ids=body.clients,
+            force=body.force,
+            meta=meta,
+        )
+        self.written()
+        return report
 
     def run_json(self, run_id: int) -> dict[str, JSON]:
         """`history show RUN --format json` (masked); finished runs never change, so the last

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import logging
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler import api
-from reconciler.errors import ReconcilerError
 from reconciler.results import RunList, RunMeta
 from reconciler.web.board import dashboard, error_response, json_response, not_found, refuse_token
 from reconciler.web.bodies import BodyError, RevertBody
@@ -92,18 +90,7 @@ async def revert(request: Request) -> Response:
         command=f"reconciler serve: API revert {run_id}",
         reason=body.reason,
     )
-    try:
-        report = await run_in_threadpool(
-            api.revert,
-            board.config.store_url,
-            run_id,
-            client_ids=body.clients,
-            force=body.force,
-            meta=meta,
-        )
-    except ReconcilerError as exc:
-        return error_response(request, 400, exc.message, exc.hint)
-    board.written()
+    report = await board.revert(run_id, body, meta)
     return json_response(report.to_json(), 200 if report.ok else 409)
 
 

@@ -14,7 +14,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from reconciler import api
-from reconciler.errors import ReconcilerError
 from reconciler.model import JSON
 from reconciler.plan.diff import json_paths
 from reconciler.plan.drift import CLASSES
@@ -206,18 +205,7 @@ async def revert_action(request: Request) -> Response:
         command=command + (" --force" if body.force else ""),
         reason=body.reason,
     )
-    try:
-        report = await run_in_threadpool(
-            api.revert,
-            board.config.store_url,
-            run_id,
-            client_ids=body.clients,
-            force=body.force,
-            meta=meta,
-        )
-    except ReconcilerError as exc:
-        return error_response(request, 400, exc.message, exc.hint)
-    board.written()
+    report = await board.revert(run_id, body, meta)
     log.info("serve: revert of run %d: run %s, ok=%s", run_id, report.run_id, report.ok)
     context = {"title": f"Revert of run {run_id}", "run_id": run_id, "report": report.to_json()}
     return board.render(request, "reverted.html", context, 200 if report.ok else 409)

@@ -88,7 +88,10 @@ def without_merged(result: Result) -> Any:
     return data
 
 
-def test_four_indexed_shards_plan_apply_and_drift_like_one_process(fleet: Fleet) -> None:
+def test_four_indexed_shards_plan_apply_and_drift_like_one_process(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(fleet.repo)  # as the shard processes run: file paths are shown from here
     # plan: the shards' result files, merged, are the unsharded plan in every format.
     files = fleet.shards("plan", name="plan")
     docs = [json.loads(f.read_text()) for f in files]
