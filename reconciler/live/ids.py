@@ -6,6 +6,9 @@ import uuid
 from collections.abc import Collection, Iterator, Sequence
 from typing import TypeVar
 
+from sqlalchemy import ColumnElement, bindparam, cast
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.engine import Connection
 
 from reconciler.errors import BadInput
@@ -38,3 +41,13 @@ def batches(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
     """Consecutive slices of at most `size` items."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def keyed(column: ColumnElement[str], ids: Sequence[str], conn: Connection) -> ColumnElement[bool]:
+    """`column` is one of `ids` (stored forms): on PostgreSQL `column = ANY(CAST(:ids AS
+    uuid[]))`, one array parameter and one statement text whatever the batch's size (a plain
+    IN list would be a new statement per size); elsewhere an IN list."""
+    if conn.dialect.name != "postgresql":
+        return column.in_(list(ids))
+    array = cast(bindparam("keyed_ids", list(ids)), ARRAY(PG_UUID(as_uuid=False)))
+    return column == array.any_()

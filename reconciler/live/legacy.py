@@ -14,7 +14,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
 from reconciler.errors import ReconcilerError
-from reconciler.live.ids import batches, db_client_id, id_map
+from reconciler.live.ids import batches, db_client_id, id_map, keyed
+from reconciler.live.stats import keyed_reads
 from reconciler.live.tables import LEGACY_DATA_COLUMNS
 from reconciler.live.tables import client_app_overrides as legacy_table
 from reconciler.model import JSON, LegacyRow
@@ -36,13 +37,14 @@ def read_legacy(
             result[str(row[0])] = _to_legacy(str(row[0]), row)
         return result
     wanted = id_map(conn, client_ids)
-    for batch in batches(sorted(wanted)):
-        query = select(*_COLUMNS).where(legacy_table.c.client_id.in_(batch))
-        if lock:
-            query = query.with_for_update()
-        for row in conn.execute(query):
-            requested = wanted[str(row[0])]
-            result[requested] = _to_legacy(requested, row)
+    with keyed_reads(conn):
+        for batch in batches(sorted(wanted)):
+            query = select(*_COLUMNS).where(keyed(legacy_table.c.client_id, batch, conn))
+            if lock:
+                query = query.with_for_update()
+            for row in conn.execute(query):
+                requested = wanted[str(row[0])]
+                result[requested] = _to_legacy(requested, row)
     return result
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
-from reconciler.live.ids import batches, db_client_id, id_map
+from reconciler.live.ids import batches, db_client_id, id_map, keyed
+from reconciler.live.stats import keyed_reads
 from reconciler.live.tables import reconciler_client_modules as rows_table
 from reconciler.live.tables import reconciler_modules as catalog_table
 from reconciler.model import JSON, ModuleDef, RegistryModule, canonical_json
@@ -44,10 +45,11 @@ def read_registry(
             result.setdefault(cid, {})[row[1]] = _to_module(row)
         return result
     wanted = id_map(conn, client_ids)
-    for batch in batches(sorted(wanted)):
-        query = select(*_COLUMNS).where(rows_table.c.client_id.in_(batch))
-        for row in conn.execute(query):
-            result.setdefault(wanted[str(row[0])], {})[row[1]] = _to_module(row)
+    with keyed_reads(conn):
+        for batch in batches(sorted(wanted)):
+            query = select(*_COLUMNS).where(keyed(rows_table.c.client_id, batch, conn))
+            for row in conn.execute(query):
+                result.setdefault(wanted[str(row[0])], {})[row[1]] = _to_module(row)
     return result
 
 

@@ -1,0 +1,90 @@
+"""Planner statistics upkeep and keyed reads that stay on the index (issue 15).
+
+A first apply grows `reconciler_client_modules` from nothing to millions of rows in one run.
+PostgreSQL estimates `client_id IN (...)` from statistics gathered by ANALYZE; a server without
+autovacuum (or one that has not caught up yet) keeps statistics from before the run, and the
+planner then reads the whole growing table for every batch (quadratic). Two guards, neither
+depending on autovacuum:
+
+- `keyed_reads`: the per-batch reads by client id run with sequential scans disabled for their
+  own statements (`set_config(..., true)`, restored after), so they use the primary key /
+  unique index whatever the statistics say. A batch is at most 1,000 ids of a table keyed by
+  client id: an index scan is always the right plan for it.
+- `refresh_statistics`: ANALYZE the reconciler's own tables once the rows changed since their
+  last ANALYZE exceed autovacuum's default threshold (50 rows + 10 %); a writer calls it after
+  each batch, so the number of ANALYZEs grows with the log of the table, not with the run.
+  The legacy table is not the reconciler's: it is never analyzed (its unique index on
+  client_id keeps its keyed reads exact anyway).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import text
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, Engine
+
+log = logging.getLogger(__name__)
+
+# The reconciler's tables that grow with the fleet (client_app_overrides is never analyzed).
+GROWING_TABLES = ("reconciler_client_modules", "reconciler_run_clients")
+ANALYZE_BASE_ROWS = 50  # autovacuum_analyze_threshold's default
+ANALYZE_SCALE = 0.1  # autovacuum_analyze_scale_factor's default
+
+
+@contextmanager
+def keyed_reads(conn: Connection) -> Iterator[None]:
+    """Statements inside run with sequential scans disabled (PostgreSQL; a no-op elsewhere)."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    before = conn.execute(
+        text("SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)")
+    ).scalar_one()
+    yield
+    # Only on success: after an error the transaction (and its local setting) is rolled back.
+    conn.execute(text("SELECT set_config('enable_seqscan', :v, true)"), {"v": before})
+
+
+def stale_tables(conn: Connection) -> list[str]:
+    """The growing tables whose rows changed since their last ANALYZE beyond the threshold."""
+    rows = conn.execute(
+        text(
+            "SELECT s.relname, s.n_mod_since_analyze, GREATEST(c.reltuples, 0) "
+            "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+            "WHERE s.schemaname = current_schema() AND s.relname = ANY(:names)"
+        ),
+        {"names": list(GROWING_TABLES)},
+    )
+    return sorted(
+        str(name)
+        for name, modified, tuples in rows
+        if modified > ANALYZE_BASE_ROWS + ANALYZE_SCALE * float(tuples)
+    )
+
+
+def refresh_statistics(engine: Engine) -> list[str]:
+    """ANALYZE the growing tables whose statistics are stale (PostgreSQL); returns their names.
+
+    Never fails a run: a role that may not ANALYZE (or a store gone away) is logged and the
+    guard of `keyed_reads` remains."""
+    if engine.dialect.name != "postgresql":
+        return []
+    started = time.perf_counter()
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            stale = stale_tables(conn)
+            for name in stale:
+                conn.execute(text(f'ANALYZE "{name}"'))
+    except sa_exc.SQLAlchemyError as exc:
+        log.info("statistics upkeep skipped: %s", type(exc).__name__)
+        return []
+    if stale:
+        log.info(
+            "statistics: analyzed %s in %.3f s", ", ".join(stale), time.perf_counter() - started
+        )
+    return stale
