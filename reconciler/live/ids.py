@@ -49,5 +49,5 @@ def keyed(column: ColumnElement[str], ids: Sequence[str], conn: Connection) -> C
     IN list would be a new statement per size); elsewhere an IN list."""
     if conn.dialect.name != "postgresql":
         return column.in_(list(ids))
-    array = cast(bindparam("keyed_ids", list(ids)), ARRAY(PG_UUID(as_uuid=False)))
+    array = cast(bindparam("keyed_ids", list(ids), unique=True), ARRAY(PG_UUID(as_uuid=False)))
     return column == array.any_()
