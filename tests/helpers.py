@@ -134,8 +134,14 @@ class StatementCounter:
 
     @property
     def queries(self) -> list[str]:
-        """SELECTs only (no BEGIN/SAVEPOINT/PRAGMA)."""
-        return [s for s in self.statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+        """SELECTs of data only (no BEGIN/SAVEPOINT/PRAGMA, nor the planner setting that keyed
+        reads set and restore around themselves: live/stats.py `keyed_reads`)."""
+        return [
+            s
+            for s in self.statements
+            if s.lstrip().upper().startswith(("SELECT", "WITH"))
+            and "set_config('enable_seqscan'" not in s
+        ]
 
 
 @contextmanager
