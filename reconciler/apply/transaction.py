@@ -20,6 +20,7 @@ from reconciler.apply.sealing import Sealer, Sensitive
 from reconciler.errors import ConnectionLost, ReconcilerError, StalePlan
 from reconciler.live.locks import client_transaction, clients_transaction
 from reconciler.live.state import read_live, write_live, write_live_many
+from reconciler.live.stats import refresh_statistics
 from reconciler.model import ClientLive
 from reconciler.redact import redact_urls
 from reconciler.results import ClientResult, Clock, utc_now
@@ -67,6 +68,7 @@ class Job:
 
 
 BATCH_SIZE = 200  # clients per transaction on the fast path
+STATISTICS_CHECK = 1000  # clients written before the first statistics check of a run
 
 
 def run_jobs(
@@ -76,17 +78,22 @@ def run_jobs(
     run_id: int,
     clock: Clock = utc_now,
     on_done: Callable[[ClientResult], None] | None = None,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     sealer: Sealer = PLAIN,
 ) -> list[ClientResult]:
     """Run every job; a failing client never stops the others.
 
     Jobs go in batches: one transaction locks, reads, writes, reads back and records a batch
     of clients set-based. Any error in a batch rolls all of it back and its clients are
-    retried one transaction each, so one bad client is isolated and reported by name.
+    retried one transaction each, so one bad client is isolated and reported by name. Each
+    time the clients written double (1k, 2k, 4k, ...) the reconciler's growing tables get
+    fresh planner statistics if they changed enough since their last ANALYZE (live/stats.py),
+    so a large first run never depends on autovacuum (issue 15).
     """
     results: list[ClientResult] = []
     pending = list(jobs)
+    written, next_check = 0, STATISTICS_CHECK
+    batch_size = batch_size or BATCH_SIZE
     for start in range(0, len(pending), max(1, batch_size)):
         batch = pending[start : start + batch_size]
         done: list[ClientResult] = []
@@ -114,6 +121,10 @@ def run_jobs(
             results.append(result)
             if on_done is not None:
                 on_done(result)
+        written += sum(r.outcome == "applied" for r in done)
+        if written >= next_check:  # a log of the run's checks, not one per batch
+            refresh_statistics(engine)
+            next_check = 2 * written
     return results
 
 

@@ -4,9 +4,11 @@ of its own growing tables without autovacuum (issue 15). PostgreSQL only."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Select, insert, select, text
+import pytest
+from sqlalchemy import Connection, Engine, Select, insert, select, text
 
 from reconciler.live.engine import make_engine
 from reconciler.live.ids import keyed
@@ -78,3 +80,29 @@ def test_refresh_statistics_analyzes_grown_tables_only_when_stale(pg_store: str)
     assert tuples == 60_000
     assert again == []
     assert refresh_statistics(engine) == []
+
+
+def test_a_run_checks_statistics_as_the_clients_written_double(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run_jobs asks for fresh statistics at 1k, 2k, 4k... clients written (here 2, 4, ...):
+    a log of the run's size, never once per batch (refresh_statistics itself: above)."""
+    from reconciler import api
+    from reconciler.apply import transaction
+    from tests.cli.cli_helpers import EXAMPLE_IDS, copy_example
+    from tests.helpers import add_clients
+
+    checked: list[list[str]] = []
+
+    def spy(engine: Engine) -> list[str]:
+        checked.append(refresh_statistics(engine))
+        return checked[-1]
+
+    monkeypatch.setattr(transaction, "STATISTICS_CHECK", 2)
+    monkeypatch.setattr(transaction, "BATCH_SIZE", 2)
+    monkeypatch.setattr(transaction, "refresh_statistics", spy)
+    add_clients(store_url, EXAMPLE_IDS.values())
+    desired = str(copy_example(tmp_path))
+    report = api.apply(store_url, api.plan(store_url, desired))
+    assert report.counts["applied"] == 5
+    assert len(checked) == 2  # after 2 written (next at 4), after 4 (next at 8); not at 5
