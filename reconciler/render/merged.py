@@ -9,7 +9,6 @@ from reconciler.plan.drift import DriftReport
 from reconciler.plan.merge import MergedResults
 from reconciler.plan.model import Plan
 from reconciler.render import drift, plan, runs
-from reconciler.render.color import enabled, paint
 from reconciler.results import ApplyReport
 
 
@@ -47,30 +46,9 @@ def _apply_text(report: ApplyReport, merged: MergedResults, out: IO[str]) -> Non
     if not merged.run_ids:
         runs.write_report_text(report, out)
         return
-    on = enabled(out)
-    for result in report.results:
-        if result.outcome == "unchanged":
-            continue
-        line = f"{result.outcome:<9} {result.client_id}"
-        if result.message:
-            line += f"  {result.message}"
-        out.write(paint(line, runs.OUTCOME_COLOR[result.outcome], on) + "\n")
-    c = report.counts
-    summary = (
-        f"{report.kind.capitalize()} ({len(merged.run_ids)} runs): {c['applied']} applied, "
-        f"{c['unchanged']} unchanged, {c['stale']} refused as stale, {c['failed']} failed"
-    )
-    out.write(paint(summary, "bold", on) + "\n")
+    runs.write_report_text(report, out, runs=f"({len(merged.run_ids)} runs)")
 
 
 def _apply_markdown(report: ApplyReport, merged: MergedResults, out: IO[str]) -> None:
-    c = report.counts
-    runs_text = ", ".join(str(r) for r in merged.run_ids) or "none (nothing to apply)"
-    out.write(f"### {report.kind} runs {runs_text}\n\n| outcome | clients |\n|---|---:|\n")
-    for key in ("applied", "unchanged", "stale", "failed"):
-        out.write(f"| {key} | {c[key]} |\n")
-    problems = [r for r in report.results if r.outcome in ("stale", "failed")]
-    if problems:
-        out.write("\n| client | outcome | message |\n|---|---|---|\n")
-        for r in problems:
-            out.write(f"| `{r.client_id}` | {r.outcome} | {r.message.replace('|', '/')} |\n")
+    shown = ", ".join(str(r) for r in merged.run_ids) or "none (nothing to apply)"
+    runs.write_report_markdown(report, out, runs=f"runs {shown}")

@@ -13,9 +13,11 @@ from reconciler.results import ApplyReport, ClientSnapshot, RunDetail, RunList
 OUTCOME_COLOR = {"applied": "green", "unchanged": "dim", "stale": "yellow", "failed": "red"}
 
 
-def write_report_text(report: ApplyReport, out: IO[str]) -> None:
+def write_report_text(report: ApplyReport, out: IO[str], *, runs: str = "") -> None:
+    """One line per client written or refused, then the counts; `runs` names the runs when
+    the report merges several (merge-results), else it is `run N`."""
     on = enabled(out)
-    if report.run_id is None:
+    if report.run_id is None and not runs:
         out.write("Nothing to apply: live state already matches.\n")
         return
     for result in report.results:
@@ -28,7 +30,7 @@ def write_report_text(report: ApplyReport, out: IO[str]) -> None:
     c = report.counts
     out.write(
         paint(
-            f"{report.kind.capitalize()} run {report.run_id}: {c['applied']} applied, "
+            f"{report.kind.capitalize()} {runs or f'run {report.run_id}'}: {c['applied']} applied, "
             f"{c['unchanged']} unchanged, {c['stale']} refused as stale, {c['failed']} failed",
             "bold",
             on,
@@ -37,9 +39,11 @@ def write_report_text(report: ApplyReport, out: IO[str]) -> None:
     )
 
 
-def write_report_markdown(report: ApplyReport, out: IO[str]) -> None:
+def write_report_markdown(report: ApplyReport, out: IO[str], *, runs: str = "") -> None:
+    """The counts as a table, then the clients refused or failed (`runs`: as for text)."""
     c = report.counts
-    out.write(f"### {report.kind} run {report.run_id}\n\n| outcome | clients |\n|---|---:|\n")
+    title = runs or f"run {report.run_id}"
+    out.write(f"### {report.kind} {title}\n\n| outcome | clients |\n|---|---:|\n")
     for key in ("applied", "unchanged", "stale", "failed"):
         out.write(f"| {key} | {c[key]} |\n")
     problems = [r for r in report.results if r.outcome in ("stale", "failed")]
