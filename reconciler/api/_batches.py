@@ -35,11 +35,6 @@ def select(
     ]
 
 
-def count(stream: DesiredStream, batch: list[ClientDesired]) -> int:
-    """`validate`: how many clients resolved."""
-    return len(batch)
-
-
 def resolved(
     stream: DesiredStream, chosen: list[ClientDesired]
 ) -> tuple[list[ClientDesired], list[str]]:

@@ -73,28 +73,22 @@ def diff_client(
             stores.add("registry")
         old_state, new_state = before.get(module), after.get(module)
         now_enabled = new_state is not None and new_state.enabled
-        # Only the registry learns of a module the legacy list already enables: adoption.
+        # Only the registry learns of a module the legacy list already enables: adoption
+        # (its row is new, so `new_row` is set); path () carries the version.
         adopt = stores == {"registry"} and old_row is None and now_enabled
-        if adopt and new_row is not None:
+        if stores:
+            kind = ChangeKind.ENABLE if now_enabled else ChangeKind.DISABLE
+            was: JSON = old_state is not None and old_state.enabled
+            now: JSON = now_enabled
+            if adopt and new_row is not None:
+                kind, was, now = ChangeKind.ADOPT, ABSENT, new_row.version
             changes.append(
                 Change(
                     client_id=cid,
                     module=module,
-                    kind=ChangeKind.ADOPT,
-                    old=ABSENT,
-                    new=new_row.version,
-                    stores=frozenset(stores),
-                    informational=informational,
-                )
-            )
-        elif stores:
-            changes.append(
-                Change(
-                    client_id=cid,
-                    module=module,
-                    kind=ChangeKind.ENABLE if now_enabled else ChangeKind.DISABLE,
-                    old=old_state is not None and old_state.enabled,
-                    new=now_enabled,
+                    kind=kind,
+                    old=was,
+                    new=now,
                     stores=frozenset(stores),
                     informational=informational,
                 )

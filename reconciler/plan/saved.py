@@ -142,8 +142,3 @@ def _client(entry: dict[str, JSON], name: str) -> SavedClient:
         live_fingerprint=str(entry["live_fingerprint"]),
         changes_fingerprint=str(entry["changes_fingerprint"]),
     )
-
-
-def plan_json(plan: Plan) -> JSON:
-    """The JSON output of `plan --format json` (sensitive values masked, not hashed)."""
-    return plan.to_json()
