@@ -7,12 +7,12 @@ never mutated after construction; `canonical_json` gives them a stable byte form
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
+from reconciler import jsontext
 from reconciler.rollout_model import Wave
 
 JSON = Any
@@ -47,13 +47,15 @@ ORIGINAL_LEGACY_DEFAULTS: tuple[str, ...] = ("analytics", "automation", "integra
 
 
 def canonical_json(value: JSON) -> str:
-    """Stable text for a JSON value: sorted keys, no whitespace, UTF-8 kept."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Stable text for a JSON value: sorted keys, no whitespace, UTF-8 kept (the bytes of
+    `json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`)."""
+    return jsontext.canonical(value)
 
 
-def fingerprint(value: JSON) -> str:
-    """sha256 of the canonical JSON form; equal values give equal fingerprints."""
-    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+def fingerprint(value: JSON, *, checked: bool = False) -> str:
+    """sha256 of the canonical JSON form; equal values give equal fingerprints. `checked`:
+    the caller knows `jsontext.plain(value)` holds."""
+    return hashlib.sha256(jsontext.canonical_bytes(value, checked=checked)).hexdigest()
 
 
 def is_secret_ref(value: JSON) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from reconciler.jsontext import plain
 from reconciler.model import (
     JSON,
     OUTPUT_FORMAT_VERSION,
@@ -93,6 +94,10 @@ def _op(old: JSON, new: JSON) -> str:
     return "change"
 
 
+def _plain(value: JSON) -> bool:
+    return value is ABSENT or plain(value)
+
+
 def _shown(value: JSON, sensitive: bool, hash_sensitive: bool) -> JSON:
     if value is ABSENT:
         return None
@@ -127,19 +132,44 @@ class ClientPlan:
 
     def changes_fingerprint(self) -> str:
         """Hash of the changes with sensitive values hashed; a saved plan is checked against it."""
-        return fingerprint([c.to_json(hash_sensitive=True) for c in self.changes])
+        hashed = [c.to_json(hash_sensitive=True) for c in self.changes]
+        return self._hash_changes(hashed, self.plain_json())
+
+    def _hash_changes(self, hashed: list[JSON], plain: bool) -> str:
+        """The fingerprint of `hashed`, the changes' JSON with sensitive values hashed;
+        `plain`: it is plain JSON (a client plan read back from a shard keeps the one the
+        shard computed)."""
+        return fingerprint(hashed, checked=plain)
+
+    def plain_json(self) -> bool:
+        """True when every value the changes carry is plain JSON (`jsontext.plain`: no float,
+        no huge int ...), so their JSON needs no walk before the fast encoder. Only `old` and
+        `new` are free JSON; every other field is typed (str, bool, tuple of str), and a
+        sensitive value is shown as a string or a `{"sha256": ...}` whatever it is."""
+        return all(c.sensitive or (_plain(c.old) and _plain(c.new)) for c in self.changes)
 
     def to_json(self, *, hash_sensitive: bool = False) -> dict[str, JSON]:
-        return {
+        return self.json_document(hash_sensitive=hash_sensitive)[0]
+
+    def json_document(self, *, hash_sensitive: bool = False) -> tuple[dict[str, JSON], bool]:
+        """`to_json()` and whether it is plain JSON (`plain_json()`), each change's JSON built
+        once: without sensitive values its hashed form (the fingerprint's) is the same."""
+        changes = [c.to_json(hash_sensitive=hash_sensitive) for c in self.changes]
+        plain = self.plain_json()
+        hashed = changes
+        if not hash_sensitive and any(c.sensitive for c in self.changes):
+            hashed = [c.to_json(hash_sensitive=True) for c in self.changes]
+        data: dict[str, JSON] = {
             "client_id": self.client_id,
             "name": self.name,
             "file": self.file,
             "strategy": self.strategy,
             "writes": self.writes,
             "live_fingerprint": self.live_fingerprint,
-            "changes_fingerprint": self.changes_fingerprint(),
-            "changes": [c.to_json(hash_sensitive=hash_sensitive) for c in self.changes],
+            "changes_fingerprint": self._hash_changes(hashed, plain),
+            "changes": changes,
         }
+        return data, plain
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import IO, Any
 
+from reconciler import jsontext
 from reconciler.model import JSON
 
 
 def write_json(data: JSON, out: IO[str]) -> None:
     """Stable JSON: sorted keys, two-space indent, UTF-8 kept, trailing newline."""
-    out.write(
-        json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=_default) + "\n"
-    )
+    out.write(jsontext.indented(data, default=_default) + "\n")
 
 
 def _default(value: Any) -> JSON:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from typing import IO
 
+from reconciler import jsontext
 from reconciler.plan.model import ClientPlan, Plan, Summary
 from reconciler.plan.rows import client_rows, client_title
 from reconciler.plan.violation import Violation
@@ -116,13 +116,15 @@ def write_json(plan: Plan, out: IO[str]) -> None:
     for position, key in enumerate(keys):
         out.write(("," if position else "") + f"\n  {json.dumps(key)}: ")
         if key != "clients":
-            value = json.dumps(header[key], indent=2, sort_keys=True, ensure_ascii=False)
-            out.write(value.replace("\n", "\n  "))
+            out.write(jsontext.indented(header[key]).replace("\n", "\n  "))
             continue
         out.write("[")
         for index, client in enumerate(plan.clients):
-            text = json.dumps(client.to_json(), indent=2, sort_keys=True, ensure_ascii=False)
-            out.write(("," if index else "") + "\n" + textwrap.indent(text, "    "))
+            data, plain = client.json_document()
+            # Indented JSON has no blank line and no raw line break inside a string (json
+            # escapes \n, \r; U+2028 or U+0085 stay as they are and are no line break here).
+            text = jsontext.indented(data, checked=plain).replace("\n", "\n    ")
+            out.write(("," if index else "") + "\n    " + text)
         out.write("\n  ]" if plan.clients else "]")
     out.write("\n}\n")
 
