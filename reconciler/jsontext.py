@@ -1,9 +1,11 @@
 """JSON text exactly as the standard library writes it, faster where orjson writes the same bytes.
 
-Two forms are used: canonical (`json.dumps(v, sort_keys=True, separators=(",", ":"),
+Three forms are used: canonical (`json.dumps(v, sort_keys=True, separators=(",", ":"),
 ensure_ascii=False)`, hashed into fingerprints) and indented (`json.dumps(v, indent=2,
 sort_keys=True, ensure_ascii=False)`, every command's JSON output). Saved plans, fingerprints and
-golden outputs depend on those bytes, so orjson is used only for values it is known to write
+golden outputs depend on those bytes; the third, spaced (`json.dumps(v, sort_keys=True,
+ensure_ascii=False)`, one value on a line of text), has separators orjson cannot write and uses
+one reused json encoder. orjson is used only for values it is known to write
 identically (tests/test_jsontext.py compares both encoders):
 
 - str (any code point but lone surrogates, which orjson refuses), bool, None: the same bytes,
@@ -26,6 +28,8 @@ import orjson
 
 _INDENTED = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
 _CANONICAL = orjson.OPT_SORT_KEYS
+# `json.dumps(v, sort_keys=True, ensure_ascii=False)` builds this encoder on every call.
+_SPACED = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 _INT_MIN = -(2**63)
 _INT_END = 2**64
 
@@ -69,6 +73,18 @@ def indented(value: Any, *, checked: bool = False, default: Any = None) -> str:
     if fast is not None:
         return fast.decode()
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=default)
+
+
+def spaced(value: Any) -> str:
+    """`json.dumps(value, sort_keys=True, ensure_ascii=False)`: one value as a line shows it."""
+    kind = type(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if kind is int:
+        return int.__repr__(value)  # what json writes for an int
+    return _SPACED.encode(value)
 
 
 def _orjson(value: Any, option: int, checked: bool) -> bytes | None:
