@@ -10,7 +10,9 @@ adopted. Measured in the same run, interleaved, best of --repeat: the floor (CSa
 of every desired file + one SELECT of all live rows, bench/common.py) and `reconciler plan
 --format json` as a CLI subprocess, its output sent to /dev/null, cold (a fresh process; with
 `--no-cache` where the command has it, and a fresh XDG_CACHE_HOME), with its peak RSS.
-Target: plan <= 2.5x the floor at 10,000 clients.
+Target: plan <= 2.5x the floor at 10,000 clients (wall). CPU seconds (user + system of the
+process; the floor's parse and row decoding in this one) are printed too: on a machine shared
+with other work, wall time varies by tens of percent from run to run, CPU time much less.
 
 --baseline PYTHON also times another checkout's CLI (e.g. /work/main/.venv/bin/python, an
 editable install of main) in the same run. --profile runs each CLI once under cProfile (json,
@@ -26,6 +28,7 @@ import os
 import platform
 import pstats
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -57,13 +60,14 @@ def cli(python: str, root: Path, url: str, fmt: str) -> list[str]:
     return [*args, "--format", fmt]
 
 
-def run_cold(args: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one CLI process; stdout to /dev/null."""
+def run_cold(args: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MiB) of one CLI process;
+    stdout to /dev/null."""
     with tempfile.TemporaryDirectory(prefix="adoption-cache-") as cache:
         env = {**os.environ, "NO_COLOR": "1", "XDG_CACHE_HOME": cache}
         start = time.perf_counter()
         proc = subprocess.run(
-            ["/usr/bin/time", "-f", "%M", *args],
+            ["/usr/bin/time", "-f", "%U %S %M", *args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -73,8 +77,30 @@ def run_cold(args: list[str]) -> tuple[float, float]:
         wall = time.perf_counter() - start
     if proc.returncode not in (0, 2):
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
-    rss_kb = int(re.findall(r"^(\d+)$", proc.stderr, re.M)[-1])
-    return wall, rss_kb / 1024
+    user, system, rss_kb = re.findall(r"^([\d.]+) ([\d.]+) (\d+)$", proc.stderr, re.M)[-1]
+    return wall, float(user) + float(system), int(rss_kb) / 1024
+
+
+def checkout(python: str) -> str:
+    """Where `python -m reconciler` comes from, and its git commit."""
+    where = subprocess.run(
+        [python, "-c", "import reconciler, os; print(os.path.dirname(reconciler.__file__))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", where, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    return f"{Path(where).parent} at {commit or 'no commit'}"
+
+
+def cpu_floor(root: Path, url: str) -> tuple[float, float]:
+    """The floor's wall and CPU seconds (this process: the parse; the SELECT's rows decoded)."""
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    wall = floor(root, url)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def profile(args: list[str], out: Path) -> str:
@@ -115,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     pythons = {"this tree": sys.executable}
     if args.baseline:
         pythons = {"baseline": args.baseline, **pythons}
-    floors: list[float] = []
-    walls: dict[str, list[float]] = {label: [] for label in pythons}
+    floors: list[tuple[float, float]] = []
+    runs: dict[str, list[tuple[float, float]]] = {label: [] for label in pythons}
     rss: dict[str, float] = dict.fromkeys(pythons, 0.0)
     profiles: dict[str, str] = {}
     with fresh_database("adoption") as url:
@@ -124,10 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         commands = {label: cli(py, root, url, "json") for label, py in pythons.items()}
         run_cold(commands["this tree"])  # warm-up: page cache, compiled bytecode
         for _ in range(args.repeat):  # interleaved: the same machine load for each
-            floors.append(floor(root, url))
+            floors.append(cpu_floor(root, url))
             for label, command in commands.items():
-                wall, peak = run_cold(command)
-                walls[label].append(wall)
+                wall, cpu, peak = run_cold(command)
+                runs[label].append((wall, cpu))
                 rss[label] = max(rss[label], peak)
         if args.profile:
             with tempfile.TemporaryDirectory() as tmp:
@@ -137,23 +163,27 @@ def main(argv: list[str] | None = None) -> int:
                         profiles[f"{label}, --format {fmt}"] = profile(
                             cli(python, root, url, fmt), out
                         )
-    flo = min(floors)
+    flo, flo_cpu = min(w for w, _ in floors), min(c for _, c in floors)
     load = os.getloadavg()[0]
     lines = [
         f"clients                 {args.clients}",
-        f"floor (parse + SELECT)  {flo:.2f} s (best of {args.repeat}: "
-        + ", ".join(f"{f:.2f}" for f in floors)
+        f"floor (parse + SELECT)  wall {flo:.2f} s, CPU {flo_cpu:.2f} s (best of {args.repeat}: "
+        + ", ".join(f"{w:.2f}/{c:.2f}" for w, c in floors)
         + ")",
     ]
     for label in pythons:
-        best = min(walls[label])
+        wall = min(w for w, _ in runs[label])
+        cpu = min(c for _, c in runs[label])
         lines.append(
-            f"adoption plan, {label:9s} {best:.2f} s = {best / flo:.2f}x floor (target <= 2.5x), "
-            f"peak RSS {rss[label]:.0f} MiB (runs: "
-            + ", ".join(f"{w:.2f}" for w in walls[label])
-            + ")"
+            f"adoption plan, {label:9s} wall {wall:.2f} s = {wall / flo:.2f}x floor "
+            f"(target <= 2.5x); CPU {cpu:.2f} s = {cpu / flo_cpu:.2f}x the floor's CPU; "
+            f"peak RSS {rss[label]:.0f} MiB"
+        )
+        lines.append(
+            "    runs (wall/CPU s): " + ", ".join(f"{w:.2f}/{c:.2f}" for w, c in runs[label])
         )
     lines.append(f"load average at the end {load:.1f} ({os.cpu_count()} cores)")
+    lines += [f"{label}: {checkout(python)}" for label, python in pythons.items()]
     print("\n".join(lines))
     for title, text in profiles.items():
         print(f"\ncProfile, {title} (top by cumulative time)\n{text}", end="")
