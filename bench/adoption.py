@@ -53,7 +53,11 @@ HIDDEN = re.compile(
 def cli(python: str, root: Path, url: str, fmt: str) -> list[str]:
     args = [python, "-m", "reconciler", "plan", "--store", url, "--dir", str(root)]
     help_text = subprocess.run(
-        [python, "-m", "reconciler", "plan", "--help"], capture_output=True, text=True, check=True
+        [python, "-m", "reconciler", "plan", "--help"],
+        cwd=tempfile.gettempdir(),
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     if "--no-cache" in help_text:  # cold: whatever cache the command has is not read
         args.append("--no-cache")
@@ -68,6 +72,7 @@ def run_cold(args: list[str]) -> tuple[float, float, float]:
         start = time.perf_counter()
         proc = subprocess.run(
             ["/usr/bin/time", "-f", "%U %S %M", *args],
+            cwd=cache,  # `-m` puts the cwd first on sys.path: not this checkout's package
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -85,6 +90,7 @@ def checkout(python: str) -> str:
     """Where `python -m reconciler` comes from, and its git commit."""
     where = subprocess.run(
         [python, "-c", "import reconciler, os; print(os.path.dirname(reconciler.__file__))"],
+        cwd=tempfile.gettempdir(),
         capture_output=True,
         text=True,
         check=True,
@@ -108,6 +114,7 @@ def profile(args: list[str], out: Path) -> str:
     python, _, _, *rest = args
     subprocess.run(
         [python, "-m", "cProfile", "-o", str(out), "-m", "reconciler", *rest],
+        cwd=out.parent,  # not this checkout's package first on sys.path
         stdout=subprocess.DEVNULL,
         env={**os.environ, "NO_COLOR": "1"},
         check=True,
