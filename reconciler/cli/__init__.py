@@ -37,6 +37,7 @@ VERBS: dict[str, str] = {
     "explain": "reconciler.cli.explain:explain_cmd",
     "merge-results": "reconciler.cli.merge_results:merge_results_cmd",
     "rollout": "reconciler.cli.rollout:rollout_cmd",
+    "cache": "reconciler.cli.cache:cache_cmd",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -54,6 +55,7 @@ SHORT_HELP: dict[str, str] = {
     "explain": "Show which layer (defaults, profile, client file) set each value of a client.",
     "merge-results": "Combine the --results files of every shard into one report.",
     "rollout": "Apply in waves with health gates, bake time and automatic revert.",
+    "cache": "Show or clear the desired-state cache that makes warm runs fast.",
 }
 
 

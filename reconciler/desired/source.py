@@ -104,6 +104,10 @@ class WorkingTree:
         """Size in bytes, so oversized files are refused unread."""
         return self._checked(relpath)[1].st_size
 
+    def stat(self, relpath: str) -> os.stat_result:
+        """The file's stat (its size, times and inode key the desired-state cache)."""
+        return self._checked(relpath)[1]
+
     def _checked(self, relpath: str) -> tuple[Path, os.stat_result]:
         """The path of a regular file inside the tree, and its stat; a symlink may point only
         inside it, and a FIFO or device would block or never end, so neither is ever opened
@@ -257,6 +261,10 @@ class GitRevision:
     def size(self, relpath: str) -> int:
         """Size in bytes from the tree listing, so oversized blobs are refused unread."""
         return self._entry(relpath).size
+
+    def blob_id(self, relpath: str) -> str:
+        """The file's git blob id, from the tree listing (the desired-state cache's key)."""
+        return self._entry(relpath).sha
 
     def _entry(self, relpath: str) -> TreeEntry:
         self._lookup([relpath])
