@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import sys
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -28,6 +29,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 import reconciler
 from reconciler.desired.cache_db import FILE_NAME, CacheFile, CacheUnusable, Entry, Stamp, remove
@@ -168,21 +171,26 @@ def _client(data: list[Any]) -> ClientDesired:
     )
 
 
-def encode(outcome: Outcome) -> bytes:
+def encode(outcome: Outcome) -> bytes | None:
+    """The outcome as JSON, or None when JSON cannot carry it back exactly (a float that is
+    not finite, an integer beyond 64 bits, a lone surrogate): such a file is not cached."""
     problems = [
         [p.location.file, p.location.line, p.location.column, p.path, p.reason, p.warning]
         for p in outcome.problems
     ]
     client = None if outcome.client is None else _client_json(outcome.client)
-    return json.dumps(
-        [client, problems, outcome.client_id, outcome.name, outcome.profiles],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode()
+    data = [client, problems, outcome.client_id, outcome.name, outcome.profiles]
+    try:
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        payload = text.encode()
+        again = json.dumps(orjson.loads(payload), ensure_ascii=False, separators=(",", ":"))
+    except (ValueError, TypeError, UnicodeEncodeError):
+        return None
+    return payload if again == text else None
 
 
 def decode(payload: bytes) -> Outcome:
-    client, problems, client_id, name, profiles = json.loads(payload)
+    client, problems, client_id, name, profiles = orjson.loads(payload)
     return Outcome(
         None if client is None else _client(client),
         [
@@ -205,11 +213,12 @@ class DesiredCache:
         self.source = source
         self.shared = shared  # code, settings and catalog
         self.profiles = dict(profiles)  # profile name -> digest of its file(s)
-        stat = getattr(source, "stat", None)
-        self._stat: Callable[[str], os.stat_result] | None = stat
+        stat_of = getattr(source, "stat", None)
+        self._stat: Callable[[str], os.stat_result] | None = stat_of
         self._blob_of: Callable[[str], str] | None = getattr(source, "blob_id", None)
-        self._tree = os.path.realpath(source.root) if stat is not None else ""
+        self._tree = os.path.realpath(source.root) if stat_of is not None else ""
         self._stamps: dict[str, Stamp] | None = None
+        self._lstat: dict[str, os.stat_result] | None = None
         self._ready: dict[str, tuple[str, bytes | None, Entry | None]] = {}
         self.blobs: dict[str, str | None] = {}  # every client file read: path -> blob id
         self.hits = self.misses = 0
@@ -223,6 +232,13 @@ class DesiredCache:
         """Everything a whole-fleet verdict depends on, apart from the client files."""
         profiles = "\0".join(f"{n}={d}" for n, d in sorted(self.profiles.items()))
         return hashlib.sha1(f"{self.shared}\0{profiles}".encode()).hexdigest()
+
+    def _scanned(self) -> dict[str, os.stat_result]:
+        """One `lstat` pass over clients/ (WorkingTree.scan), taken when first needed."""
+        if self._lstat is None:
+            scan = getattr(self.source, "scan", None)
+            self._lstat = scan("clients") if scan is not None else {}
+        return self._lstat
 
     def _stamp_table(self) -> dict[str, Stamp]:
         if self._stamps is None:
@@ -240,20 +256,22 @@ class DesiredCache:
         if self._stat is None:
             return None, None
         try:
-            info = self._stat(relpath)
+            info = self._scanned().get(relpath)
+            if info is None or not stat.S_ISREG(info.st_mode):
+                info = self._stat(relpath)  # a symlink or a file the scan missed: full check
             if info.st_size > limit:
                 return None, None
-            stamp = self._stamp_table().get(relpath)
             now = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
-            if stamp is not None and (stamp.size, stamp.mtime_ns, stamp.ctime_ns, stamp.ino) == now:
-                return stamp.blob, None
+            stamp = self._stamp_table().get(relpath)
+            if stamp is not None and stamp[:4] == now:
+                return stamp[4], None
             started = time.time_ns()
             raw = self.source.read_bytes(relpath)
         except UnreadableFile:
             return None, None
         blob = blob_id(raw)
         if len(raw) == info.st_size and started - max(now[1], now[2]) > RACY_SECONDS * 1e9:
-            self.file.put_stamp(self._tree, relpath, Stamp(*now, blob))
+            self.file.put_stamp(self._tree, relpath, (*now, blob))
         return blob, raw
 
     def prepare(self, relpaths: list[str], limit: int) -> None:
@@ -287,6 +305,8 @@ class DesiredCache:
         outcome = compute(relpath, raw)
         client_id = outcome.client_id
         payload = encode(outcome)
+        if payload is None:
+            return outcome
         ok = outcome.client is not None and not any(not p.warning for p in outcome.problems)
         profiles = json.dumps(list(outcome.profiles))
         self.file.put(relpath, blob, self.deps(outcome.profiles), profiles, client_id, ok, payload)
@@ -294,11 +314,11 @@ class DesiredCache:
 
     def _valid(self, entry: Entry) -> Outcome | None:
         try:
-            profiles = json.loads(entry.profiles)
+            profiles = orjson.loads(entry.profiles)
             if entry.deps != self.deps(profiles):
                 return None
             return decode(entry.payload)
-        except (ValueError, TypeError) as exc:  # a row that decodes wrong is never trusted
+        except (ValueError, TypeError, KeyError) as exc:  # a row that decodes wrong: never trusted
             self._break(CacheUnusable(f"an entry that does not decode ({exc})"))
             return None
 
@@ -369,6 +389,8 @@ def save_verdict(cache: DesiredCache, seen: int, warnings: list[Problem]) -> Non
     if cache.broken or len(blobs) != seen:
         return
     payload = encode(Outcome(None, warnings, None, None, ()))
+    if payload is None:
+        return
     try:
         cache.file.put_verdict(_verdict_digest(cache, blobs), payload)
     except CacheUnusable as exc:

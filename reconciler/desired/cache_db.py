@@ -20,7 +20,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = "reconciler-desired-cache 1"
+CACHE_FORMAT = "reconciler-desired-cache 2"
 FILE_NAME = "desired.sqlite"
 BUSY_MS = 2000  # how long a writer waits for another process's write before skipping its own
 
@@ -29,8 +29,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entries (
     path TEXT NOT NULL, blob TEXT NOT NULL, deps TEXT NOT NULL, profiles TEXT NOT NULL,
     client_id TEXT, ok INTEGER NOT NULL, payload BLOB NOT NULL, checksum TEXT NOT NULL,
-    PRIMARY KEY (path, blob)
-) WITHOUT ROWID;
+    UNIQUE (path, blob)
+);
 CREATE INDEX IF NOT EXISTS entries_client ON entries (client_id);
 CREATE TABLE IF NOT EXISTS stamps (
     tree TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
@@ -54,15 +54,9 @@ class Entry:
     payload: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Stamp:
-    """What `lstat` said of a working-tree file when its blob id was computed."""
-
-    size: int
-    mtime_ns: int
-    ctime_ns: int
-    ino: int
-    blob: str
+# What `lstat` said of a working-tree file when its blob id was computed:
+# (size, mtime_ns, ctime_ns, inode, blob id).
+Stamp = tuple[int, int, int, int, str]
 
 
 def checksum(payload: bytes) -> str:
@@ -141,9 +135,7 @@ class CacheFile:
         )
 
     def put_stamp(self, tree: str, path: str, stamp: Stamp) -> None:
-        self._stamps.append(
-            (tree, path, stamp.size, stamp.mtime_ns, stamp.ctime_ns, stamp.ino, stamp.blob)
-        )
+        self._stamps.append((tree, path, *stamp))
 
     def flush(self) -> None:
         """Write what was put since the last flush, in one transaction; skipped (not failed)
@@ -178,7 +170,7 @@ class CacheFile:
                 "SELECT path, size, mtime_ns, ctime_ns, ino, blob FROM stamps WHERE tree = ?",
                 (tree,),
             )
-            return {row[0]: Stamp(*row[1:]) for row in rows}
+            return {row[0]: row[1:] for row in rows}
         except sqlite3.Error as exc:
             raise CacheUnusable(str(exc)) from None
 

@@ -104,6 +104,26 @@ class WorkingTree:
         """Size in bytes, so oversized files are refused unread."""
         return self._checked(relpath)[1].st_size
 
+    def scan(self, subdir: str) -> dict[str, os.stat_result]:
+        """`lstat` of every entry that is not a directory under `subdir` (dot-directories
+        skipped, symlinked directories not entered), by relpath: one pass over the folder for
+        the desired-state cache, instead of a path check per file."""
+        found: dict[str, os.stat_result] = {}
+        if not self._inside(subdir) or not os.path.isdir(self._base / subdir):
+            return found
+
+        def walk(path: str, rel: str) -> None:
+            with os.scandir(path) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        if not entry.name.startswith("."):
+                            walk(entry.path, f"{rel}/{entry.name}")
+                    else:
+                        found[f"{rel}/{entry.name}"] = entry.stat(follow_symlinks=False)
+
+        walk(os.fspath(self._base / subdir), subdir)
+        return found
+
     def stat(self, relpath: str) -> os.stat_result:
         """The file's stat (its size, times and inode key the desired-state cache)."""
         return self._checked(relpath)[1]
