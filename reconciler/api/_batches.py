@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from reconciler.api._memo import InSync
 from reconciler.apply.history import last_applied
 from reconciler.desired.load import DesiredStream
 from reconciler.desired.secrets import SecretResolver, directory_of
 from reconciler.live.engine import make_engine
+from reconciler.live.fingerprints import live_fingerprints
 from reconciler.live.state import read_live
 from reconciler.model import ClientDesired, ClientLive, rename_map
 from reconciler.plan.build import plan_clients, sensitive_paths
@@ -66,21 +68,38 @@ def plan(
     """`plan`: the plans with changes of a batch, how many clients had none, the policy
     violations of those changes (issue 16), and the secret references that cannot be
     resolved (then nothing is planned, issue 18)."""
-    chosen, unresolved = resolved(stream, select(batch, client_ids, shard))
+    originals = select(batch, client_ids, shard)
+    chosen, unresolved = resolved(stream, originals)
     if not chosen or unresolved:
         return [], 0, [], unresolved
+    memo = InSync.of(stream.cache, adopt_only)
+    keys: dict[str, str] = {}
+    known: set[str] = set()
     with make_engine(store_url).connect() as conn:
-        lives = read_live(conn, [c.client_id for c in chosen])
+        if memo is not None:
+            fingerprints = live_fingerprints(conn, [c.client_id for c in chosen]) or {}
+            keys = memo.keys(chosen, {c.client_id: c for c in originals}, fingerprints)
+            known = memo.known(keys)
+        rest = [c for c in chosen if c.client_id not in known]
+        lives = read_live(conn, [c.client_id for c in rest])
     plans, unchanged = plan_clients(
-        chosen,
+        rest,
         lives,
         legacy_defaults=stream.settings.legacy_defaults,
         catalog=stream.catalog,
         adopt_only=adopt_only,
     )
-    violations = evaluate(stream.policies, {c.client_id: c for c in chosen}, plans)
-    log.debug("plan batch: %d clients, %d with changes", len(chosen), len(plans))
-    return plans, unchanged, violations, []
+    if memo is not None:
+        changed = {p.client_id for p in plans}
+        memo.record(keys, [c.client_id for c in rest if c.client_id not in changed])
+    violations = evaluate(stream.policies, {c.client_id: c for c in rest}, plans)
+    log.debug(
+        "plan batch: %d clients, %d with changes, %d unchanged by the memo",
+        len(chosen),
+        len(plans),
+        len(known),
+    )
+    return plans, unchanged + len(known), violations, []
 
 
 def drift(

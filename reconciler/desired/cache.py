@@ -46,7 +46,7 @@ RACY_SECONDS = 2.0
 _PACKAGE = Path(reconciler.__file__).parent
 # The code an outcome depends on: a change to any of these files is a different cache key.
 _CODE = ("desired/*.py", "model.py", "errors.py", "schemas/*.json")
-_TABLES = ("entries", "stamps", "verdicts")
+_TABLES = ("entries", "stamps", "verdicts", "insync")
 _LIBRARIES = ("PyYAML", "jsonschema", "semantic-version", "confusable-homoglyphs")
 
 
@@ -108,24 +108,25 @@ def open_file(directory: Path, *, fallback: bool = True) -> CacheFile | None:
         return None
 
 
-_code_key: str | None = None
+_code_keys: dict[tuple[str, ...], str] = {}
 
 
-def code_key() -> str:
-    """A hash of the code, schemas and parsing libraries that outcomes depend on."""
-    global _code_key
-    if _code_key is None:
+def code_key(patterns: tuple[str, ...] = _CODE) -> str:
+    """A hash of the code (the package's files matching `patterns`), schemas and parsing
+    libraries that outcomes depend on."""
+    key = _code_keys.get(patterns)
+    if key is None:
         digest = hashlib.sha1(f"{reconciler.__version__} {sys.version_info[:2]}".encode())
-        for pattern in _CODE:
+        for pattern in patterns:
             for path in sorted(_PACKAGE.glob(pattern)):
-                digest.update(path.name.encode() + b"\0" + path.read_bytes())
+                digest.update(f"{pattern}/{path.name}".encode() + b"\0" + path.read_bytes())
         for name in _LIBRARIES:
             try:
                 digest.update(f"{name}={metadata.version(name)}".encode())
             except metadata.PackageNotFoundError:
                 digest.update(f"{name}=-".encode())
-        _code_key = digest.hexdigest()
-    return _code_key
+        key = _code_keys[patterns] = digest.hexdigest()
+    return key
 
 
 def blob_id(raw: bytes) -> str:
@@ -221,6 +222,7 @@ class DesiredCache:
         self._lstat: dict[str, os.stat_result] | None = None
         self._ready: dict[str, tuple[str, bytes | None, Entry | None]] = {}
         self.blobs: dict[str, str | None] = {}  # every client file read: path -> blob id
+        self.keys: dict[str, str] = {}  # path -> "blob:deps" of outcomes the cache holds
         self.hits = self.misses = 0
         self.broken = False
 
@@ -300,6 +302,7 @@ class DesiredCache:
             outcome = self._valid(entry)
             if outcome is not None:
                 self.hits += 1
+                self.keys[relpath] = f"{blob}:{entry.deps}"
                 return outcome
         self.misses += 1
         outcome = compute(relpath, raw)
@@ -309,7 +312,9 @@ class DesiredCache:
             return outcome
         ok = outcome.client is not None and not any(not p.warning for p in outcome.problems)
         profiles = json.dumps(list(outcome.profiles))
-        self.file.put(relpath, blob, self.deps(outcome.profiles), profiles, client_id, ok, payload)
+        deps = self.deps(outcome.profiles)
+        self.file.put(relpath, blob, deps, profiles, client_id, ok, payload)
+        self.keys[relpath] = f"{blob}:{deps}"
         return outcome
 
     def _valid(self, entry: Entry) -> Outcome | None:

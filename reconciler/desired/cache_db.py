@@ -20,7 +20,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = "reconciler-desired-cache 2"
+CACHE_FORMAT = "reconciler-desired-cache 3"
 FILE_NAME = "desired.sqlite"
 BUSY_MS = 2000  # how long a writer waits for another process's write before skipping its own
 
@@ -38,6 +38,10 @@ CREATE TABLE IF NOT EXISTS stamps (
     PRIMARY KEY (tree, path)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS verdicts (digest TEXT PRIMARY KEY, payload BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS insync (
+    scope TEXT NOT NULL, client_id TEXT NOT NULL, key TEXT NOT NULL,
+    PRIMARY KEY (scope, client_id)
+) WITHOUT ROWID;
 """
 
 
@@ -215,11 +219,48 @@ class CacheFile:
         except sqlite3.Error as exc:
             raise CacheUnusable(str(exc)) from None
 
+    def insync_keys(self, scope: str, client_ids: Sequence[str]) -> dict[str, str]:
+        """The keys under which these clients were last planned unchanged."""
+        found: dict[str, str] = {}
+        try:
+            for start in range(0, len(client_ids), 500):
+                part = list(client_ids[start : start + 500])
+                marks = ", ".join("?" * len(part))
+                found.update(
+                    self._conn.execute(
+                        f"SELECT client_id, key FROM insync WHERE scope = ? "
+                        f"AND client_id IN ({marks})",
+                        [scope, *part],
+                    ).fetchall()
+                )
+        except sqlite3.Error as exc:
+            raise CacheUnusable(str(exc)) from None
+        return found
+
+    def put_insync(self, scope: str, rows: Sequence[tuple[str, str]]) -> None:
+        """Remember (client_id, key) pairs planned unchanged; skipped when the file is busy."""
+        if not rows:
+            return
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO insync (scope, client_id, key) VALUES (?, ?, ?)",
+                [(scope, cid, key) for cid, key in rows],
+            )
+            self._conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise CacheUnusable(str(exc)) from None
+        except sqlite3.Error as exc:
+            raise CacheUnusable(str(exc)) from None
+
     def counts(self) -> dict[str, int]:
         try:
             return {
                 table: self._conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                for table in ("entries", "stamps", "verdicts")
+                for table in ("entries", "stamps", "verdicts", "insync")
             }
         except sqlite3.Error as exc:
             raise CacheUnusable(str(exc)) from None
