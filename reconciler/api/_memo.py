@@ -28,17 +28,20 @@ _PLAN_CODE = (
     "live/*.py",
     "api/_batches.py",
     "api/_memo.py",
+    "apply/history.py",
+    "apply/sealing.py",
 )
 
 
 class InSync:
-    def __init__(self, cache: DesiredCache, adopt_only: bool) -> None:
+    def __init__(self, cache: DesiredCache, task: str) -> None:
         self.cache = cache
-        self.scope = hashlib.sha1(f"{code_key(_PLAN_CODE)}:{adopt_only}".encode()).hexdigest()
+        self.scope = hashlib.sha1(f"{code_key(_PLAN_CODE)}:{task}".encode()).hexdigest()
 
     @classmethod
-    def of(cls, cache: DesiredCache | None, adopt_only: bool) -> InSync | None:
-        return None if cache is None or cache.broken else cls(cache, adopt_only)
+    def of(cls, cache: DesiredCache | None, task: str) -> InSync | None:
+        """The memo of one task (`plan adopt_only=False`, `drift`), None without a cache."""
+        return None if cache is None or cache.broken else cls(cache, task)
 
     def keys(
         self,
@@ -46,7 +49,8 @@ class InSync:
         originals: Mapping[str, ClientDesired],
         fingerprints: Mapping[str, str],
     ) -> dict[str, str]:
-        """Client id -> key, for the clients that can be remembered."""
+        """Client id -> key, for the clients that can be remembered; `fingerprints`: each
+        client's live state (and for drift its last run)."""
         keys: dict[str, str] = {}
         for client in chosen:
             entry = self.cache.keys.get(client.file)

@@ -262,6 +262,18 @@ def require_run(
     return detail
 
 
+def last_runs(conn: Connection, client_ids: Collection[str]) -> dict[str, int]:
+    """Each client's most recent run that recorded a write for it (drift's memo key: a run's
+    after-state never changes once recorded)."""
+    rc = reconciler_run_clients
+    query = (
+        select(rc.c.client_id, func.max(rc.c.run_id))
+        .where(rc.c.client_id.in_(list(client_ids)))
+        .group_by(rc.c.client_id)
+    )
+    return {str(cid): int(run) for cid, run in conn.execute(query)}
+
+
 def last_applied(
     conn: Connection,
     client_ids: Collection[str] | None = None,

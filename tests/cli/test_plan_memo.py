@@ -4,6 +4,7 @@ diffing them only while both are the same. Every plan here must equal a `--no-ca
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -84,3 +85,42 @@ def test_memo_answers_only_while_live_rows_and_desired_files_are_the_same(
     profile.write_text(profile.read_text().replace("max_workflows: 5", "max_workflows: 6"))
     edited, _ = _check(capsys, pg_store, desired)
     assert edited != before
+
+
+def _drift(capsys: pytest.CaptureFixture[str], store: str, desired: str) -> tuple[str, int]:
+    """The warm drift report (and how many clients the memo answered) and --no-cache's."""
+    args = ("drift", "--store", store, "--dir", desired, "--format", "json")
+    warm = invoke(capsys, "--debug", *args)
+    cold = invoke(capsys, *args[:1], "--no-cache", *args[1:])
+    assert (warm.code, warm.out) == (cold.code, cold.out)
+    return warm.out, sum(int(n) for n in re.findall(r"(\d+) in sync by the memo", warm.err))
+
+
+def test_drift_memo_answers_in_sync_clients_until_a_write(
+    pg_store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    desired = str(copy_example(tmp_path))
+    add_clients(pg_store, EXAMPLE_IDS.values())
+    assert invoke(capsys, "apply", "--yes", "--store", pg_store, "--dir", desired).code == 0
+    _, first = _drift(capsys, pg_store, desired)
+    assert first == 0
+    in_sync, remembered = _drift(capsys, pg_store, desired)
+    assert remembered >= 3
+    run_sql(
+        pg_store,
+        "UPDATE client_app_overrides SET modules_enabled = '[]'::jsonb WHERE client_id = %s",
+        (BRIGHT,),
+    )
+    drifted, _ = _drift(capsys, pg_store, desired)
+    assert drifted != in_sync
+    assert '"drifted": 1' in drifted
+    # Healed by a new run: in sync again, with the new run as its last run.
+    assert invoke(capsys, "apply", "--yes", "--store", pg_store, "--dir", desired).code == 0
+    healed, _ = _drift(capsys, pg_store, desired)
+    assert '"drifted": 0' in healed
+    # History is the drift reference: without the client's runs it was never applied, though
+    # its live rows did not change.
+    run_sql(pg_store, "DELETE FROM reconciler_run_clients WHERE client_id = %s", (BRIGHT,))
+    forgotten, _ = _drift(capsys, pg_store, desired)
+    before, after = json.loads(healed)["summary"], json.loads(forgotten)["summary"]
+    assert after["never_applied"] == before["never_applied"] + 1
