@@ -17,6 +17,11 @@ def cache_cmd() -> None:
     module definitions, the profiles it uses, this version's code and schemas). A warm run
     reads only files that changed; the cache never answers for other inputs.
 
+    On PostgreSQL, `plan` and `drift` also remember the clients they found unchanged (in
+    sync), keyed by the client's cache key and an md5 of its live rows computed by the
+    database (and for drift its last run): while neither changes, the next run skips reading
+    and diffing them. Clients with resolved secret references are never remembered.
+
     It lives in `.reconciler-cache/` beside the desired-state directory (git ignores it), or
     in RECONCILER_CACHE_DIR; if neither can be written, under $XDG_CACHE_HOME. A damaged or
     foreign cache file is ignored and rebuilt with one warning. Bypass it for one run with
@@ -40,7 +45,8 @@ def stats_cmd(desired_dir: str, fmt: str) -> int:
         return 0
     click.echo(
         f"cache {stats['path']}: {stats['bytes']:,} bytes; {stats['entries']:,} client file "
-        f"outcomes, {stats['stamps']:,} file stamps, {stats['verdicts']:,} fleet verdicts"
+        f"outcomes, {stats['stamps']:,} file stamps, {stats['verdicts']:,} fleet verdicts, "
+        f"{stats['insync']:,} clients remembered unchanged"
     )
     return 0
 
