@@ -83,7 +83,9 @@ class CacheFile:
         if not ignore.exists():
             ignore.write_text("# created by module-reconciler: a local cache\n*\n")
         try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None)
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_MS / 1000, isolation_level=None, check_same_thread=False
+            )
             os.chmod(self.path, 0o600)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
             conn.execute("PRAGMA journal_mode = WAL")
