@@ -8,6 +8,7 @@ that exit 2 only ever means "changes present" (SPEC §7).
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import logging
 import os
@@ -153,7 +154,10 @@ def run(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
     try:
-        result: Any = cli.main(args=args, prog_name="reconciler", standalone_mode=False)
+        # In a context of its own: what a run sets (the cache's --no-cache) ends with it.
+        result: Any = contextvars.copy_context().run(
+            cli.main, args=args, prog_name="reconciler", standalone_mode=False
+        )
     except ReconcilerError as exc:
         if debug:
             return _print_traceback()

@@ -83,6 +83,7 @@ class CacheFile:
         if not ignore.exists():
             ignore.write_text("# created by module-reconciler: a local cache\n*\n")
         try:
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))  # never world-readable
             conn = sqlite3.connect(
                 self.path, timeout=BUSY_MS / 1000, isolation_level=None, check_same_thread=False
             )
