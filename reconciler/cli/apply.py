@@ -8,7 +8,10 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler import api, render
+from reconciler import render
+from reconciler.api.apply import apply, apply_saved, check_policies
+from reconciler.api.merge import write_results
+from reconciler.api.plan import plan
 from reconciler.cli import options
 from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
 from reconciler.render.escape import has_control, term
@@ -99,12 +102,12 @@ def apply_cmd(
         """The report on stdout, and with --results in that file too."""
         code = write_report(report, fmt)
         if results_file:
-            api.write_results(results_file, report, shard=shard, store_url=store_url)
+            write_results(results_file, report, shard=shard, store_url=store_url)
         return code
 
     if plan_file:
         with progress(0, "apply") as tick:
-            report = api.apply_saved(
+            report = apply_saved(
                 store_url,
                 plan_file,
                 desired_dir,
@@ -117,7 +120,7 @@ def apply_cmd(
             )
         return finish(report)
     with fleet_progress("plan") as on_progress:
-        planned = api.plan(
+        planned = plan(
             store_url,
             desired_dir,
             ref=ref,
@@ -131,8 +134,8 @@ def apply_cmd(
     if not any(c.writes for c in planned.clients):
         nothing = ApplyReport(kind="apply", run_id=None, desired_commit=planned.desired_commit)
         return finish(nothing)
-    api.check_policies(planned, force=force, reason=reason)  # refuse before asking
+    check_policies(planned, force=force, reason=reason)  # refuse before asking
     confirm(f"Apply these changes to {planned.summary.clients_changed} clients?", yes)
     with progress(planned.summary.clients_changed, "apply") as tick:
-        report = api.apply(store_url, planned, force=force, meta=meta, on_done=tick)
+        report = apply(store_url, planned, force=force, meta=meta, on_done=tick)
     return finish(report)
