@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.fernet import Fernet
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from reconciler.apply.process import is_gone, this_process
@@ -31,6 +30,9 @@ from reconciler.model import JSON, ClientLive
 from reconciler.plan.mask import with_recorded
 from reconciler.redact import redact_urls
 from reconciler.results import ClientSnapshot, RunDetail, RunInfo
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 MAX_RUN_ID = 2**31 - 1  # reconciler_runs.id is an INTEGER
 PLAIN = Sealer()  # no catalog, no key: what a caller that knows nothing about sensitivity gets
