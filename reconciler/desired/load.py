@@ -64,14 +64,19 @@ def load_claiming(root: str, client_ids: Collection[str]) -> DesiredState:
     """The desired state with only the client files that claim one of `client_ids` (settings,
     catalog and profiles in full): `status --client` of one client in a large tree parses at
     most one file. The cache's client-id index finds them (reading only files it has not seen);
-    without a cache, the files whose bytes mention an id are parsed."""
+    without a cache, the files whose bytes mention an id are parsed. Either way, only the
+    files that do claim an id count (so the answer does not depend on what the cache saw)."""
     stream = DesiredStream(WorkingTree(root))
     claimed = claimed_files(stream.cache, stream.client_files(), stream.limit, client_ids)
     if claimed is not None:
-        return collect(stream, claimed.files)
-    needles = [cid.encode() for cid in client_ids]
-    read = stream.source.read_bytes
-    return collect(stream, [f for f in stream.client_files() if any(n in read(f) for n in needles)])
+        candidates = claimed.files
+    else:
+        needles = [cid.encode() for cid in client_ids]
+        read = stream.source.read_bytes
+        candidates = [f for f in stream.client_files() if any(n in read(f) for n in needles)]
+    probe = DesiredStream(stream.source, shared_from=stream)  # its problems are dropped
+    probe.resolve_files(candidates)
+    return collect(stream, sorted({f for cid in client_ids for f in probe._owners.get(cid, [])}))
 
 
 def collect(
