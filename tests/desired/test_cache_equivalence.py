@@ -28,6 +28,7 @@ from tests.desired.cache_helpers import (
     assert_same,
     cache_file,
     command,
+    own_cache_config,
     sqlite_store,
     warm_and_cold,
 )
@@ -46,6 +47,12 @@ SETTINGS: dict[str, tuple[str, list[Any]]] = {
 VERSIONS = ["0.9.2", "1.0.0", "1.3.0", "1.5.0", "2.3.1", "3.1.2", "9.9.9", "not-a-version"]
 
 Mutation = Callable[[Path, random.Random], str]
+
+
+@pytest.fixture(autouse=True)
+def _cache_config() -> Iterator[None]:
+    with own_cache_config():
+        yield
 
 
 def _load(path: Path) -> Any:
