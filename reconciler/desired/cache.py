@@ -224,7 +224,11 @@ class DesiredCache:
         self.blobs: dict[str, str | None] = {}  # every client file read: path -> blob id
         self.keys: dict[str, str] = {}  # path -> "blob:deps" of outcomes the cache holds
         self.hits = self.misses = 0
-        self.broken = False
+
+    @property
+    def broken(self) -> bool:
+        """Whether the file failed: then no stream over it (see `for_source`) uses it again."""
+        return self.file.closed
 
     def deps(self, profiles: Collection[str]) -> str:
         used = "\0".join(f"{n}={self.profiles.get(n, '-')}" for n in profiles)
@@ -339,7 +343,6 @@ class DesiredCache:
         """Stop using a cache file that failed mid-run; it is removed to be rebuilt next run."""
         if self.broken:
             return
-        self.broken = True
         log.warning("desired cache %s ignored and rebuilt: %s", self.file.path, exc)
         self.file.close()
         remove(self.file.directory)

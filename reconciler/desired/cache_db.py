@@ -75,6 +75,7 @@ class CacheFile:
         self.path = directory / FILE_NAME
         self._pending: list[tuple[str, str, str, str, str | None, int, bytes, str]] = []
         self._stamps: list[tuple[str, str, int, int, int, int, str]] = []
+        self.closed = False
         self._conn = self._open()
 
     def _open(self) -> sqlite3.Connection:
@@ -104,6 +105,7 @@ class CacheFile:
         return conn
 
     def close(self) -> None:
+        self.closed = True
         self._conn.close()
 
     def lookup_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Entry]:

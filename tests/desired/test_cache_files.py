@@ -206,3 +206,37 @@ def test_cache_directory_is_private_and_ignored_by_git(
     assert git(root, "status", "--porcelain", "--untracked-files=all", "--ignored=no") == ""
     commit_all(root, "everything `git add -A` takes")  # the cache is not among it
     assert ".reconciler-cache" not in git(root, "ls-files")
+
+
+def test_a_damaged_cache_warns_once_in_status_client(
+    capsys: pytest.CaptureFixture[str], desired: Path, store: str
+) -> None:
+    """status --client reads the claimants twice (to learn their claims, then to load them):
+    the cache found damaged the first time is not used, nor warned about, again."""
+    path = _warm_cache(capsys, desired, store)
+    _payload_altered(path)
+    args = command("status", desired, store, "--client", "0ee6a19a-b01d-4773-8a91-d6023ddab802")
+    warm, cold = warm_and_cold(capsys, desired, args)
+    assert (warm.code, warm.out) == (cold.code, cold.out)
+    [line] = warm.err.splitlines()[: -len(cold.err.splitlines()) or None]
+    assert "WARNING reconciler.desired.cache: desired cache" in line
+    assert warm.err.endswith(cold.err)
+
+
+def test_a_damaged_cache_warns_once_in_changed_since(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, store: str
+) -> None:
+    """plan --changed-since reads the working tree and the revision through one cache file:
+    found damaged in the first, it is not used, nor warned about, in the second."""
+    root, desired = example_repo(tmp_path)
+    acme = desired / ACME_FILE
+    acme.write_text(acme.read_text().replace("max_fields: 60", "max_fields: 61"))
+    args = command("plan", desired, store, "--changed-since", "HEAD")
+    with contextlib.chdir(root):
+        assert invoke(capsys, *args).code == 0
+    gc.collect()
+    _alter(cache_file(desired), f"UPDATE entries SET payload = x'00' WHERE path = '{ACME_FILE}'")
+    warm, cold = warm_and_cold(capsys, desired, args)
+    assert (warm.code, warm.out) == (cold.code, cold.out)
+    [line] = warm.err.splitlines()
+    assert "WARNING reconciler.desired.cache: desired cache" in line
