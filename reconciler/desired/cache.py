@@ -44,8 +44,9 @@ log = logging.getLogger(__name__)
 DIR_NAME = ".reconciler-cache"
 RACY_SECONDS = 2.0
 _PACKAGE = Path(reconciler.__file__).parent
-# The code an outcome depends on: a change to any of these files is a different cache key.
-_CODE = ("desired/*.py", "model.py", "errors.py", "schemas/*.json")
+# The code an outcome depends on: a change to any of these files is a different cache key
+# (plan/mask.py: the sensitive paths of module schemas, which the catalog takes from it).
+_CODE = ("desired/*.py", "model.py", "errors.py", "schemas/*.json", "plan/mask.py")
 _TABLES = ("entries", "stamps", "verdicts", "insync")
 _LIBRARIES = ("PyYAML", "jsonschema", "semantic-version", "confusable-homoglyphs")
 
