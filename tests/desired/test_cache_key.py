@@ -27,14 +27,19 @@ OUTCOME_CODE = [
 ]
 
 
-@pytest.fixture
-def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the reconciler package that the code key is computed from."""
-    copy = tmp_path / "reconciler"
+@pytest.fixture(scope="module")
+def package_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    copy = tmp_path_factory.mktemp("package") / "reconciler"
     shutil.copytree(cache._PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(cache, "_PACKAGE", copy)
-    monkeypatch.setattr(cache, "_code_key", None)
     return copy
+
+
+@pytest.fixture
+def package(package_copy: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the reconciler package that the code key is computed from."""
+    monkeypatch.setattr(cache, "_PACKAGE", package_copy)
+    monkeypatch.setattr(cache, "_code_key", None)
+    return package_copy
 
 
 def _key() -> str:
@@ -47,5 +52,9 @@ def test_a_code_change_is_another_key(package: Path, relpath: str) -> None:
     before = _key()
     assert _key() == before  # the key is stable
     path = package / relpath
-    path.write_bytes(path.read_bytes() + b"\n")
-    assert _key() != before
+    raw = path.read_bytes()
+    path.write_bytes(raw + b"\n")
+    try:
+        assert _key() != before
+    finally:
+        path.write_bytes(raw)
