@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from reconciler.desired import cache
 from reconciler.live.engine import dispose_engine
-from tests.cli.cli_helpers import EXAMPLE, invoke
+from tests.cli.cli_helpers import EXAMPLE, Result, invoke
 from tests.desired.cache_helpers import (
     assert_same,
     cache_file,
@@ -307,13 +307,15 @@ def check_runs(
     step: str,
     *,
     client_id: str | None = None,
-) -> None:
-    """Every command warm, then with --no-cache: the same exit code, stdout and stderr. The
-    `--client` runs read only the files the client-id index names when the fleet's verdict
-    matches (plan), or the files claiming the id and those the cache has not seen (status)."""
+) -> dict[str, Result]:
+    """Every command warm, then with --no-cache: the same exit code, stdout and stderr (the
+    warm results by verb). The `--client` runs read only the files the client-id index names
+    when the fleet's verdict matches (plan, drift), or the files claiming the id and those the
+    cache has not seen (status)."""
     ids = _client_ids(desired) or ["00000000-0000-4000-8000-000000000000"]
     chosen = client_id or rnd.choice([*ids, "00000000-0000-4000-8000-000000000000"])
-    by_client = ["status", "plan"] if client_id else [rnd.choice(["status", "plan"])]
+    by_client = ["status", "plan"] if client_id else [rnd.choice(["status", "plan", "drift"])]
+    results = {}
     for args in (  # --client first: the cache has not seen the edited files yet
         *(command(verb, desired, store, "--client", chosen) for verb in by_client),
         command("validate", desired, store),
@@ -322,6 +324,8 @@ def check_runs(
     ):
         warm, cold = warm_and_cold(capsys, desired, args)
         assert_same(warm, cold, (step, args))
+        results[args[0] if "--client" not in args else f"{args[0]} --client"] = warm
+    return results
 
 
 Step = list[tuple[Mutation, int]]  # edits made together, then every command is checked
@@ -336,7 +340,7 @@ def shared_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @settings(
-    max_examples=10,
+    max_examples=8,
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # a failing example is shown as found:
     # shrinking one (each runs dozens of commands) takes minutes
@@ -352,8 +356,15 @@ def shared_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
 )
 def test_warm_runs_equal_no_cache_runs_after_any_edits(
-    capsys: pytest.CaptureFixture[str], shared_store: str, steps: list[Step]
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    shared_store: str,
+    steps: list[Step],
 ) -> None:
+    """With stamps taken at once (RACY_SECONDS 0): every file not edited since the last run is
+    known by its stamp, every edited one is read (each step's edits come a run or more after
+    the last stamp, so their ctime differs from it)."""
+    monkeypatch.setattr(cache, "RACY_SECONDS", 0.0)
     with tempfile.TemporaryDirectory() as tmp:
         desired = Path(tmp) / "desired-state"
         shutil.copytree(EXAMPLE, desired)
@@ -544,14 +555,9 @@ def test_each_kind_of_edit_is_seen_by_a_warm_run(
     desired = tmp_path / "desired-state"
     shutil.copytree(EXAMPLE, desired)
     setup(desired)
-    before = [
-        warm_and_cold(capsys, desired, command(verb, desired, shared_store))[0]
-        for verb in ("validate", "plan")
-    ]
+    with contextlib.chdir(tmp_path):
+        before = [invoke(capsys, *command(v, desired, shared_store)) for v in ("validate", "plan")]
     edit(desired)
-    check_runs(capsys, desired, shared_store, random.Random(0), what, client_id=ACME_ID)
-    after = [
-        warm_and_cold(capsys, desired, command(verb, desired, shared_store))[0]
-        for verb in ("validate", "plan")
-    ]
+    warm = check_runs(capsys, desired, shared_store, random.Random(0), what, client_id=ACME_ID)
+    after = [warm["validate"], warm["plan"]]
     assert [(r.code, r.out) for r in after] != [(r.code, r.out) for r in before]
