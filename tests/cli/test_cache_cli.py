@@ -160,3 +160,18 @@ def test_cache_help_documents_where_it_is(capsys: pytest.CaptureFixture[str]) ->
         assert words in text
     top = " ".join(invoke(capsys, "--help").out.split())
     assert "cache Show or clear the desired-state cache that makes warm runs fast." in top
+
+
+def test_an_unwritable_place_falls_back_to_the_user_cache(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`.reconciler-cache` beside the tree cannot be a directory (a file is there): the cache
+    goes under $XDG_CACHE_HOME, silently, and answers as --no-cache does."""
+    desired = copy_example(tmp_path)
+    (tmp_path / CACHE_DIR).write_text("not a directory\n")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    args = ("validate", "--dir", str(desired), "--format", "json")
+    warm, cold = invoke(capsys, *args), invoke(capsys, *args, "--no-cache")
+    assert (warm.code, warm.out, warm.err) == (cold.code, cold.out, cold.err) == (0, cold.out, "")
+    assert (tmp_path / CACHE_DIR).read_text() == "not a directory\n"
+    assert (tmp_path / "xdg" / "module-reconciler" / "desired.sqlite").is_file()

@@ -22,6 +22,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from reconciler.desired import cache
+from reconciler.desired.load import DesiredStream
+from reconciler.desired.source import WorkingTree
 from reconciler.live.engine import dispose_engine
 from tests.cli.cli_helpers import EXAMPLE, Result, invoke
 from tests.desired.cache_helpers import (
@@ -561,3 +563,45 @@ def test_each_kind_of_edit_is_seen_by_a_warm_run(
     warm = check_runs(capsys, desired, shared_store, random.Random(0), what, client_id=ACME_ID)
     after = [warm["validate"], warm["plan"]]
     assert [(r.code, r.out) for r in after] != [(r.code, r.out) for r in before]
+
+
+def test_a_warm_run_reads_and_parses_only_what_changed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache is really used (else every equality above would hold trivially): a warm run
+    parses no client file, reads none that has a stamp, and an edit costs that one file."""
+    monkeypatch.setattr(cache, "RACY_SECONDS", 0.0)
+    parsed: list[str] = []
+    read: list[str] = []
+    outcome, read_bytes = DesiredStream._outcome, WorkingTree.read_bytes
+
+    def counting_outcome(self: DesiredStream, relpath: str, raw: bytes | None = None) -> Any:
+        parsed.append(relpath)
+        return outcome(self, relpath, raw)
+
+    def counting_read(self: WorkingTree, relpath: str) -> bytes:
+        read.append(relpath)
+        return read_bytes(self, relpath)
+
+    monkeypatch.setattr(DesiredStream, "_outcome", counting_outcome)
+    monkeypatch.setattr(WorkingTree, "read_bytes", counting_read)
+    desired = tmp_path / "desired-state"
+    shutil.copytree(EXAMPLE, desired)
+    time.sleep(0.05)  # the copied files are older than their stamps will be
+    clients = sorted(f"clients/{p.name}" for p in (desired / "clients").iterdir())
+
+    def validate(*extra: str) -> tuple[list[str], list[str]]:
+        parsed.clear()
+        read.clear()
+        with contextlib.chdir(tmp_path):
+            assert invoke(capsys, "validate", "--dir", str(desired), *extra).code == 0
+        return sorted(parsed), sorted(p for p in read if p.startswith("clients/"))
+
+    assert validate("--no-cache") == (clients, clients)
+    assert validate() == (clients, clients)  # cold: every file parsed, and stamped
+    assert validate() == ([], [])  # warm: stamps stand for the files
+    time.sleep(0.05)
+    acme = desired / "clients/acme-dental.yaml"
+    acme.write_text(acme.read_text().replace("max_fields: 60", "max_fields: 61"))
+    assert validate() == (["clients/acme-dental.yaml"], ["clients/acme-dental.yaml"])
+    assert validate() == ([], [])
