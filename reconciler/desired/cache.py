@@ -420,10 +420,11 @@ def claimed_files(
     *,
     verdict: bool = False,
 ) -> Claimed | None:
-    """The client-id index: the files among `files` that claim one of `client_ids`, and the
-    files the cache has not seen (their claim is unknown until read). With `verdict`, only
-    when the fleet is exactly one a full walk found valid (so nothing else needs checking),
-    and then the files claiming the ids alone. None: no answer; walk the fleet."""
+    """The client-id index: the files among `files` that claim one of `client_ids` (or, in
+    error, no id), and the files the cache has not seen (their claim is unknown until read).
+    With `verdict`, only when the fleet is exactly one a full walk found valid (so nothing
+    else needs checking), and then the files claiming the ids alone. None: no answer; walk
+    the fleet."""
     if cache is None or cache.broken:
         return None
     try:

@@ -187,12 +187,14 @@ class CacheFile:
         self, client_ids: Iterable[str], current: dict[str, str]
     ) -> tuple[set[str], set[str]]:
         """Of the files `current` (path -> blob), those whose cached entry claims one of
-        `client_ids`, and those with no entry at all (their claim is unknown)."""
+        `client_ids` or no id at all (a file in error), and those with no entry (their claim
+        is unknown)."""
         try:
             ids = list(client_ids)
             marks = ", ".join("?" * len(ids))
             claiming = self._conn.execute(
-                f"SELECT path, blob FROM entries WHERE client_id IN ({marks})", ids
+                f"SELECT path, blob FROM entries WHERE client_id IN ({marks}) OR client_id IS NULL",
+                ids,
             ).fetchall()
             known = {
                 (path, blob)

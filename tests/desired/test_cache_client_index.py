@@ -196,3 +196,23 @@ def test_ref_head_warm_equals_cold(
     assert _max_fields(plans[0]) == [61]
     assert "no-such" in plans[1].err
     assert _max_fields(plans[2]) == [60]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    ["client_id: [\n", "client_id: 12\n"],
+    ids=["syntax error", "client_id not a string"],
+)
+def test_status_client_shows_the_problem_of_its_file_in_error(
+    capsys: pytest.CaptureFixture[str], desired: Path, store: str, broken: str
+) -> None:
+    """A file that mentions the id but claims none that can be read (it is in error) counts:
+    its problem is shown, the first time and once the cache has seen it, as --no-cache."""
+    acme = desired / "clients/acme-dental.yaml"
+    acme.write_text(acme.read_text().replace("client_id:", f"# {ACME}\n{broken}old_id:"))
+    args = command("status", desired, store, "--client", ACME)
+    for _ in range(2):
+        warm, cold = warm_and_cold(capsys, desired, args)
+        assert_same(warm, cold)
+        assert "desired state in" in warm.out
+        assert "not loaded" in warm.out
