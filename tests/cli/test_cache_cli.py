@@ -17,8 +17,8 @@ from tests.desired.cache_helpers import CACHE_DIR, cache_file, own_cache_config,
 
 
 @pytest.fixture(autouse=True)
-def _cache_config() -> Iterator[None]:
-    with own_cache_config():
+def _cache_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    with own_cache_config(monkeypatch):
         yield
 
 
@@ -51,7 +51,7 @@ def test_stats_and_clear_text(
     assert (shown.code, shown.err) == (0, "")
     assert shown.out == (
         f"cache {path}: {_size(path):,} bytes; 6 client file outcomes, 0 file stamps, "
-        "1 fleet verdicts\n"
+        "1 fleet verdicts, 0 clients remembered unchanged\n"
     )
 
     cleared = invoke(capsys, "cache", "clear", "--dir", str(desired))
@@ -86,6 +86,7 @@ def test_stats_json(
         "entries": 6,
         "exists": True,
         "format_version": 1,
+        "insync": 0,  # the plan memo: no client is unchanged against an empty store
         "path": str(path),
         "stamps": 6,
         "verdicts": 1,

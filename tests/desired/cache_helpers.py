@@ -53,9 +53,12 @@ def assert_same(warm: Result, cold: Result, what: object = "") -> None:
 
 
 @contextlib.contextmanager
-def own_cache_config() -> Iterator[None]:
-    """Each in-process run sets the cache's context (--no-cache, RECONCILER_CACHE_DIR) for
-    this thread; put it back after a test so no other test inherits it."""
+def own_cache_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The cache where it is by default, `.reconciler-cache/` beside each test's own tree in
+    tmp (tests/conftest.py points RECONCILER_CACHE_DIR at one per test; these tests are about
+    the default place). Each in-process run sets the cache's context for this thread; it is
+    put back after the test so no other test inherits it."""
+    monkeypatch.delenv("RECONCILER_CACHE_DIR", raising=False)
     token = cache._CONFIG.set(None)
     try:
         yield

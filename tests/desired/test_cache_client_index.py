@@ -27,8 +27,8 @@ NEW_ID = "11111111-2222-4333-8444-555555555555"
 
 
 @pytest.fixture(autouse=True)
-def _cache_config() -> Iterator[None]:
-    with own_cache_config():
+def _cache_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    with own_cache_config(monkeypatch):
         yield
 
 

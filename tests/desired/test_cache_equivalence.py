@@ -52,8 +52,8 @@ Mutation = Callable[[Path, random.Random], str]
 
 
 @pytest.fixture(autouse=True)
-def _cache_config() -> Iterator[None]:
-    with own_cache_config():
+def _cache_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    with own_cache_config(monkeypatch):
         yield
 
 

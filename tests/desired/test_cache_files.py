@@ -34,8 +34,8 @@ ACME_FILE = "clients/acme-dental.yaml"
 
 
 @pytest.fixture(autouse=True)
-def _cache_config() -> Iterator[None]:
-    with own_cache_config():
+def _cache_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    with own_cache_config(monkeypatch):
         yield
 
 

@@ -38,12 +38,12 @@ def package_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def package(package_copy: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the reconciler package that the code key is computed from."""
     monkeypatch.setattr(cache, "_PACKAGE", package_copy)
-    monkeypatch.setattr(cache, "_code_key", None)
+    monkeypatch.setattr(cache, "_code_keys", {})
     return package_copy
 
 
 def _key() -> str:
-    cache._code_key = None
+    cache._code_keys.clear()
     return cache.code_key()
 
 
