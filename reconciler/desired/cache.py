@@ -44,8 +44,9 @@ log = logging.getLogger(__name__)
 DIR_NAME = ".reconciler-cache"
 RACY_SECONDS = 2.0
 _PACKAGE = Path(reconciler.__file__).parent
-# The code an outcome depends on: a change to any of these files is a different cache key.
-_CODE = ("desired/*.py", "model.py", "errors.py", "schemas/*.json")
+# The code an outcome depends on: a change to any of these files is a different cache key
+# (plan/mask.py: the sensitive paths of module schemas, which the catalog takes from it).
+_CODE = ("desired/*.py", "model.py", "errors.py", "schemas/*.json", "plan/mask.py")
 _TABLES = ("entries", "stamps", "verdicts", "insync")
 _LIBRARIES = ("PyYAML", "jsonschema", "semantic-version", "confusable-homoglyphs")
 
@@ -224,7 +225,11 @@ class DesiredCache:
         self.blobs: dict[str, str | None] = {}  # every client file read: path -> blob id
         self.keys: dict[str, str] = {}  # path -> "blob:deps" of outcomes the cache holds
         self.hits = self.misses = 0
-        self.broken = False
+
+    @property
+    def broken(self) -> bool:
+        """Whether the file failed: then no stream over it (see `for_source`) uses it again."""
+        return self.file.closed
 
     def deps(self, profiles: Collection[str]) -> str:
         used = "\0".join(f"{n}={self.profiles.get(n, '-')}" for n in profiles)
@@ -339,7 +344,6 @@ class DesiredCache:
         """Stop using a cache file that failed mid-run; it is removed to be rebuilt next run."""
         if self.broken:
             return
-        self.broken = True
         log.warning("desired cache %s ignored and rebuilt: %s", self.file.path, exc)
         self.file.close()
         remove(self.file.directory)
@@ -416,10 +420,11 @@ def claimed_files(
     *,
     verdict: bool = False,
 ) -> Claimed | None:
-    """The client-id index: the files among `files` that claim one of `client_ids`, and the
-    files the cache has not seen (their claim is unknown until read). With `verdict`, only
-    when the fleet is exactly one a full walk found valid (so nothing else needs checking),
-    and then the files claiming the ids alone. None: no answer; walk the fleet."""
+    """The client-id index: the files among `files` that claim one of `client_ids` (or, in
+    error, no id), and the files the cache has not seen (their claim is unknown until read).
+    With `verdict`, only when the fleet is exactly one a full walk found valid (so nothing
+    else needs checking), and then the files claiming the ids alone. None: no answer; walk
+    the fleet."""
     if cache is None or cache.broken:
         return None
     try:

@@ -75,6 +75,7 @@ class CacheFile:
         self.path = directory / FILE_NAME
         self._pending: list[tuple[str, str, str, str, str | None, int, bytes, str]] = []
         self._stamps: list[tuple[str, str, int, int, int, int, str]] = []
+        self.closed = False
         self._conn = self._open()
 
     def _open(self) -> sqlite3.Connection:
@@ -104,6 +105,7 @@ class CacheFile:
         return conn
 
     def close(self) -> None:
+        self.closed = True
         self._conn.close()
 
     def lookup_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Entry]:
@@ -185,12 +187,14 @@ class CacheFile:
         self, client_ids: Iterable[str], current: dict[str, str]
     ) -> tuple[set[str], set[str]]:
         """Of the files `current` (path -> blob), those whose cached entry claims one of
-        `client_ids`, and those with no entry at all (their claim is unknown)."""
+        `client_ids` or no id at all (a file in error), and those with no entry (their claim
+        is unknown)."""
         try:
             ids = list(client_ids)
             marks = ", ".join("?" * len(ids))
             claiming = self._conn.execute(
-                f"SELECT path, blob FROM entries WHERE client_id IN ({marks})", ids
+                f"SELECT path, blob FROM entries WHERE client_id IN ({marks}) OR client_id IS NULL",
+                ids,
             ).fetchall()
             known = {
                 (path, blob)

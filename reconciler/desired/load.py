@@ -63,15 +63,19 @@ def load_desired(
 def load_claiming(root: str, client_ids: Collection[str]) -> DesiredState:
     """The desired state with only the client files that claim one of `client_ids` (settings,
     catalog and profiles in full): `status --client` of one client in a large tree parses at
-    most one file. The cache's client-id index finds them (reading only files it has not seen);
-    without a cache, the files whose bytes mention an id are parsed."""
+    most one file. Of the files whose bytes mention an id, those claiming it count, and those
+    in error that claim no readable id (so their problems are shown), as without a cache; the
+    cache's client-id index finds them (reading only the files it has not seen)."""
     stream = DesiredStream(WorkingTree(root))
-    claimed = claimed_files(stream.cache, stream.client_files(), stream.limit, client_ids)
-    if claimed is not None:
-        return collect(stream, claimed.files)
-    needles = [cid.encode() for cid in client_ids]
-    read = stream.source.read_bytes
-    return collect(stream, [f for f in stream.client_files() if any(n in read(f) for n in needles)])
+    needles, read = [cid.encode() for cid in client_ids], stream.source.read_bytes
+    listed = stream.client_files()
+    claimed = claimed_files(stream.cache, listed, stream.limit, client_ids)
+    files = listed if claimed is None else claimed.files
+    candidates = [f for f in files if any(n in read(f) for n in needles)]
+    probe = DesiredStream(stream.source, shared_from=stream)  # its problems are dropped
+    probe.resolve_files(candidates)
+    others = {f for cid, found in probe._owners.items() if cid not in client_ids for f in found}
+    return collect(stream, [f for f in candidates if f not in others])
 
 
 def collect(
