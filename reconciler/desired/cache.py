@@ -21,188 +21,63 @@ import json
 import logging
 import os
 import stat
-import sys
 import time
 from collections.abc import Callable, Collection, Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass
-from importlib import metadata
-from pathlib import Path
-from typing import Any
 
 import orjson
 
-import reconciler
-from reconciler.desired.cache_db import FILE_NAME, CacheFile, CacheUnusable, Entry, Stamp, remove
+from reconciler.desired.cache_codec import (
+    _PACKAGE,
+    Outcome,
+    blob_id,
+    code_key,
+    decode,
+    encode,
+    file_digest,
+)
+from reconciler.desired.cache_db import CacheFile, CacheUnusable, Entry, Stamp, remove
+from reconciler.desired.cache_setup import (
+    _CONFIG,
+    DIR_NAME,
+    CacheConfig,
+    cache_directory,
+    cache_stats,
+    clear_cache,
+    configure,
+    current_config,
+    env_config,
+    open_file,
+)
 from reconciler.desired.catalog import stem
 from reconciler.desired.source import Source, UnreadableFile
-from reconciler.errors import Location, Problem
-from reconciler.model import ClientDesired, DesiredModule
+from reconciler.errors import Problem
+
+__all__ = [  # the cache's face; its parts live in cache_setup, cache_codec and cache_db
+    "DIR_NAME",
+    "_CONFIG",
+    "_PACKAGE",
+    "CacheConfig",
+    "Claimed",
+    "DesiredCache",
+    "Outcome",
+    "blob_id",
+    "cache_directory",
+    "cache_stats",
+    "claimed_files",
+    "clear_cache",
+    "code_key",
+    "configure",
+    "current_config",
+    "env_config",
+    "file_digest",
+    "save_verdict",
+    "stream_cache",
+]
 
 log = logging.getLogger(__name__)
 
-DIR_NAME = ".reconciler-cache"
 RACY_SECONDS = 2.0
-_PACKAGE = Path(reconciler.__file__).parent
-# The code an outcome depends on: a change to any of these files is a different cache key
-# (plan/mask.py: the sensitive paths of module schemas, which the catalog takes from it).
-_CODE = ("desired/*.py", "model.py", "errors.py", "schemas/*.json", "plan/mask.py")
-_TABLES = ("entries", "stamps", "verdicts", "insync")
-_LIBRARIES = ("PyYAML", "jsonschema", "semantic-version", "confusable-homoglyphs")
-
-
-@dataclass(frozen=True, slots=True)
-class CacheConfig:
-    enabled: bool = True
-    directory: str | None = None  # None: beside the desired-state directory
-
-
-_CONFIG: ContextVar[CacheConfig | None] = ContextVar("reconciler_desired_cache", default=None)
-
-
-def configure(*, enabled: bool = True, directory: str | None = None) -> None:
-    """What this context's desired streams do (the CLI's --no-cache)."""
-    _CONFIG.set(CacheConfig(enabled, directory))
-
-
-def current_config() -> CacheConfig:
-    chosen = _CONFIG.get()
-    return env_config() if chosen is None else chosen
-
-
-def env_config() -> CacheConfig:
-    """RECONCILER_NO_CACHE=1 turns the cache off; RECONCILER_CACHE_DIR moves it."""
-    off = os.environ.get("RECONCILER_NO_CACHE", "").strip().lower() not in ("", "0", "false")
-    return CacheConfig(not off, os.environ.get("RECONCILER_CACHE_DIR") or None)
-
-
-def cache_directory(source_root: str, config: CacheConfig) -> Path:
-    """Where the cache of a tree lives: the configured directory, else beside the tree."""
-    if config.directory:
-        return Path(config.directory)
-    return Path(os.path.abspath(source_root)).parent / DIR_NAME
-
-
-def _fallback_directory() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "module-reconciler"
-
-
-def open_file(directory: Path, *, fallback: bool = True) -> CacheFile | None:
-    """The cache file in `directory` (rebuilt with one warning if it cannot be trusted), or
-    under $XDG_CACHE_HOME when `directory` cannot be written; None when neither works."""
-    try:
-        return CacheFile(directory)
-    except CacheUnusable as exc:
-        log.warning("desired cache %s ignored and rebuilt: %s", directory, exc)
-        remove(directory)
-        try:
-            return CacheFile(directory)
-        except (CacheUnusable, OSError) as again:
-            log.warning("desired cache %s not used: %s", directory, again)
-            return None
-    except OSError as exc:
-        if fallback:
-            log.info("desired cache not writable in %s (%s); using the user cache", directory, exc)
-            return open_file(_fallback_directory(), fallback=False)
-        log.warning("desired cache %s not used: %s", directory, exc)
-        return None
-
-
-_code_keys: dict[tuple[str, ...], str] = {}
-
-
-def code_key(patterns: tuple[str, ...] = _CODE) -> str:
-    """A hash of the code (the package's files matching `patterns`), schemas and parsing
-    libraries that outcomes depend on."""
-    key = _code_keys.get(patterns)
-    if key is None:
-        digest = hashlib.sha1(f"{reconciler.__version__} {sys.version_info[:2]}".encode())
-        for pattern in patterns:
-            for path in sorted(_PACKAGE.glob(pattern)):
-                digest.update(f"{pattern}/{path.name}".encode() + b"\0" + path.read_bytes())
-        for name in _LIBRARIES:
-            try:
-                digest.update(f"{name}={metadata.version(name)}".encode())
-            except metadata.PackageNotFoundError:
-                digest.update(f"{name}=-".encode())
-        key = _code_keys[patterns] = digest.hexdigest()
-    return key
-
-
-def blob_id(raw: bytes) -> str:
-    """The git blob id of these bytes: the same key as a `--ref` tree listing gives."""
-    return hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest()
-
-
-def file_digest(raw: bytes) -> str:
-    return hashlib.sha1(raw).hexdigest()
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What reading one client file gave: the resolved client (None when it has problems),
-    its problems and warnings, what it claims (client_id, name) and the profiles it uses."""
-
-    client: ClientDesired | None
-    problems: list[Problem]
-    client_id: str | None
-    name: str | None
-    profiles: tuple[str, ...]
-
-
-def _client_json(c: ClientDesired) -> list[Any]:
-    modules = {k: [m.enabled, m.version, m.settings, m.strategy] for k, m in c.modules.items()}
-    return [c.client_id, c.name, c.file, c.profiles, c.strategy, modules, c.overrides, c.labels]
-
-
-def _client(data: list[Any]) -> ClientDesired:
-    client_id, name, file, profiles, strategy, modules, overrides, labels = data
-    return ClientDesired(
-        client_id=client_id,
-        name=name,
-        file=file,
-        profiles=tuple(profiles),
-        strategy=strategy,
-        modules={
-            k: DesiredModule(enabled=e, version=v, settings=s, strategy=st)
-            for k, (e, v, s, st) in modules.items()
-        },
-        overrides=overrides,
-        labels=labels,
-    )
-
-
-def encode(outcome: Outcome) -> bytes | None:
-    """The outcome as JSON, or None when JSON cannot carry it back exactly (a float that is
-    not finite, an integer beyond 64 bits, a lone surrogate): such a file is not cached."""
-    problems = [
-        [p.location.file, p.location.line, p.location.column, p.path, p.reason, p.warning]
-        for p in outcome.problems
-    ]
-    client = None if outcome.client is None else _client_json(outcome.client)
-    data = [client, problems, outcome.client_id, outcome.name, outcome.profiles]
-    try:
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        payload = text.encode()
-        again = json.dumps(orjson.loads(payload), ensure_ascii=False, separators=(",", ":"))
-    except (ValueError, TypeError, UnicodeEncodeError):
-        return None
-    return payload if again == text else None
-
-
-def decode(payload: bytes) -> Outcome:
-    client, problems, client_id, name, profiles = orjson.loads(payload)
-    return Outcome(
-        None if client is None else _client(client),
-        [
-            Problem(Location(f, line, col), path, reason, w)
-            for f, line, col, path, reason, w in problems
-        ],
-        client_id,
-        name,
-        tuple(profiles),
-    )
 
 
 class DesiredCache:
@@ -444,24 +319,3 @@ def claimed_files(
     if verdict and unknown:
         return None
     return Claimed(sorted(chosen | unknown), warnings)
-
-
-def cache_stats(desired_dir: str) -> dict[str, Any]:
-    """Where the cache of `desired_dir` is and what it holds (`reconciler cache stats`)."""
-    directory = cache_directory(desired_dir, current_config())
-    path = directory / FILE_NAME
-    stats: dict[str, Any] = {"path": str(path), "exists": path.exists()}
-    if not stats["exists"]:
-        return stats
-    file = open_file(directory, fallback=False)
-    counts = file.counts() if file is not None else {}
-    if file is not None:
-        file.close()
-    size = sum(p.stat().st_size for p in directory.glob(FILE_NAME + "*"))
-    return {**stats, "bytes": size, **{k: counts.get(k, 0) for k in _TABLES}}
-
-
-def clear_cache(desired_dir: str) -> tuple[str, bool]:
-    """Remove the cache of `desired_dir`: its path, and whether there was one."""
-    directory = cache_directory(desired_dir, current_config())
-    return str(directory / FILE_NAME), remove(directory)

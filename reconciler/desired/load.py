@@ -66,7 +66,7 @@ def load_claiming(root: str, client_ids: Collection[str]) -> DesiredState:
     most one file. Of the files whose bytes mention an id, those claiming it count, and those
     in error that claim no readable id (so their problems are shown), as without a cache; the
     cache's client-id index finds them (reading only the files it has not seen)."""
-    stream = DesiredStream(WorkingTree(root))
+    stream = DesiredStream(WorkingTree(root), policies=False)
     needles, read = [cid.encode() for cid in client_ids], stream.source.read_bytes
     listed = stream.client_files()
     claimed = claimed_files(stream.cache, listed, stream.limit, client_ids)
@@ -104,10 +104,13 @@ class DesiredStream:
     _resolver: Resolver
     _shared_problems: tuple[Problem, ...]
 
-    def __init__(self, source: Source, *, shared_from: DesiredStream | None = None) -> None:
+    def __init__(
+        self, source: Source, *, shared_from: DesiredStream | None = None, policies: bool = True
+    ) -> None:
         """`shared_from`: a stream over a tree whose reconciler.yaml, modules and profiles are
         byte for byte the same as `source`'s (the caller knows, e.g. from `git diff`): its
-        loaded settings, catalog and profiles are reused instead of read and compiled again."""
+        loaded settings, catalog and profiles are reused instead of read and compiled again.
+        `policies=False`: policies/ is not read (status, which judges no plan)."""
         self.source = source
         self.problems: list[Problem] = []  # warnings too (Problem.warning), split by finish()
         self._reader = Reader(source, self.problems)
@@ -115,6 +118,7 @@ class DesiredStream:
         self._names: dict[str, list[str]] = {}  # name -> files (for lookalike names)
         self._seen = 0
         self._full = False  # whether every client file was read (a fleet verdict is kept then)
+        self._with_policies = policies
         if shared_from is not None:
             self._share(shared_from)
             return
@@ -179,9 +183,8 @@ class DesiredStream:
         known = set(profiles) | broken_profiles
         problems.extend(check_wave_profiles(settings_yf, settings.rollout, known))
         # policies/*.yaml (issue 16): compiled once here, evaluated by plan/policy.py.
-        policy_files = [
-            yf for relpath in source.list_files("policies") if (yf := reader.read(relpath, limit))
-        ]
+        policy_dir = source.list_files("policies") if self._with_policies else []
+        policy_files = [yf for relpath in policy_dir if (yf := reader.read(relpath, limit))]
         self.policies = ()
         if policy_files:  # cel-python (0.6 s to import and build its parser) only when needed
             from reconciler.desired.policy import compile_rules

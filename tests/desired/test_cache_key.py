@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.desired import cache
+from reconciler.desired import cache_codec as cache
 
 # Code a client file's outcome goes through: parsing, checking, resolving, the schemas, and
 # the sensitive paths of module schemas (plan/mask.py, used by the catalog).
