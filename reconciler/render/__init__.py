@@ -16,6 +16,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.plan.drift import DriftReport
 from reconciler.plan.merge import MergedResults
 from reconciler.plan.model import Plan
+from reconciler.plan.preview import PlanPreview
 from reconciler.render import (
     drift,
     explain,
@@ -66,6 +67,7 @@ LAYOUTS: dict[type, dict[str, Writer]] = {
         "sarif": sarif.write_plan,
         "junit": junit.write_plan,
     },
+    PlanPreview: {"text": plan.write_preview_text},
     ApplyReport: {"text": runs.write_report_text, "markdown": runs.write_report_markdown},
     RunList: {"text": runs.write_history_text, "markdown": runs.write_history_markdown},
     RunDetail: {"text": runs.write_detail_text, "markdown": runs.write_detail_markdown},
