@@ -22,7 +22,7 @@ from reconciler.apply.sealing import Sealer, Sensitive
 from reconciler.errors import ConnectionLost, ReconcilerError, StalePlan
 from reconciler.live.locks import client_transaction, clients_transaction
 from reconciler.live.state import read_live, write_live, write_live_many
-from reconciler.live.stats import refresh_statistics
+from reconciler.live.stats import keyed_transaction, refresh_statistics
 from reconciler.model import ClientLive
 from reconciler.redact import redact_urls
 from reconciler.results import ClientResult, Clock, utc_now
@@ -189,6 +189,7 @@ def _run_batch(
     results: dict[str, ClientResult] = {}
     try:
         with clients_transaction(engine, ids) as conn:
+            keyed_transaction(conn)
             lives = read_live(conn, ids, lock=True)  # old code's writes: stale, not lost
             writes: list[tuple[ClientLive, ClientLive, Sensitive]] = []
             for job in jobs:
@@ -244,6 +245,7 @@ def _run_one(engine: Engine, job: Job, run_id: int, clock: Clock, sealer: Sealer
     cid = job.client_id
     try:
         with client_transaction(engine, cid) as conn:
+            keyed_transaction(conn)
             live = read_live(conn, [cid], lock=True)[cid]
             if (
                 job.expected_fingerprint is not None
