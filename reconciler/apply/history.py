@@ -134,10 +134,18 @@ def _last_recorded(
         .group_by(rc.c.client_id)
         .subquery()
     )
-    query = select(rc.c.client_id, rc.c.after).join(
-        latest, (rc.c.client_id == latest.c.client_id) & (rc.c.run_id == latest.c.run_id)
+    # The snapshot as a correlated subquery: one primary-key lookup per client, whatever the
+    # statistics say (a join may merge against the whole growing table, issue 15).
+    snapshot = rc.alias("snapshot")
+    after = (
+        select(snapshot.c.after)
+        .where(
+            (snapshot.c.run_id == latest.c.run_id) & (snapshot.c.client_id == latest.c.client_id)
+        )
+        .scalar_subquery()
     )
-    with keyed_reads(conn):  # the history table grows during a run (issue 15)
+    query = select(latest.c.client_id, after.label("after"))
+    with keyed_reads(conn):
         return {str(row.client_id): recorded(row.after) for row in conn.execute(query)}
 
 
