@@ -79,6 +79,18 @@ def run_apply(root: Path, url: str, jobs: int | None) -> dict[str, float]:
     }
 
 
+def validate_wall(root: Path) -> float:
+    """Wall seconds of `validate` of the same tree: parsing, checking and resolving every
+    file, which the plan pass does too (the desired side's share of an apply)."""
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "reconciler", "validate", str(root)],
+        capture_output=True,
+        check=True,
+    )
+    return time.perf_counter() - start
+
+
 def explain(url: str) -> str:
     """EXPLAIN (ANALYZE) of each per-batch read for BATCH ids from the middle of the fleet."""
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -122,10 +134,12 @@ def main(argv: list[str] | None = None) -> int:
         with fresh_database("first_apply") as url:
             results[n] = run_apply(root, url, args.jobs)
             r = results[n]
+            r["validate"] = validate_wall(root)
             print(
                 f"{n:>7,} clients: {r['wall']:7.1f} s wall = {n / r['wall']:6.0f} clients/s, "
                 f"peak RSS {r['rss']:5.0f} MiB, CPU {r['cpu']:.1f} s; plan pass {r['plan']:.1f} s, "
-                f"write pass {r['write']:.1f} s ({r['applied'] / r['write']:.0f} written/s)",
+                f"write pass {r['write']:.1f} s ({r['applied'] / r['write']:.0f} written/s); "
+                f"validate alone {r['validate']:.1f} s",
                 flush=True,
             )
             if n == max(args.sizes):
@@ -141,17 +155,18 @@ def main(argv: list[str] | None = None) -> int:
         f"shared with other engineers' runs (load average {load[0]:.1f} at the end), Python "
         f"{platform.python_version()}, PostgreSQL on 127.0.0.1. `apply --yes --force` as a CLI "
         "process on a fresh store (registry and legacy table empty), wall time and peak RSS "
-        "from GNU time; the passes' times from its -v log.",
+        "from GNU time; the passes' times from its -v log; `validate` of the same tree (its "
+        "parse, checks and resolution, which the plan pass does too) timed after it.",
         "",
         "| clients | wall s | clients/s | peak RSS MiB | CPU s | plan pass s | write pass s "
-        "| applied | written/s |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| applied | written/s | validate s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n, r in results.items():
         lines.append(
             f"| {n:,} | {r['wall']:.1f} | {n / r['wall']:.0f} | {r['rss']:.0f} | {r['cpu']:.1f} "
             f"| {r['plan']:.1f} | {r['write']:.1f} | {r['applied']:.0f} "
-            f"| {r['applied'] / r['write']:.0f} |"
+            f"| {r['applied'] / r['write']:.0f} | {r['validate']:.1f} |"
         )
     sizes = sorted(results)
     if len(sizes) >= 2:
