@@ -67,7 +67,7 @@ LAYOUTS: dict[type, dict[str, Writer]] = {
         "sarif": sarif.write_plan,
         "junit": junit.write_plan,
     },
-    PlanPreview: {"text": plan.write_preview_text},
+    PlanPreview: {"text": plan.write_preview_text, "markdown": plan.write_preview_markdown},
     ApplyReport: {"text": runs.write_report_text, "markdown": runs.write_report_markdown},
     RunList: {"text": runs.write_history_text, "markdown": runs.write_history_markdown},
     RunDetail: {"text": runs.write_detail_text, "markdown": runs.write_detail_markdown},

@@ -145,8 +145,15 @@ def write_markdown(plan: Plan, out: IO[str]) -> None:
     out.write(render_markdown(plan))
 
 
-def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
-    s = plan.summary
+def write_preview_markdown(preview: PlanPreview, out: IO[str]) -> None:
+    """A plan too large to show whole, as markdown: its first clients and the counts of all."""
+    out.write(render_markdown(preview.plan, preview=preview))
+
+
+def render_markdown(
+    plan: Plan, limit: int = MARKDOWN_LIMIT, preview: PlanPreview | None = None
+) -> str:
+    s = plan.summary if preview is None else preview.summary
     head = [
         "### module-reconciler plan",
         "",
@@ -173,7 +180,7 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     for index, client in enumerate(plan.clients):
         section = client_section(client, violations.get(client.client_id, []))
         if len(text) + len(section) > limit - 400:
-            rest = len(plan.clients) - index
+            rest = len(plan.clients) - index + (preview.hidden if preview is not None else 0)
             text += (
                 f"\n**{rest} more clients not shown** (comment size limit). "
                 "The full plan: `reconciler plan --format json` or the `--out` file "
@@ -181,6 +188,13 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
             )
             break
         text += section
+    else:
+        if preview is not None and preview.hidden:
+            text += (
+                f"\n**{preview.hidden:,} more clients not shown** (a plan of more than "
+                f"{preview.limit:,} clients is shortened before applying). The full plan: "
+                "`reconciler plan --format markdown`.\n"
+            )
     return text
 
 
