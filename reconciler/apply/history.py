@@ -24,7 +24,9 @@ from reconciler.apply.sealing import (
     unseal,
 )
 from reconciler.errors import BadInput, RunNotFound
-from reconciler.live.ids import db_client_id
+from reconciler.live.bulk import insert_rows
+from reconciler.live.ids import db_client_id, keyed
+from reconciler.live.stats import keyed_reads
 from reconciler.live.tables import reconciler_run_clients, reconciler_runs
 from reconciler.model import JSON, ClientLive
 from reconciler.plan.mask import with_recorded
@@ -77,6 +79,10 @@ def finish_run(
         )
 
 
+# jsonb_to_recordset's record of snapshot rows (live/bulk.py); run and time are constants.
+_SNAPSHOT_TYPES = {"client_id": "uuid", "before": "jsonb", "after": "jsonb"}
+
+
 def record_client(
     conn: Connection,
     run_id: int,
@@ -109,14 +115,13 @@ def record_clients(
         known = with_recorded(extra, previous.get(before.client_id, {}))
         rows.append(
             {
-                "run_id": run_id,
-                "client_id": before.client_id,
+                "client_id": db_client_id(conn.dialect.name, before.client_id),
                 "before": sealer.seal(before, known),
                 "after": sealer.seal(after, known),
-                "committed_at": now,
             }
         )
-    conn.execute(insert(reconciler_run_clients), rows)
+    constants = {"run_id": run_id, "committed_at": now}
+    insert_rows(conn, reconciler_run_clients, rows, _SNAPSHOT_TYPES, constants)
 
 
 def _last_recorded(
@@ -127,14 +132,23 @@ def _last_recorded(
     wanted = [db_client_id(conn.dialect.name, c) for c in client_ids]
     latest = (
         select(rc.c.client_id, func.max(rc.c.run_id).label("run_id"))
-        .where(rc.c.client_id.in_(wanted))
+        .where(keyed(rc.c.client_id, wanted, conn))
         .group_by(rc.c.client_id)
         .subquery()
     )
-    query = select(rc.c.client_id, rc.c.after).join(
-        latest, (rc.c.client_id == latest.c.client_id) & (rc.c.run_id == latest.c.run_id)
+    # The snapshot as a correlated subquery: one primary-key lookup per client, whatever the
+    # statistics say (a join may merge against the whole growing table, issue 15).
+    snapshot = rc.alias("snapshot")
+    after = (
+        select(snapshot.c.after)
+        .where(
+            (snapshot.c.run_id == latest.c.run_id) & (snapshot.c.client_id == latest.c.client_id)
+        )
+        .scalar_subquery()
     )
-    return {str(row.client_id): recorded(row.after) for row in conn.execute(query)}
+    query = select(latest.c.client_id, after.label("after"))
+    with keyed_reads(conn):
+        return {str(row.client_id): recorded(row.after) for row in conn.execute(query)}
 
 
 def _run_info(row: Any, clients: int) -> RunInfo:

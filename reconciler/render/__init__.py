@@ -45,6 +45,10 @@ LAYOUTS: dict[str, dict[str, str]] = {
         "sarif": "sarif:write_plan",
         "junit": "junit:write_plan",
     },
+    "reconciler.plan.preview:PlanPreview": {
+        "text": "plan:write_preview_text",
+        "markdown": "plan:write_preview_markdown",
+    },
     "reconciler.results.runs:ApplyReport": {
         "text": "runs:write_report_text",
         "markdown": "runs:write_report_markdown",
