@@ -61,9 +61,13 @@ def fresh_database(prefix: str = "bench") -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def seed_live(url: str, root: Path, *, differ: float = 0.1, seed: int = 1) -> int:
+def seed_live(
+    url: str, root: Path, *, differ: float = 0.1, seed: int = 1, registry_rows: bool = True
+) -> int:
     """Write live state equal to the desired state for every client, except a `differ` share
-    that gets an out-of-band change (a module dropped from the legacy list). Returns that count."""
+    that gets an out-of-band change (a module dropped from the legacy list). Returns that count.
+    Without `registry_rows`, only the legacy table is written: a fleet before its adoption
+    (every client's modules still to be adopted into an empty registry)."""
     state = load_desired(root)
     defaults = state.settings.legacy_defaults
     rng = random.Random(seed)
@@ -101,7 +105,7 @@ def seed_live(url: str, root: Path, *, differ: float = 0.1, seed: int = 1) -> in
     with engine.begin() as conn:
         for start in range(0, len(legacy), 5000):
             conn.execute(insert(client_app_overrides), legacy[start : start + 5000])
-        for start in range(0, len(registry), 5000):
+        for start in range(0, len(registry) if registry_rows else 0, 5000):
             conn.execute(insert(reconciler_client_modules), registry[start : start + 5000])
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         # Planner statistics, as autovacuum would gather them on a production server (it is

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Sequence
 
-from reconciler.api import _batches
+from reconciler.api import _batches, heap
 from reconciler.api._fleet import Progress, walk_in_store
 from reconciler.api._shown import shown_errors, shown_plan
 from reconciler.api._store import open_store
@@ -89,12 +89,13 @@ def plan(
         extra=(adopt_only,),
     )
     unresolved: list[str] = []
-    with fleet as (stream, batches):
+    with fleet as (stream, batches), heap.kept() as keep:
         for batch_plans, batch_unchanged, batch_violations, missing in batches:
             plans.extend(batch_plans)
             unchanged += batch_unchanged
             violations.extend(batch_violations)
             unresolved.extend(missing)
+            keep()  # the plans so far: not traversed by every later gc pass
         state = stream.state({})
     if unresolved:  # a clear error per client and reference, before anything is written
         raise unresolved_error(unresolved)

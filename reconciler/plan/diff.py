@@ -8,19 +8,32 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
 
-from reconciler.model import JSON, NO_RENAMES, OVERRIDE_COLUMNS, ClientLive, Renames
+from reconciler.model import JSON, NO_RENAMES, OVERRIDE_COLUMNS, ClientLive, Renames, is_mapping
 from reconciler.plan.model import ABSENT, Change, ChangeKind
 from reconciler.plan.target import module_states
+
+# The store sets of a change, shared (frozensets are immutable).
+LEGACY = frozenset({"legacy"})
+REGISTRY = frozenset({"registry"})
 
 
 def json_paths(
     old: JSON, new: JSON, path: tuple[str, ...] = ()
 ) -> Iterator[tuple[tuple[str, ...], JSON, JSON]]:
     """Yield (path, old, new) for every leaf that differs; ABSENT marks a missing side."""
+    found: list[tuple[tuple[str, ...], JSON, JSON]] = []
+    _collect(old, new, path, found)
+    return iter(found)
+
+
+def _collect(
+    old: JSON, new: JSON, path: tuple[str, ...], found: list[tuple[tuple[str, ...], JSON, JSON]]
+) -> None:
+    """json_paths into a list (a recursion of plain calls: no generator per level)."""
     if old == new:
         return
-    old_is_map = isinstance(old, Mapping)
-    new_is_map = isinstance(new, Mapping)
+    old_is_map = is_mapping(old)
+    new_is_map = is_mapping(new)
     if (
         (old_is_map or old is ABSENT)
         and (new_is_map or new is ABSENT)
@@ -29,13 +42,11 @@ def json_paths(
         old_map: Mapping[str, JSON] = old if old_is_map else {}
         new_map: Mapping[str, JSON] = new if new_is_map else {}
         for key in sorted(set(old_map) | set(new_map), key=str):
-            yield from json_paths(
-                old_map.get(key, ABSENT), new_map.get(key, ABSENT), (*path, str(key))
-            )
+            _collect(old_map.get(key, ABSENT), new_map.get(key, ABSENT), (*path, str(key)), found)
         if not old_map and not new_map:
-            yield path, old, new
+            found.append((path, old, new))
         return
-    yield path, old, new
+    found.append((path, old, new))
 
 
 def is_sensitive(path: tuple[str, ...], sensitive_paths: Collection[tuple[str, ...]]) -> bool:
@@ -104,24 +115,25 @@ def diff_client(
                     kind=ChangeKind.VERSION,
                     old=old_version,
                     new=new_row.version,
-                    stores=frozenset({"registry"}),
+                    stores=REGISTRY,
                     informational=informational,
                 )
             )
         old_settings = {} if old_row is None else old_row.settings
         secret = sensitive.get(module, ())
+        kind = ChangeKind.ADOPT if adopt else ChangeKind.SETTING
         for path, old, new in json_paths(old_settings, new_row.settings):
             changes.append(
                 Change(
                     client_id=cid,
                     module=module,
-                    kind=ChangeKind.ADOPT if adopt else ChangeKind.SETTING,
+                    kind=kind,
                     path=path,
                     old=old,
                     new=new,
-                    stores=frozenset({"registry"}),
+                    stores=REGISTRY,
                     informational=informational,
-                    sensitive=is_sensitive(path, secret),
+                    sensitive=is_sensitive(path, secret) if secret else False,
                 )
             )
     changes.extend(_override_changes(live, target, informational))
@@ -149,7 +161,7 @@ def _renames(
                 kind=ChangeKind.RENAME,
                 old=old,
                 new=new,
-                stores=frozenset({"legacy"}),
+                stores=LEGACY,
                 informational=informational,
             )
 
@@ -174,6 +186,6 @@ def _override_changes(
                 path=path,
                 old=before,
                 new=after,
-                stores=frozenset({"legacy"}),
+                stores=LEGACY,
                 informational=informational,
             )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from reconciler.jsontext import plain
 from reconciler.model import (
     JSON,
     OUTPUT_FORMAT_VERSION,
@@ -72,32 +73,36 @@ class Change:
         return (self.informational, self.module is None, self.module or "", self.kind, self.path)
 
     def to_json(self, *, hash_sensitive: bool = False) -> dict[str, JSON]:
+        old, new, stores = self.old, self.new, self.stores
+        if self.sensitive:
+            shown_old = _shown(old, hash_sensitive)
+            shown_new = _shown(new, hash_sensitive)
+        else:  # most changes: no masking, no call
+            shown_old = None if old is ABSENT else old
+            shown_new = None if new is ABSENT else new
         return {
             "module": self.module,
             "kind": str(self.kind),
             "path": list(self.path),
-            "op": _op(self.old, self.new),
-            "old": _shown(self.old, self.sensitive, hash_sensitive),
-            "new": _shown(self.new, self.sensitive, hash_sensitive),
-            "stores": sorted(self.stores),
+            "op": "add" if old is ABSENT else "remove" if new is ABSENT else "change",
+            "old": shown_old,
+            "new": shown_new,
+            "stores": [*stores] if len(stores) < 2 else sorted(stores),
             "informational": self.informational,
             "sensitive": self.sensitive,
         }
 
 
-def _op(old: JSON, new: JSON) -> str:
-    if old is ABSENT:
-        return "add"
-    if new is ABSENT:
-        return "remove"
-    return "change"
+def _plain(value: JSON) -> bool:
+    """`jsontext.plain` of a change's value (ABSENT is shown as null), fast for scalars."""
+    kind = type(value)
+    return kind is str or kind is bool or value is None or value is ABSENT or plain(value)
 
 
-def _shown(value: JSON, sensitive: bool, hash_sensitive: bool) -> JSON:
+def _shown(value: JSON, hash_sensitive: bool) -> JSON:
+    """A sensitive value as shown: masked, or hashed in saved plans and fingerprints."""
     if value is ABSENT:
         return None
-    if not sensitive:
-        return value
     if hash_sensitive:
         return {"sha256": fingerprint(value)}
     return SENSITIVE
@@ -127,19 +132,50 @@ class ClientPlan:
 
     def changes_fingerprint(self) -> str:
         """Hash of the changes with sensitive values hashed; a saved plan is checked against it."""
-        return fingerprint([c.to_json(hash_sensitive=True) for c in self.changes])
+        hashed = [c.to_json(hash_sensitive=True) for c in self.changes]
+        return self._hash_changes(hashed, self.plain_json())
+
+    def _hash_changes(self, hashed: list[JSON], plain: bool) -> str:
+        """The fingerprint of `hashed`, the changes' JSON with sensitive values hashed;
+        `plain`: it is plain JSON (a client plan read back from a shard keeps the one the
+        shard computed)."""
+        return fingerprint(hashed, checked=plain)
+
+    def plain_json(self) -> bool:
+        """True when every value the changes carry is plain JSON (`jsontext.plain`: no float,
+        no huge int ...), so their JSON needs no walk before the fast encoder. Only `old` and
+        `new` are free JSON; every other field is typed (str, bool, tuple of str), and a
+        sensitive value is shown as a string or a `{"sha256": ...}` whatever it is."""
+        for change in self.changes:
+            if not (change.sensitive or (_plain(change.old) and _plain(change.new))):
+                return False
+        return True
 
     def to_json(self, *, hash_sensitive: bool = False) -> dict[str, JSON]:
-        return {
+        return self.json_document(hash_sensitive=hash_sensitive)[0]
+
+    def json_document(self, *, hash_sensitive: bool = False) -> tuple[dict[str, JSON], bool]:
+        """`to_json()` and whether it is plain JSON (`plain_json()`), each change's JSON built
+        once: without sensitive values its hashed form (the fingerprint's) is the same."""
+        changes = [c.to_json(hash_sensitive=hash_sensitive) for c in self.changes]
+        plain = self.plain_json()
+        hashed = changes
+        if not hash_sensitive and any(c.sensitive for c in self.changes):
+            hashed = [
+                c.to_json(hash_sensitive=True) if c.sensitive else shown
+                for c, shown in zip(self.changes, changes, strict=True)
+            ]
+        data: dict[str, JSON] = {
             "client_id": self.client_id,
             "name": self.name,
             "file": self.file,
             "strategy": self.strategy,
             "writes": self.writes,
             "live_fingerprint": self.live_fingerprint,
-            "changes_fingerprint": self.changes_fingerprint(),
-            "changes": [c.to_json(hash_sensitive=hash_sensitive) for c in self.changes],
+            "changes_fingerprint": self._hash_changes(hashed, plain),
+            "changes": changes,
         }
+        return data, plain
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,23 +209,29 @@ def summarize(plans: Iterable[ClientPlan], unchanged: int) -> Summary:
     changed = enabled = disabled = informational = overrides = renamed = 0
     updated: set[tuple[str, str]] = set()
     adopted: set[tuple[str, str]] = set()
+    enable, disable, override = ChangeKind.ENABLE, ChangeKind.DISABLE, ChangeKind.OVERRIDE
+    adopt, rename = ChangeKind.ADOPT, ChangeKind.RENAME
     for plan in plans:
-        changed += plan.writes
+        writes = False  # plan.writes, in the same pass
         for change in plan.changes:
             if change.informational:
                 informational += 1
-            elif change.kind is ChangeKind.ENABLE:
-                enabled += 1
-            elif change.kind is ChangeKind.DISABLE:
-                disabled += 1
-            elif change.kind is ChangeKind.OVERRIDE:
-                overrides += 1
-            elif change.kind is ChangeKind.ADOPT:
+                continue
+            writes = True
+            kind = change.kind
+            if kind is adopt:
                 adopted.add((plan.client_id, change.module or ""))
-            elif change.kind is ChangeKind.RENAME:
+            elif kind is enable:
+                enabled += 1
+            elif kind is disable:
+                disabled += 1
+            elif kind is override:
+                overrides += 1
+            elif kind is rename:
                 renamed += 1
             else:
                 updated.add((plan.client_id, change.module or ""))
+        changed += writes
     return Summary(
         clients_changed=changed,
         clients_unchanged=unchanged,

@@ -3,9 +3,9 @@ import comments only arrange them (STYLE §3)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
+from reconciler.jsontext import spaced
 from reconciler.model import JSON
 from reconciler.plan.model import ABSENT, SENSITIVE, Change, ChangeKind, ClientPlan
 
@@ -27,12 +27,21 @@ def show(value: JSON, sensitive: bool = False) -> str:
         return "(absent)"
     if sensitive:
         return SENSITIVE
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return spaced(value)
+
+
+_ADOPT, _RENAME, _ENABLE, _DISABLE = (
+    ChangeKind.ADOPT,
+    ChangeKind.RENAME,
+    ChangeKind.ENABLE,
+    ChangeKind.DISABLE,
+)
 
 
 def change_row(change: Change) -> Row:
-    stores = ", ".join(sorted(change.stores))
-    if change.kind is ChangeKind.ADOPT:
+    stores = ", ".join(change.stores if len(change.stores) < 2 else sorted(change.stores))
+    kind = change.kind
+    if kind is _ADOPT:
         symbol = "="
         if change.path:
             subject = f"{change.module} settings." + ".".join(change.path)
@@ -41,17 +50,17 @@ def change_row(change: Change) -> Row:
             subject = change.module or ""
             version = "" if change.new is None else f" at version {show(change.new)}"
             detail = f"adopt into the registry{version}"
-    elif change.kind is ChangeKind.RENAME:
+    elif kind is _RENAME:
         symbol, subject, detail = "~", f"{change.old} -> {change.new}", "rename"
-    elif change.kind in (ChangeKind.ENABLE, ChangeKind.DISABLE):
-        symbol = "+" if change.kind is ChangeKind.ENABLE else "-"
-        subject, detail = change.module or "", str(change.kind)
+    elif kind is _ENABLE or kind is _DISABLE:
+        symbol = "+" if kind is _ENABLE else "-"
+        subject, detail = change.module or "", str(kind)
     else:
         op = "add" if change.old is ABSENT else "remove" if change.new is ABSENT else "change"
         symbol = SYMBOLS[op]
-        if change.kind is ChangeKind.VERSION:
+        if kind is ChangeKind.VERSION:
             subject = f"{change.module} version"
-        elif change.kind is ChangeKind.SETTING:
+        elif kind is ChangeKind.SETTING:
             subject = f"{change.module} settings." + ".".join(change.path)
         else:
             subject = "overrides." + ".".join(change.path)

@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 
 from reconciler.errors import DamagedPlan
+from reconciler.jsontext import indented
 from reconciler.model import JSON, canonical_json, fingerprint
 from reconciler.plan.model import Plan
 
@@ -54,7 +55,7 @@ def dump_plan(plan: Plan, *, uncommitted: str | None = None, key: bytes | None =
     if key is not None:
         body["signature"] = _sign(body, key)
     body["checksum"] = fingerprint(body)
-    return json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return indented(body) + "\n"
 
 
 def _sign(body: dict[str, JSON], key: bytes) -> str:

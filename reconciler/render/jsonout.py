@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import IO, TYPE_CHECKING, Any
+
+from reconciler import jsontext
 
 if TYPE_CHECKING:
     from reconciler.model import JSON
@@ -11,9 +12,7 @@ if TYPE_CHECKING:
 
 def write_json(data: JSON, out: IO[str]) -> None:
     """Stable JSON: sorted keys, two-space indent, UTF-8 kept, trailing newline."""
-    out.write(
-        json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=_default) + "\n"
-    )
+    out.write(jsontext.indented(data, default=_default) + "\n")
 
 
 def _default(value: Any) -> JSON:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import textwrap
+from collections.abc import Iterator, Sequence
 from typing import IO
 
+from reconciler import jsontext
 from reconciler.plan.model import ClientPlan, Plan, Summary
 from reconciler.plan.preview import PlanPreview
 from reconciler.plan.rows import client_rows, client_title
@@ -106,14 +107,19 @@ def text_lines(plan: Plan, preview: PlanPreview | None = None) -> list[Line]:
     lines += [("", "", ""), ("bold", "Plan: " + summary_line(summary), "")]
     if plan.violations:
         lines.append(("!" if plan.denied else "?", policy_line(plan), ""))
-    return [(kind, term(painted), term(plain)) for kind, painted, plain in lines]
+    return [(kind, term(painted), term(plain) if plain else "") for kind, painted, plain in lines]
 
 
 def write_text(plan: Plan, out: IO[str], preview: PlanPreview | None = None) -> None:
     on = enabled(out)
+    chunk: list[str] = []
     for kind, painted, plain in text_lines(plan, preview):
         color = _ROW_COLOR.get(kind, kind)
-        out.write((paint(painted, color, on) if color else painted) + plain + "\n")
+        chunk.append((paint(painted, color, on) if color else painted) + plain + "\n")
+        if len(chunk) == 4096:  # fewer, larger writes
+            out.write("".join(chunk))
+            chunk.clear()
+    out.write("".join(chunk))
 
 
 def write_preview_text(preview: PlanPreview, out: IO[str]) -> None:
@@ -130,15 +136,28 @@ def write_json(plan: Plan, out: IO[str]) -> None:
     for position, key in enumerate(keys):
         out.write(("," if position else "") + f"\n  {json.dumps(key)}: ")
         if key != "clients":
-            value = json.dumps(header[key], indent=2, sort_keys=True, ensure_ascii=False)
-            out.write(value.replace("\n", "\n  "))
+            out.write(jsontext.indented(header[key]).replace("\n", "\n  "))
             continue
         out.write("[")
-        for index, client in enumerate(plan.clients):
-            text = json.dumps(client.to_json(), indent=2, sort_keys=True, ensure_ascii=False)
-            out.write(("," if index else "") + "\n" + textwrap.indent(text, "    "))
+        for index, text in enumerate(_client_items(plan.clients)):
+            out.write(("," if index else "") + text)
         out.write("\n  ]" if plan.clients else "]")
     out.write("\n}\n")
+
+
+# `{"clients": [client]}` indented: the client inside is indented as the document's are.
+_ITEM_START = '{\n  "clients": ['
+_ITEM_END = "\n  ]\n}"
+
+
+def _client_items(clients: Sequence[ClientPlan]) -> Iterator[str]:
+    """Each client's JSON as an item of the document's "clients" list (one at a time: what a
+    client's JSON allocates is freed before the next, never promoted to the collector's
+    older generations), by the fast encoder where the client's values are plain."""
+    for client in clients:
+        data, plain = client.json_document()
+        text = jsontext.indented({"clients": [data]}, checked=plain)
+        yield text[len(_ITEM_START) : -len(_ITEM_END)]
 
 
 def write_markdown(plan: Plan, out: IO[str]) -> None:
