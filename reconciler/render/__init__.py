@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import IO, Any, Literal
 
 from reconciler.errors import ReconcilerError
-from reconciler.render.jsonout import write_json
 
 Format = Literal["text", "json", "markdown", "github", "sarif", "junit"]
 FORMATS: tuple[Format, ...] = ("text", "json", "markdown")
@@ -112,6 +111,8 @@ def write(result: Any, fmt: str, out: IO[str]) -> None:
     if target is not None:
         writer(target)(result, out)
     elif fmt == "json":
+        from reconciler.render.jsonout import write_json  # orjson: only when JSON is written
+
         write_json(result.to_json(), out)
     else:
         raise ReconcilerError(
@@ -127,6 +128,5 @@ __all__ = [
     "Format",
     "type_name",
     "write",
-    "write_json",
     "writer",
 ]

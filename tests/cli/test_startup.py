@@ -79,7 +79,6 @@ def test_version_and_help_import_nothing_heavy(tmp_path: Path, args: tuple[str, 
         "reconciler.redact",
         "reconciler.render",
         "reconciler.render.escape",
-        "reconciler.render.jsonout",
     }
 
 
@@ -114,7 +113,6 @@ def test_status_client_imports_the_store_and_yaml_only(status_tree: tuple[str, P
         "reconciler.api.status",
         "reconciler.render.color",
         "reconciler.render.escape",
-        "reconciler.render.jsonout",
         "reconciler.render.status",
     }
 
