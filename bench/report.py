@@ -7,8 +7,9 @@ fresh PostgreSQL database (RECONCILER_TEST_PG's server) with live state equal to
 ~10% of clients, then time each command as a user runs it (a CLI subprocess, wall time and peak
 RSS from GNU time): validate, plan, drift, apply, `plan --changed-since HEAD` with one changed
 client, and `status` of one client; next to the floor measured in the same run (CSafeLoader
-parse of the same files + one SELECT of all live rows). Prints a markdown table and writes it,
-with the date and the machine, to --out.
+parse of the same files + one SELECT of all live rows). validate, plan and drift run cold (the
+desired-state cache cleared) and warm (the next run). Prints a markdown table and writes it,
+with the date and the machine, at the top of --out (the sections after it are kept).
 """
 
 from __future__ import annotations
@@ -73,11 +74,20 @@ def git_repo(root: Path) -> None:
         subprocess.run(cmd, cwd=root, check=True, env=env)
 
 
+def middle_client(root: Path) -> str:
+    """The client_id of the file one_client_edit changes."""
+    text = _middle_file(root).read_text()
+    return re.search(r"^client_id: (\S+)", text, re.M).group(1)  # type: ignore[union-attr]
+
+
+def _middle_file(root: Path) -> Path:
+    files = sorted((root / "clients").glob("*.yaml"))
+    return files[len(files) // 2]
+
+
 def one_client_edit(root: Path) -> str:
     """Change one client file in the working tree; return its client_id."""
-    path = sorted((root / "clients").glob("*.yaml"))[
-        len(list((root / "clients").glob("*.yaml"))) // 2
-    ]
+    path = _middle_file(root)
     text = path.read_text()
     path.write_text(
         text.replace("primary_color:", 'primary_color: "#abcdef"\n    old_primary_color:', 1)
@@ -85,33 +95,55 @@ def one_client_edit(root: Path) -> str:
     return re.search(r"^client_id: (\S+)", text, re.M).group(1)  # type: ignore[union-attr]
 
 
-def run_size(n: int) -> list[tuple[str, float, float, float]]:
+Row = tuple[str, float | None, float, float, float]  # label, cold s, warm s, peak MiB, floor
+
+
+def clear_cache(root: Path) -> None:
+    subprocess.run(
+        [*RECONCILER, "cache", "clear", "--dir", str(root)], check=True, capture_output=True
+    )
+
+
+def cold_warm(args: list[str], root: Path) -> tuple[float, float, float]:
+    """Cold (cache cleared first) and warm (the next run) wall time, and the larger peak RSS."""
+    clear_cache(root)
+    cold, rss_cold, _ = measure(args)
+    warm, rss_warm, _ = measure(args)
+    return cold, warm, max(rss_cold, rss_warm)
+
+
+def run_size(n: int) -> list[Row]:
     root = fleet(n)
     git_repo(root)
-    rows: list[tuple[str, float, float, float]] = []
+    rows: list[Row] = []
     with fresh_database() as url:
         seed_live(url, root)
         base = ["--store", url, "--dir", str(root)]
         flo = floor(root, url)
-        rows.append(("floor (parse + SELECT)", flo, 0.0, flo))
+        rows.append(("floor (parse + SELECT)", None, flo, 0.0, flo))
         for label, args in (
             ("validate", [*RECONCILER, "validate", str(root)]),
-            ("plan", [*RECONCILER, "plan", *base, "--format", "json"]),
+            ("plan (~10% drift)", [*RECONCILER, "plan", *base, "--format", "json"]),
             ("drift", [*RECONCILER, "drift", *base, "--format", "json"]),
-            ("apply (~10% changed)", [*RECONCILER, "apply", "--yes", "--force", *base]),
         ):
-            wall, rss, _ = measure(args)
-            rows.append((label, wall, rss, flo))
-        client_id = one_client_edit(root)
-        runs = [
-            measure([*RECONCILER, "plan", *base, "--changed-since", "HEAD", "--format", "json"])
-            for _ in range(3)
-        ]
+            cold, warm, rss = cold_warm(args, root)
+            rows.append((label, cold, warm, rss, flo))
+        client_id = middle_client(root)
+        for label, args in (
+            ("plan --client (1 client)", [*RECONCILER, "plan", *base, "--client", client_id]),
+            ("status --client (1 client)", [*RECONCILER, "status", "--client", client_id, *base]),
+        ):
+            runs = [measure(args) for _ in range(3)]
+            wall, rss = min(r[0] for r in runs), max(r[1] for r in runs)
+            rows.append((f"{label}, best of 3", None, wall, rss, flo))
+        one_client_edit(root)
+        changed = [*RECONCILER, "plan", *base, "--changed-since", "HEAD", "--format", "json"]
+        runs = [measure(changed) for _ in range(3)]
         wall, rss = min(r[0] for r in runs), max(r[1] for r in runs)
-        rows.append(("plan --changed-since (1 client, best of 3)", wall, rss, flo))
-        wall, rss, _ = measure([*RECONCILER, "status", "--client", client_id, *base])
-        rows.append(("status (1 client)", wall, rss, flo))
+        rows.append(("plan --changed-since (1 client), best of 3", None, wall, rss, flo))
         git_repo(root)  # undo the edit
+        wall, rss, _ = measure([*RECONCILER, "apply", "--yes", "--force", *base])
+        rows.append(("apply (~10% changed)", None, wall, rss, flo))
     return rows
 
 
@@ -122,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = {n: run_size(n) for n in args.sizes}
     imports = min(measure([sys.executable, "-c", IMPORT_FLOOR])[0] for _ in range(3))
+    startup = min(measure([*RECONCILER, "--version"])[0] for _ in range(3))
     cores = os.cpu_count()
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     lines = [
@@ -129,33 +162,34 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {cores} cores, "
         f"{mem:.0f} GiB, Python {platform.python_version()}, PostgreSQL on 127.0.0.1. "
-        "Wall time and peak RSS of each CLI command (a fresh process, as users run it); "
-        "`x floor` = time / (CSafeLoader parse of the same files + one SELECT of all live rows).",
+        "Wall time and peak RSS of each CLI command (a fresh process, as users run it). "
+        "`cold`: the desired-state cache cleared first; `warm`: the next run, nothing changed "
+        "in the tree (single-client rows and apply run warm). `x floor` = time / (CSafeLoader "
+        "parse of the same files + one SELECT of all live rows), measured in the same run.",
         "",
-        "| clients | command | wall s | peak RSS MiB | x floor |",
-        "|---:|---|---:|---:|---:|",
+        "| clients | command | cold s | warm s | peak RSS MiB | cold x floor | warm x floor |",
+        "|---:|---|---:|---:|---:|---:|---:|",
     ]
     for n, rows in results.items():
-        for label, wall, rss, flo in rows:
+        for label, cold, warm, rss, flo in rows:
             rss_text = f"{rss:.0f}" if rss else "-"
-            lines.append(f"| {n:,} | {label} | {wall:.2f} | {rss_text} | {wall / flo:.2f} |")
-    sizes = sorted(results)
-    if len(sizes) >= 2:
-        small, big = sizes[-2], sizes[-1]
-        plan_small = next(w for label, w, _, _ in results[small] if label == "plan")
-        plan_big = next(w for label, w, _, _ in results[big] if label == "plan")
-        lines += [
-            "",
-            f"plan time {small:,} -> {big:,} clients: x{plan_big / plan_small:.1f} (target <= 11x)",
-        ]
+            cold_s = f"{cold:.2f}" if cold is not None else "-"
+            cold_x = f"{cold / flo:.2f}" if cold is not None else "-"
+            lines.append(
+                f"| {n:,} | {label} | {cold_s} | {warm:.2f} | {rss_text} | {cold_x} | "
+                f"{warm / flo:.2f} |"
+            )
     lines += [
         "",
-        f"Import floor of any CLI command that plans: {imports:.2f} s "
-        f"(`python -c '{IMPORT_FLOOR}'`, best of 3).",
+        f"Start-up: `reconciler --version` {startup:.2f} s; import floor of a command that "
+        f"plans {imports:.2f} s (`python -c '{IMPORT_FLOOR}'`), best of 3.",
     ]
     text = "\n".join(lines) + "\n"
     print(text)
-    args.out.write_text(text)
+    previous = args.out.read_text() if args.out.exists() else ""
+    marker = "\n## "
+    rest = previous[previous.index(marker) :] if marker in previous else ""
+    args.out.write_text(text + rest)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

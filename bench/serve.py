@@ -7,7 +7,8 @@ run), then ~1% are drifted by plain SQL. Serves the dashboard with uvicorn on a 
 and times requests by their `server-timing` header (time in the application; the client's wall
 time is shown beside it): the first overview (classifies the fleet and caches it), then cached
 overview pages, a class filter, a search, a deep page and /api/drift.
-Target: overview < 300 ms server time.
+Target: overview < 300 ms server time. Last, a restarted dashboard's first overview, with the
+desired-state cache and the drift memo warm (issue 15: < 2 s at 10,000 clients).
 """
 
 from __future__ import annotations
@@ -109,6 +110,16 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{'/api/drift (whole report)':<27} server {median:.1f} ms median, "
                 f"{worst:.1f} ms max (wall {wall:.1f} ms)"
+            )
+        # A restarted dashboard: nothing in its memory, the desired-state cache and the drift
+        # memo warm from the first classification (issue 15: target < 2 s at 10,000 clients).
+        with serving(config) as base, httpx.Client(base_url=base, timeout=600) as client:
+            warm_s, again = timed(lambda: client.get("/"))
+            assert again.status_code == 200
+            warm_server = again.headers["server-timing"].split("dur=")[1]
+            print(
+                f"first overview, restarted   server {warm_server} ms (wall "
+                f"{warm_s * 1000:.0f} ms): desired-state cache and drift memo warm, target < 2 s"
             )
     return 0
 

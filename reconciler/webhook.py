@@ -13,13 +13,14 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-import httpx
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from reconciler import __version__
 from reconciler.model import JSON
+
+if TYPE_CHECKING:  # httpx and tenacity are imported when a webhook is called (issue 15)
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,9 @@ def post_json(
     client: httpx.Client, url: str, body: JSON, *, retry: Retry, headers: dict[str, str]
 ) -> None:
     """POST `body` to `url`; return once a 2xx answer came, or raise DeliveryFailed."""
+    import httpx
+    from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
     content = json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
     shown = redact_url(url)
     attempt = 0
@@ -86,6 +90,8 @@ def post_json(
 
 def new_client() -> httpx.Client:
     """One connection pool for every delivery of a run (HTTPS_PROXY and friends apply)."""
+    import httpx
+
     return httpx.Client(
         headers={"user-agent": f"module-reconciler/{__version__}"}, follow_redirects=False
     )

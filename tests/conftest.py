@@ -40,6 +40,9 @@ def _guard_default_store(
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     env_store = tmp_path_factory.mktemp("env-store") / "env-default.db"
     monkeypatch.setenv("RECONCILER_STORE", f"sqlite:///{env_store}")
+    # Each test its own desired-state cache (issue 15): never one in the repository (tests read
+    # the bundled desired-state/ in place), and never one test's cache answering another's.
+    monkeypatch.setenv("RECONCILER_CACHE_DIR", str(tmp_path_factory.mktemp("desired-cache")))
     CACHE.clear()
     yield
     CACHE.clear()

@@ -6,14 +6,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from reconciler.apply.history import last_applied
+from reconciler.api._memo import InSync
+from reconciler.apply.history import last_applied, last_runs
+from reconciler.apply.sealing import history_key
 from reconciler.desired.load import DesiredStream
 from reconciler.desired.secrets import SecretResolver, directory_of
 from reconciler.live.engine import make_engine
+from reconciler.live.fingerprints import live_fingerprints
 from reconciler.live.state import read_live
 from reconciler.model import ClientDesired, ClientLive, rename_map
 from reconciler.plan.build import plan_clients, sensitive_paths
-from reconciler.plan.drift import ClientDrift, classify
+from reconciler.plan.drift import ClientDrift, DriftClass, classify
 from reconciler.plan.model import ClientPlan
 from reconciler.plan.policy import evaluate
 from reconciler.plan.select import parse_shard
@@ -66,21 +69,38 @@ def plan(
     """`plan`: the plans with changes of a batch, how many clients had none, the policy
     violations of those changes (issue 16), and the secret references that cannot be
     resolved (then nothing is planned, issue 18)."""
-    chosen, unresolved = resolved(stream, select(batch, client_ids, shard))
+    originals = select(batch, client_ids, shard)
+    chosen, unresolved = resolved(stream, originals)
     if not chosen or unresolved:
         return [], 0, [], unresolved
+    memo = InSync.of(stream.cache, f"plan adopt_only={adopt_only}")
+    keys: dict[str, str] = {}
+    known: set[str] = set()
     with make_engine(store_url).connect() as conn:
-        lives = read_live(conn, [c.client_id for c in chosen])
+        if memo is not None:
+            fingerprints = live_fingerprints(conn, [c.client_id for c in chosen]) or {}
+            keys = memo.keys(chosen, {c.client_id: c for c in originals}, fingerprints)
+            known = memo.known(keys)
+        rest = [c for c in chosen if c.client_id not in known]
+        lives = read_live(conn, [c.client_id for c in rest])
     plans, unchanged = plan_clients(
-        chosen,
+        rest,
         lives,
         legacy_defaults=stream.settings.legacy_defaults,
         catalog=stream.catalog,
         adopt_only=adopt_only,
     )
-    violations = evaluate(stream.policies, {c.client_id: c for c in chosen}, plans)
-    log.debug("plan batch: %d clients, %d with changes", len(chosen), len(plans))
-    return plans, unchanged, violations, []
+    if memo is not None:
+        changed = {p.client_id for p in plans}
+        memo.record(keys, [c.client_id for c in rest if c.client_id not in changed])
+    violations = evaluate(stream.policies, {c.client_id: c for c in rest}, plans)
+    log.debug(
+        "plan batch: %d clients, %d with changes, %d unchanged by the memo",
+        len(chosen),
+        len(plans),
+        len(known),
+    )
+    return plans, unchanged + len(known), violations, []
 
 
 def drift(
@@ -91,19 +111,38 @@ def drift(
     shard: str | None,
 ) -> tuple[list[ClientDrift], list[str]]:
     """`drift`: the drift class of each client of a batch, and the secret references that
-    cannot be resolved (then nothing is classified)."""
-    chosen, unresolved = resolved(stream, select(batch, client_ids, shard))
+    cannot be resolved (then nothing is classified). Clients found in sync before under the
+    same desired key, live fingerprint and last run are in sync again (the memo, PostgreSQL,
+    not with a history key: decrypting history is part of the comparison)."""
+    originals = select(batch, client_ids, shard)
+    chosen, unresolved = resolved(stream, originals)
     ids = [c.client_id for c in chosen]
     if not ids or unresolved:
         return [], unresolved
+    memo = InSync.of(stream.cache, "drift") if history_key() is None else None
+    keys: dict[str, str] = {}
+    runs: dict[str, int] = {}
+    known: set[str] = set()
     with make_engine(store_url).connect() as conn:
-        lives = read_live(conn, ids)
-        lasts = last_applied(conn, ids, lives=lives)
+        fingerprints = live_fingerprints(conn, ids) if memo is not None else None
+        if memo is not None and fingerprints is not None:
+            runs = last_runs(conn, ids)
+            states = {cid: f"{fp}:{runs.get(cid)}" for cid, fp in fingerprints.items()}
+            keys = memo.keys(chosen, {c.client_id: c for c in originals}, states)
+            known = memo.known(keys)
+        rest = [cid for cid in ids if cid not in known]
+        lives = read_live(conn, rest)
+        lasts = last_applied(conn, rest, lives=lives)
     sensitive = sensitive_paths(stream.catalog)
     renames = rename_map(stream.catalog.values())
-    log.debug("drift batch: %d clients", len(ids))
-    return [
-        classify(
+    log.debug("drift batch: %d clients, %d in sync by the memo", len(ids), len(known))
+    found: list[ClientDrift] = []
+    in_sync: list[str] = []
+    for c in chosen:
+        if c.client_id in known:
+            found.append(_in_sync(c, runs[c.client_id]))
+            continue
+        result = classify(
             c,
             lives.get(c.client_id) or ClientLive(client_id=c.client_id),
             lasts.get(c.client_id),
@@ -111,5 +150,19 @@ def drift(
             sensitive=sensitive,
             renames=renames,
         )
-        for c in chosen
-    ], []
+        found.append(result)
+        if result.last_run is not None and result == _in_sync(c, result.last_run):
+            in_sync.append(c.client_id)
+    if memo is not None:
+        memo.record(keys, in_sync)
+    return found, []
+
+
+def _in_sync(client: ClientDesired, last_run: int) -> ClientDrift:
+    return ClientDrift(
+        client_id=client.client_id,
+        name=client.name,
+        file=client.file,
+        classes=frozenset({DriftClass.IN_SYNC}),
+        last_run=last_run,
+    )

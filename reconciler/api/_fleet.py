@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from reconciler.api._shown import shown_errors
 from reconciler.api._store import open_store
+from reconciler.desired.cache import claimed_files
 from reconciler.desired.load import DesiredStream
 from reconciler.desired.parallel import default_jobs
 from reconciler.desired.source import GitRevision, WorkingTree
@@ -65,7 +66,10 @@ def walk(
     """`task(stream, batch, *args)` over every batch of the fleet; after the last batch, every
     problem of the desired state is raised, and `--client` ids that no file has."""
     started, batches = time.perf_counter(), 0
-    for result in stream.map(task, args, jobs=jobs_or_default(jobs), on_progress=on_progress):
+    only = _claimed(stream, client_ids)
+    for result in stream.map(
+        task, args, jobs=jobs_or_default(jobs), on_progress=on_progress, only=only
+    ):
         batches += 1
         yield result
     log.info(
@@ -82,6 +86,22 @@ def walk(
             f"client(s) not in the desired state: {', '.join(unknown)}",
             hint=f"client ids are the client_id of files under {stream.source.root}/clients/",
         )
+
+
+def _claimed(stream: DesiredStream, client_ids: Sequence[str]) -> list[str] | None:
+    """With `--client`, the files claiming those ids when the cache knows the fleet exactly as
+    it is to be valid (a full walk found it so): then only they are read. Else None: the
+    whole fleet is walked, so every problem of the desired state is still reported."""
+    if not client_ids:
+        return None
+    files = stream.client_files()
+    claimed = claimed_files(stream.cache, files, stream.limit, client_ids, verdict=True)
+    if claimed is None:
+        log.info("--client: the cache has no verdict on this fleet; walking every client file")
+        return None
+    log.info("--client: %d of %d client files read (cache index)", len(claimed.files), len(files))
+    stream.problems.extend(claimed.warnings)
+    return claimed.files
 
 
 @contextmanager

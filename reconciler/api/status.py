@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from reconciler.api._store import open_store
-from reconciler.desired.load import load_desired, load_mentioning
+from reconciler.desired.load import load_claiming, load_desired
 from reconciler.errors import ReconcilerError
 from reconciler.live.registry import stored_renames, stored_sensitive_paths
 from reconciler.live.state import read_live
@@ -80,11 +80,11 @@ def _desired_or_warning(
     desired_dir: str | None, client_ids: Collection[str], warnings: list[str]
 ) -> DesiredState | None:
     """The desired state when `desired_dir` exists and loads (with `client_ids`, only the files
-    that mention them); a warning when it does not load."""
+    that claim them, found by the cache's client-id index); a warning when it does not load."""
     if not desired_dir or not Path(desired_dir).is_dir():
         return None
     try:
-        return load_mentioning(desired_dir, client_ids) if client_ids else load_desired(desired_dir)
+        return load_claiming(desired_dir, client_ids) if client_ids else load_desired(desired_dir)
     except ReconcilerError as exc:
         warnings.append(
             f"desired state in {desired_dir} not loaded ({exc.message}); showing live state with "

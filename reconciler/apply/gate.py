@@ -21,8 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponential
-
 from reconciler.errors import Problem
 from reconciler.model import JSON
 from reconciler.plan.waves import check_problem, parse_json_path
@@ -140,6 +138,8 @@ def _command(check: HealthCheck, client_id: str, root: str) -> str | None:
 
 def run_check(check: HealthCheck, client_id: str, root: str, gate: Gate) -> CheckOutcome:
     """One check for one client, retried with exponential backoff while it fails."""
+    from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponential
+
     attempts = 0
 
     def attempt() -> str | None:

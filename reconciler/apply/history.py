@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.fernet import Fernet
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from reconciler.apply.process import is_gone, this_process
@@ -25,12 +24,17 @@ from reconciler.apply.sealing import (
     unseal,
 )
 from reconciler.errors import BadInput, RunNotFound
-from reconciler.live.ids import db_client_id
+from reconciler.live.bulk import insert_rows
+from reconciler.live.ids import db_client_id, keyed
+from reconciler.live.stats import keyed_reads
 from reconciler.live.tables import reconciler_run_clients, reconciler_runs
 from reconciler.model import JSON, ClientLive
 from reconciler.plan.mask import with_recorded
 from reconciler.redact import redact_urls
 from reconciler.results import ClientSnapshot, RunDetail, RunInfo
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 MAX_RUN_ID = 2**31 - 1  # reconciler_runs.id is an INTEGER
 PLAIN = Sealer()  # no catalog, no key: what a caller that knows nothing about sensitivity gets
@@ -75,6 +79,10 @@ def finish_run(
         )
 
 
+# jsonb_to_recordset's record of snapshot rows (live/bulk.py); run and time are constants.
+_SNAPSHOT_TYPES = {"client_id": "uuid", "before": "jsonb", "after": "jsonb"}
+
+
 def record_client(
     conn: Connection,
     run_id: int,
@@ -107,14 +115,13 @@ def record_clients(
         known = with_recorded(extra, previous.get(before.client_id, {}))
         rows.append(
             {
-                "run_id": run_id,
-                "client_id": before.client_id,
+                "client_id": db_client_id(conn.dialect.name, before.client_id),
                 "before": sealer.seal(before, known),
                 "after": sealer.seal(after, known),
-                "committed_at": now,
             }
         )
-    conn.execute(insert(reconciler_run_clients), rows)
+    constants = {"run_id": run_id, "committed_at": now}
+    insert_rows(conn, reconciler_run_clients, rows, _SNAPSHOT_TYPES, constants)
 
 
 def _last_recorded(
@@ -125,14 +132,23 @@ def _last_recorded(
     wanted = [db_client_id(conn.dialect.name, c) for c in client_ids]
     latest = (
         select(rc.c.client_id, func.max(rc.c.run_id).label("run_id"))
-        .where(rc.c.client_id.in_(wanted))
+        .where(keyed(rc.c.client_id, wanted, conn))
         .group_by(rc.c.client_id)
         .subquery()
     )
-    query = select(rc.c.client_id, rc.c.after).join(
-        latest, (rc.c.client_id == latest.c.client_id) & (rc.c.run_id == latest.c.run_id)
+    # The snapshot as a correlated subquery: one primary-key lookup per client, whatever the
+    # statistics say (a join may merge against the whole growing table, issue 15).
+    snapshot = rc.alias("snapshot")
+    after = (
+        select(snapshot.c.after)
+        .where(
+            (snapshot.c.run_id == latest.c.run_id) & (snapshot.c.client_id == latest.c.client_id)
+        )
+        .scalar_subquery()
     )
-    return {str(row.client_id): recorded(row.after) for row in conn.execute(query)}
+    query = select(latest.c.client_id, after.label("after"))
+    with keyed_reads(conn):
+        return {str(row.client_id): recorded(row.after) for row in conn.execute(query)}
 
 
 def _run_info(row: Any, clients: int) -> RunInfo:
@@ -260,6 +276,18 @@ def require_run(
             hint=f"see `reconciler history show {run_id}`",
         )
     return detail
+
+
+def last_runs(conn: Connection, client_ids: Collection[str]) -> dict[str, int]:
+    """Each client's most recent run that recorded a write for it (drift's memo key: a run's
+    after-state never changes once recorded)."""
+    rc = reconciler_run_clients
+    query = (
+        select(rc.c.client_id, func.max(rc.c.run_id))
+        .where(rc.c.client_id.in_(list(client_ids)))
+        .group_by(rc.c.client_id)
+    )
+    return {str(cid): int(run) for cid, run in conn.execute(query)}
 
 
 def last_applied(

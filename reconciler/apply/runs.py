@@ -5,14 +5,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 
 from reconciler.apply.history import finish_run, require_run, start_run
 from reconciler.apply.sealing import KEY_ENV, Sealer, history_key
-from reconciler.apply.transaction import Job, run_jobs
+from reconciler.apply.transaction import Job, JobSource, run_jobs
 from reconciler.errors import ConnectionLost, Problem, ReconcilerError, StalePlan, UnsafePlan
 from reconciler.live.registry import stored_sensitive_paths
 from reconciler.model import ClientDesired, ClientLive, DesiredState, rename_map
@@ -20,6 +20,7 @@ from reconciler.plan.build import plan_client, sensitive_paths
 from reconciler.plan.model import Plan
 from reconciler.plan.safety import check_safety
 from reconciler.plan.saved import SavedPlan
+from reconciler.plan.violation import Violation
 from reconciler.results import ApplyReport, ClientResult, RunMeta, summarize_results
 
 log = logging.getLogger(__name__)
@@ -29,25 +30,36 @@ def enforce_safety(plan: Plan, *, force: bool) -> None:
     """Refuse the whole run before any write when a threshold or protected module is hit."""
     if force or plan.settings is None:
         return
-    problems = check_safety(
-        plan.clients,
-        safety=plan.settings.safety,
-        catalog=plan.catalog,
-        legacy_defaults=plan.settings.legacy_defaults,
-        settings_file=plan.settings_file,
+    refuse_unsafe(
+        check_safety(
+            plan.clients,
+            safety=plan.settings.safety,
+            catalog=plan.catalog,
+            legacy_defaults=plan.settings.legacy_defaults,
+            settings_file=plan.settings_file,
+        )
     )
+
+
+def refuse_unsafe(problems: Sequence[Problem]) -> None:
+    """Raise UnsafePlan when safety `problems` were found (a streamed run gathers them)."""
     if problems:
         raise UnsafePlan(
             f"run refused before any write: {len(problems)} safety check(s) failed",
             hint="review the plan; rerun with --force (and --reason) to proceed anyway",
-            problems=problems,
+            problems=list(problems),
         )
 
 
 def enforce_policies(plan: Plan, *, force: bool, reason: str | None) -> int:
     """Refuse the whole run before any write when a `deny` policy is broken (issue 16), unless
     `force` with a `reason`; returns how many denials are overridden (recorded with the run)."""
-    denied = [v for v in plan.violations if v.effect == "deny"]
+    return enforce_denials(plan.violations, force=force, reason=reason)
+
+
+def enforce_denials(violations: Iterable[Violation], *, force: bool, reason: str | None) -> int:
+    """`enforce_policies` over the policy violations of a run, however they were gathered."""
+    denied = [v for v in violations if v.effect == "deny"]
     if not denied:
         return 0
     problems = [
@@ -73,7 +85,7 @@ def enforce_policies(plan: Plan, *, force: bool, reason: str | None) -> int:
 
 def execute(
     engine: Engine,
-    jobs: Sequence[Job],
+    jobs: JobSource,
     *,
     kind: str,
     meta: RunMeta,
@@ -113,7 +125,13 @@ def execute(
     finished = False
     try:
         results = run_jobs(
-            engine, jobs, run_id=run_id, clock=meta.clock, on_done=on_done, sealer=sealer
+            engine,
+            jobs,
+            run_id=run_id,
+            clock=meta.clock,
+            on_done=on_done,
+            sealer=sealer,
+            total=len(jobs),
         )
         status = run_status(results)
     except ConnectionLost as exc:  # the run stopped: record what it did, then say so

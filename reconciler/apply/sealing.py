@@ -14,12 +14,14 @@ import logging
 import os
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING
 
 from reconciler.errors import ReconcilerError
 from reconciler.model import JSON, ClientLive, canonical_json
 from reconciler.plan.mask import secret_like_paths
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 KEY_ENV = "RECONCILER_HISTORY_KEY"
 MARK = "$encrypted"
@@ -34,6 +36,8 @@ def history_key() -> Fernet | None:
     raw = os.environ.get(KEY_ENV, "").strip()
     if not raw:
         return None
+    from cryptography.fernet import Fernet
+
     try:
         return Fernet(raw.encode())
     except (ValueError, TypeError):
@@ -142,6 +146,8 @@ def _decrypted(data: Mapping[str, JSON], key: Fernet | None) -> tuple[dict[str, 
                 sealed = True
                 if key is None:
                     raise Undecryptable(f"{KEY_ENV} is not set")
+                from cryptography.fernet import InvalidToken
+
                 try:
                     parent[name] = _loads(key.decrypt(parent[name][MARK].encode()))
                 except (InvalidToken, ValueError, TypeError):

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
+from typing import Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
@@ -20,7 +22,7 @@ from reconciler.apply.sealing import Sealer, Sensitive
 from reconciler.errors import ConnectionLost, ReconcilerError, StalePlan
 from reconciler.live.locks import client_transaction, clients_transaction
 from reconciler.live.state import read_live, write_live, write_live_many
-from reconciler.live.stats import refresh_statistics
+from reconciler.live.stats import keyed_transaction, refresh_statistics
 from reconciler.model import ClientLive
 from reconciler.redact import redact_urls
 from reconciler.results import ClientResult, Clock, utc_now
@@ -67,6 +69,14 @@ class Job:
     sensitive: Sensitive = field(default_factory=dict)
 
 
+class JobSource(Protocol):
+    """Jobs that can be counted before they are run: a list, or a streamed run's spool."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Job]: ...
+
+
 BATCH_SIZE = 200  # clients per transaction on the fast path
 STATISTICS_CHECK = 1000  # clients written before the first statistics check of a run
 
@@ -80,6 +90,7 @@ def run_jobs(
     on_done: Callable[[ClientResult], None] | None = None,
     batch_size: int | None = None,
     sealer: Sealer = PLAIN,
+    total: int | None = None,
 ) -> list[ClientResult]:
     """Run every job; a failing client never stops the others.
 
@@ -89,13 +100,20 @@ def run_jobs(
     time the clients written double (1k, 2k, 4k, ...) the reconciler's growing tables get
     fresh planner statistics if they changed enough since their last ANALYZE (live/stats.py),
     so a large first run never depends on autovacuum (issue 15).
+
+    `jobs` is consumed a batch at a time (a streamed run loads each batch's targets only
+    then); `total` is how many it yields, when it is not a list to count.
     """
     results: list[ClientResult] = []
-    pending = list(jobs)
+    if total is None:
+        jobs = list(jobs)
+        total = len(jobs)
+    pending = iter(jobs)
     written, next_check = 0, STATISTICS_CHECK
-    batch_size = batch_size or BATCH_SIZE
-    for start in range(0, len(pending), max(1, batch_size)):
-        batch = pending[start : start + batch_size]
+    batch_size = max(1, batch_size or BATCH_SIZE)
+    number = 0
+    while batch := list(islice(pending, batch_size)):
+        number += 1
         done: list[ClientResult] = []
         fast: list[ClientResult] | None = None
         began = time.perf_counter()
@@ -108,10 +126,10 @@ def run_jobs(
                     done.append(_run_one(engine, job, run_id, clock, sealer))
         except _Lost as lost:
             _report(results, done, on_done)
-            raise _connection_lost(lost, results, len(pending) - len(results)) from None
+            raise _connection_lost(lost, results, total - len(results)) from None
         log.debug(
             "apply: batch %d: %d clients (%s) in %.3f s",
-            start // max(1, batch_size) + 1,
+            number,
             len(batch),
             "one transaction" if fast is not None else "one transaction each",
             time.perf_counter() - began,
@@ -171,6 +189,7 @@ def _run_batch(
     results: dict[str, ClientResult] = {}
     try:
         with clients_transaction(engine, ids) as conn:
+            keyed_transaction(conn)
             lives = read_live(conn, ids, lock=True)  # old code's writes: stale, not lost
             writes: list[tuple[ClientLive, ClientLive, Sensitive]] = []
             for job in jobs:
@@ -226,6 +245,7 @@ def _run_one(engine: Engine, job: Job, run_id: int, clock: Clock, sealer: Sealer
     cid = job.client_id
     try:
         with client_transaction(engine, cid) as conn:
+            keyed_transaction(conn)
             live = read_live(conn, [cid], lock=True)[cid]
             if (
                 job.expected_fingerprint is not None

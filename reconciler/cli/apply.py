@@ -8,7 +8,10 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler import api, render
+from reconciler import render
+from reconciler.api.apply import apply_saved
+from reconciler.api.apply_stream import apply_fleet, check_fleet_policies, plan_fleet
+from reconciler.api.merge import write_results
 from reconciler.cli import options
 from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
 from reconciler.render.escape import has_control, term
@@ -91,7 +94,11 @@ def apply_cmd(
     With PLAN_FILE (from `plan --out`), apply exactly that plan; clients whose live state
     changed since are refused as stale; --client and --shard keep only some of its clients
     (e.g. `apply plan.json --shard auto` in each pod of a Kubernetes Indexed Job).
-    Without it, plan now, show it, and ask (or --yes).
+    Without it, plan now, show it, and ask (or --yes). The fleet is planned and then
+    written batch by batch, its work spooled in between to an encrypted temporary file
+    ($TMPDIR), so memory does not grow with the fleet. A plan of more than 1,000 clients is
+    shown shortened (its first 20 clients and the counts of all); `reconciler plan` shows it
+    whole.
     """
     meta = run_meta(actor, reason)
 
@@ -99,12 +106,12 @@ def apply_cmd(
         """The report on stdout, and with --results in that file too."""
         code = write_report(report, fmt)
         if results_file:
-            api.write_results(results_file, report, shard=shard, store_url=store_url)
+            write_results(results_file, report, shard=shard, store_url=store_url)
         return code
 
     if plan_file:
         with progress(0, "apply") as tick:
-            report = api.apply_saved(
+            report = apply_saved(
                 store_url,
                 plan_file,
                 desired_dir,
@@ -117,7 +124,7 @@ def apply_cmd(
             )
         return finish(report)
     with fleet_progress("plan") as on_progress:
-        planned = api.plan(
+        planned = plan_fleet(
             store_url,
             desired_dir,
             ref=ref,
@@ -127,12 +134,15 @@ def apply_cmd(
             on_progress=on_progress,
             adopt_only=adopt_only,
         )
-    render.write(planned, "text", sys.stderr)
-    if not any(c.writes for c in planned.clients):
-        nothing = ApplyReport(kind="apply", run_id=None, desired_commit=planned.desired_commit)
-        return finish(nothing)
-    api.check_policies(planned, force=force, reason=reason)  # refuse before asking
-    confirm(f"Apply these changes to {planned.summary.clients_changed} clients?", yes)
-    with progress(planned.summary.clients_changed, "apply") as tick:
-        report = api.apply(store_url, planned, force=force, meta=meta, on_done=tick)
+    with planned:
+        render.write(planned.preview, "text", sys.stderr)
+        if not planned.writes:
+            nothing = ApplyReport(
+                kind="apply", run_id=None, desired_commit=planned.shown.desired_commit
+            )
+            return finish(nothing)
+        check_fleet_policies(planned, force=force, reason=reason)  # refuse before asking
+        confirm(f"Apply these changes to {planned.summary.clients_changed} clients?", yes)
+        with progress(planned.summary.clients_changed, "apply") as tick:
+            report = apply_fleet(store_url, planned, force=force, meta=meta, on_done=tick)
     return finish(report)

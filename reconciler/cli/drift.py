@@ -6,7 +6,10 @@ import sys
 
 import click
 
-from reconciler import api, render
+from reconciler import render
+from reconciler.api.drift import drift
+from reconciler.api.drift import heal as heal_drifted
+from reconciler.api.merge import write_results
 from reconciler.cli import options
 from reconciler.cli.apply import confirm, run_meta, run_options
 from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
@@ -56,7 +59,7 @@ def drift_cmd(
     """
     meta = run_meta(actor, reason) if heal else None  # a bad --actor fails before the walk
     with fleet_progress("drift") as on_progress:
-        report = api.drift(
+        report = drift(
             store_url,
             desired_dir,
             ref=ref,
@@ -68,7 +71,7 @@ def drift_cmd(
         )
     render.write(report, fmt, sys.stdout)
     if results_file:
-        api.write_results(results_file, report, shard=shard, store_url=store_url)
+        write_results(results_file, report, shard=shard, store_url=store_url)
     for sent in report.notifications:
         status = f"error: {sent.error}" if sent.error else "ok"
         click.echo(
@@ -82,7 +85,7 @@ def drift_cmd(
     confirm(f"Heal {drifted} drifted client(s)?", yes)
     assert meta is not None
     with progress(drifted, "heal") as tick:
-        healed = api.heal(
+        healed = heal_drifted(
             store_url, report, desired_dir, ref=ref, force=force, meta=meta, on_done=tick
         )
     render.write(healed, "text", sys.stderr)

@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from reconciler import api, render
+from reconciler import render
+from reconciler.api.explain import explain
 from reconciler.cli import options
 from reconciler.errors import EXIT_OK
 
@@ -29,6 +30,6 @@ def explain_cmd(client: str, selector: str, desired_dir: str, ref: str | None, f
       reconciler explain acme-dental forms.settings.max_fields
       reconciler explain acme-dental overrides.theme
     """
-    report = api.explain(client, selector, desired_dir, ref=ref)
+    report = explain(client, selector, desired_dir, ref=ref)
     render.write(report, fmt, sys.stdout)
     return EXIT_OK

@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from reconciler import api, render
+from reconciler import render
+from reconciler.api.history import history, show_run
 from reconciler.cli import options
 from reconciler.errors import EXIT_OK
 from reconciler.results import RunList
@@ -28,7 +29,7 @@ def history_cmd(
     """List recorded runs, newest first (apply, revert, heal), or `history show RUN`."""
     if ctx.invoked_subcommand is not None:
         return EXIT_OK
-    runs = api.history(store_url, client_id=client_id, limit=limit)
+    runs = history(store_url, client_id=client_id, limit=limit)
     render.write(RunList(runs=tuple(runs)), fmt, sys.stdout)
     return EXIT_OK
 
@@ -43,6 +44,6 @@ def show_cmd(
     run_id: int, store_url: str, desired_dir: str, client_ids: tuple[str, ...], fmt: str
 ) -> int:
     """Show one run: who, when, why, and each client's before -> after (secrets masked)."""
-    detail = api.show_run(store_url, run_id, client_ids=client_ids, desired_dir=desired_dir)
+    detail = show_run(store_url, run_id, client_ids=client_ids, desired_dir=desired_dir)
     render.write(detail, fmt, sys.stdout)
     return EXIT_OK

@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from reconciler import api, render
+from reconciler import render
+from reconciler.api.adopt import import_state
 from reconciler.cli import options
 from reconciler.errors import EXIT_ERROR, EXIT_OK
 from reconciler.model import STRATEGY_NAMES
@@ -55,7 +56,7 @@ def import_cmd(
       reconciler import                      # every client with live state
       reconciler import --client 0ee6a19a-... --force
     """
-    report = api.import_state(
+    report = import_state(
         store_url,
         desired_dir,
         client_ids=client_ids,

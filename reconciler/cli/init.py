@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from reconciler import api
+from reconciler.api.init import init
 from reconciler.cli import options
 from reconciler.errors import EXIT_OK
 from reconciler.live.demo import DEMO_NAMES
@@ -21,7 +21,7 @@ from reconciler.live.demo import DEMO_NAMES
 def init_cmd(store_url: str, demo: bool) -> int:
     """Create client_app_overrides if missing (never alters an existing one), then create or
     upgrade the reconciler's registry and history tables. Safe to run again."""
-    result = api.init(store_url, demo=demo)
+    result = init(store_url, demo=demo)
     if result.created_legacy_table:
         click.echo("created table client_app_overrides")
     else:

@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from reconciler import api, render
+from reconciler import render
+from reconciler.api.merge import merge_results
 from reconciler.cli import options
 from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from reconciler.plan.drift import DriftReport
@@ -35,7 +36,7 @@ def merge_results_cmd(files: tuple[str, ...], fmt: str, detailed_exitcode: bool)
       reconciler plan --shard auto --results plan-$JOB_COMPLETION_INDEX.json
       reconciler merge-results plan-*.json --format markdown > plan.md
     """
-    merged = api.merge_results(files)
+    merged = merge_results(files)
     render.write(merged, fmt, sys.stdout)
     result = merged.result
     if isinstance(result, DriftReport):

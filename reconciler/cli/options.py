@@ -29,7 +29,25 @@ def store(f: F) -> F:
     )(f)
 
 
+def _no_cache(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """Set for every run (not only with the flag), so one in-process run's --no-cache never
+    carries over to the next."""
+    from reconciler.desired.cache import configure, env_config
+
+    env = env_config()
+    configure(enabled=env.enabled and not value, directory=env.directory)
+
+
 def desired_dir(f: F) -> F:
+    """--dir, and --no-cache (the desired-state cache, issue 15: `reconciler cache --help`)."""
+    with_cache = click.option(
+        "--no-cache",
+        is_flag=True,
+        expose_value=False,
+        callback=_no_cache,
+        help="Read and resolve every desired-state file, ignoring the cache of earlier runs "
+        "(env RECONCILER_NO_CACHE=1; see `reconciler cache`).",
+    )(f)
     return click.option(
         "--dir",
         "desired_dir",
@@ -38,7 +56,7 @@ def desired_dir(f: F) -> F:
         show_default=True,
         type=click.Path(file_okay=False),
         help="Desired-state directory (env RECONCILER_DIR).",
-    )(f)
+    )(with_cache)
 
 
 def ref(f: F) -> F:

@@ -6,8 +6,10 @@ import sys
 
 import click
 
-from reconciler import api, render
+from reconciler import render
 from reconciler.api import heap
+from reconciler.api.merge import write_results
+from reconciler.api.plan import plan, save_plan
 from reconciler.cli import options
 from reconciler.errors import EXIT_CHANGES, EXIT_OK
 from reconciler.render.escape import term
@@ -67,7 +69,7 @@ def plan_cmd(
     # while it is written (api/heap.py).
     with heap.kept() as keep:
         with fleet_progress("plan") as on_progress:
-            planned = api.plan(
+            planned = plan(
                 store_url,
                 desired_dir,
                 ref=ref,
@@ -80,10 +82,10 @@ def plan_cmd(
             )
         keep()
         if out_file:
-            api.save_plan(planned, out_file, desired_dir=desired_dir, ref=ref)
+            save_plan(planned, out_file, desired_dir=desired_dir, ref=ref)
             click.echo(f"saved plan to {term(out_file)}", err=True)
         if results_file:
-            api.write_results(results_file, planned, shard=shard, store_url=store_url)
+            write_results(results_file, planned, shard=shard, store_url=store_url)
         render.write(planned, fmt, sys.stdout)
         if detailed_exitcode and planned.has_changes:
             return EXIT_CHANGES

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from reconciler import api
+from reconciler.api.history import history_show
+from reconciler.api.revert import revert
 from reconciler.cli import options
 from reconciler.cli.apply import confirm, run_meta, run_options, write_report
 from reconciler.render.progress import progress
@@ -31,11 +32,11 @@ def revert_cmd(
     deleted again). Clients changed since RUN are refused unless --force. The revert is a run
     of its own, so it can be reverted too.
     """
-    detail = api.history_show(store_url, run_id, client_ids=client_ids)
+    detail = history_show(store_url, run_id, client_ids=client_ids)
     confirm(f"Revert run {run_id} for {len(detail.snapshots)} client(s)?", yes)
     meta = run_meta(actor, reason)
     with progress(len(detail.snapshots), "revert") as tick:
-        report = api.revert(
+        report = revert(
             store_url, run_id, client_ids=client_ids, force=force, meta=meta, on_done=tick
         )
     return write_report(report, fmt)

@@ -6,7 +6,14 @@ import sys
 
 import click
 
-from reconciler import api, render
+from reconciler import render
+from reconciler.api.rollout import (
+    rollout_abort,
+    rollout_plan,
+    rollout_resume,
+    rollout_start,
+    rollout_status,
+)
 from reconciler.cli import options
 from reconciler.cli.apply import run_meta
 from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
@@ -63,10 +70,10 @@ def rollout_cmd(
         return None
     _check_force(force, reason)
     if not yes:
-        plan = api.rollout_plan(store_url, desired_dir, ref=ref)
+        plan = rollout_plan(store_url, desired_dir, ref=ref)
         render.write(plan, fmt, sys.stdout)
         return EXIT_OK
-    report = api.rollout_start(
+    report = rollout_start(
         store_url,
         desired_dir,
         ref=ref,
@@ -83,7 +90,7 @@ def rollout_cmd(
 @options.output_format
 def status_cmd(rollout_id: int | None, store_url: str, fmt: str) -> int:
     """Show a rollout (waves, runs, gate results), or the recent rollouts."""
-    render.write(api.rollout_status(store_url, rollout_id), fmt, sys.stdout)
+    render.write(rollout_status(store_url, rollout_id), fmt, sys.stdout)
     return EXIT_OK
 
 
@@ -108,7 +115,7 @@ def resume_cmd(
 ) -> int:
     """Continue a paused, failed or interrupted rollout where it stopped."""
     _check_force(force, reason)
-    report = api.rollout_resume(
+    report = rollout_resume(
         store_url,
         rollout_id,
         desired_dir,
@@ -136,7 +143,7 @@ def abort_cmd(
     actor: str,
 ) -> int:
     """End an unfinished rollout; no further wave is applied."""
-    report = api.rollout_abort(
+    report = rollout_abort(
         store_url,
         rollout_id,
         revert_applied=revert_applied,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from reconciler import api
+from reconciler.api.validate import schema
 from reconciler.model import FILE_KINDS, OUTPUT_KINDS
 
 
@@ -14,5 +14,5 @@ def schema_cmd(name: str) -> int:
     """Print the JSON Schema (draft 2020-12) of NAME: settings (reconciler.yaml), module,
     profile or client. Editors use the same files through the `$schema` modeline. `plan`
     is the schema of `plan --format json`, for OPA/conftest or jq checks on plans."""
-    click.echo(api.schema(name), nl=False)
+    click.echo(schema(name), nl=False)
     return 0

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from reconciler import api
+from reconciler.api.history import history
 from reconciler.cli import options
 from reconciler.errors import EXIT_OK
 from reconciler.live.engine import display_url
@@ -64,7 +64,7 @@ def serve_cmd(
 
     token = os.environ.get(TOKEN_ENV, "")
     check_serve_options(host, allowed_hosts, token or None)
-    api.history(store_url, limit=1)  # fail now, with the CLI's error, if the store is unusable
+    history(store_url, limit=1)  # fail now, with the CLI's error, if the store is unusable
     if not token:
         token = new_token()
         click.echo(f"revert token (set {TOKEN_ENV} to choose one): {token}", err=True)

@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from reconciler import api, render
+from reconciler import render
+from reconciler.api.status import status
 from reconciler.cli import options
 from reconciler.errors import EXIT_OK
 from reconciler.render.escape import term
@@ -27,7 +28,7 @@ def status_cmd(client_ids: tuple[str, ...], store_url: str, desired_dir: str, fm
     printed as warnings on stderr. --dir supplies client names, legacy defaults and which
     settings are sensitive, when that directory exists.
     """
-    report = api.status(store_url, client_ids, desired_dir=desired_dir)
+    report = status(store_url, client_ids, desired_dir=desired_dir)
     for warning in report.warnings:
         click.echo(f"warning: {term(warning)}", err=True)
     render.write(report, fmt, sys.stdout)

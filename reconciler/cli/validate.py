@@ -6,10 +6,12 @@ import sys
 
 import click
 
-from reconciler import api, render
+from reconciler import render
+from reconciler.api.validate import check
 from reconciler.cli import options
 from reconciler.errors import EXIT_ERROR, EXIT_OK
 from reconciler.render.progress import fleet_progress
+from reconciler.render.validation import write_warnings
 
 
 @click.command("validate")
@@ -28,8 +30,8 @@ def validate_cmd(
     """
     root = directory or desired_dir
     with fleet_progress("validate") as on_progress:
-        report = api.check(root, ref=ref, jobs=jobs, on_progress=on_progress)
+        report = check(root, ref=ref, jobs=jobs, on_progress=on_progress)
     render.write(report, fmt, sys.stdout)
     if fmt != "json":  # JSON carries them as `warnings`; stdout stays the result
-        render.validation.write_warnings(report, sys.stderr)
+        write_warnings(report, sys.stderr)
     return EXIT_OK if report.valid else EXIT_ERROR

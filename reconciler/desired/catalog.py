@@ -120,9 +120,7 @@ def _settings_validator(yf: YamlFile, problems: list[Problem]) -> Validator | No
     validator = Validator(schema, sensitive=sensitive)
     defaults = yf.data.get("default_settings", {})
     refs = ref_paths(defaults, sensitive)  # a reference stands for a value: checked elsewhere
-    for path, key, reason in validator.findings(defaults):
-        if any(tuple(path[: len(r)]) == r for r in refs):
-            continue
+    for path, key, reason in validator.findings_outside(defaults, refs):
         problems.append(yf.problem(("default_settings", *path), reason, key=key))
     return validator
 

@@ -12,11 +12,49 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 Check = Callable[[Any], bool]
-# Keywords that validate (anything else is an annotation, which jsonschema ignores too).
-_VALIDATING = frozenset(Draft202012Validator.VALIDATORS) - {"format"}  # format: annotation only
+# Keywords that validate (anything else is an annotation, which jsonschema ignores too): those
+# of jsonschema's Draft202012Validator.VALIDATORS but `format`, an annotation only. A literal,
+# so that importing this module does not import jsonschema (a test compares the two).
+VALIDATING = frozenset(
+    {
+        "$dynamicRef",
+        "$ref",
+        "additionalProperties",
+        "allOf",
+        "anyOf",
+        "const",
+        "contains",
+        "dependentRequired",
+        "dependentSchemas",
+        "enum",
+        "exclusiveMaximum",
+        "exclusiveMinimum",
+        "if",
+        "items",
+        "maxItems",
+        "maxLength",
+        "maxProperties",
+        "maximum",
+        "minItems",
+        "minLength",
+        "minProperties",
+        "minimum",
+        "multipleOf",
+        "not",
+        "oneOf",
+        "pattern",
+        "patternProperties",
+        "prefixItems",
+        "properties",
+        "propertyNames",
+        "required",
+        "type",
+        "unevaluatedItems",
+        "unevaluatedProperties",
+        "uniqueItems",
+    }
+)
 _MODELED = frozenset(
     {
         "$ref",
@@ -106,7 +144,7 @@ class Compiler:
         return self.compile(target, root)
 
     def _build(self, s: dict[str, Any], doc: Mapping[str, Any]) -> Check:
-        if any(k in _VALIDATING and k not in _MODELED for k in s):
+        if any(k in VALIDATING and k not in _MODELED for k in s):
             return _never
         checks: list[Check] = []
         if "$ref" in s:

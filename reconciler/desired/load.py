@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from reconciler.desired.cache import (
+    Outcome,
+    claimed_files,
+    save_verdict,
+    stream_cache,
+)
 from reconciler.desired.catalog import build_catalog, stem
 from reconciler.desired.checks import (
     build_profile,
@@ -18,12 +22,13 @@ from reconciler.desired.checks import (
     lookalike_clients,
 )
 from reconciler.desired.parallel import MIN_FILES, parallel_map
+from reconciler.desired.reader import Reader, no_gc
 from reconciler.desired.resolve import Layer, Resolver
 from reconciler.desired.rollout import check_wave_profiles
 from reconciler.desired.schema import check_file
 from reconciler.desired.secrets import module_default_problems
-from reconciler.desired.source import YAML_SUFFIXES, Source, UnreadableFile, WorkingTree
-from reconciler.desired.yamlsafe import YamlFile, parse, too_big
+from reconciler.desired.source import YAML_SUFFIXES, Source, WorkingTree
+from reconciler.desired.yamlsafe import YamlFile
 from reconciler.errors import Location, Problem, ReconcilerError, ValidationFailed
 from reconciler.model import JSON, ClientDesired, DesiredState, ModuleDef, Settings
 
@@ -36,48 +41,10 @@ SETTINGS_FILE = "reconciler.yaml"
 DEFAULT_MAX_FILE_BYTES = 1024 * 1024
 
 
-class _Reader:
-    """Reads and parses files, refusing oversized ones before reading them."""
-
-    def __init__(self, source: Source, problems: list[Problem]) -> None:
-        self.source = source
-        self.problems = problems
-        self._size = getattr(source, "size", None)
-
-    def read(self, relpath: str, limit: int) -> YamlFile | None:
-        try:
-            if self._size is not None:
-                size = self._size(relpath)
-                if size > limit:
-                    self.problems.append(too_big(relpath, size, limit))
-                    return None
-            raw = self.source.read_bytes(relpath)
-        except UnreadableFile as exc:  # one problem among all the others, not a stop
-            reason = f"cannot read the file: {exc.reason}"
-            self.problems.append(Problem(Location(relpath, 1, 1), "$", reason))
-            return None
-        yf, problems = parse(relpath, raw, max_bytes=limit)
-        self.problems.extend(problems)
-        return yf
-
-
 def _as_source(source_or_path: Source | str | os.PathLike[str]) -> Source:
     if isinstance(source_or_path, str | os.PathLike):
         return WorkingTree(source_or_path)
     return source_or_path
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Loading allocates millions of small acyclic objects that all stay alive; the cyclic GC
-    would rescan them again and again (about a third of the time at 10,000 clients)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def load_desired(
@@ -93,25 +60,29 @@ def load_desired(
     return collect(DesiredStream(_as_source(source_or_path)), only_client_files)
 
 
-def load_mentioning(root: str, client_ids: Collection[str]) -> DesiredState:
-    """The desired state with only the client files whose bytes mention one of `client_ids`
-    (settings, catalog and profiles in full): `status --client` of one client in a large tree
-    parses one file, not the fleet."""
-    source = WorkingTree(root)
-    needles = [cid.encode() for cid in client_ids]
-    mentioning = []
-    for relpath in source.list_files("clients"):
-        data = source.read_bytes(relpath)
-        if any(n in data for n in needles):
-            mentioning.append(relpath)
-    return load_desired(source, only_client_files=mentioning)
+def load_claiming(root: str, client_ids: Collection[str]) -> DesiredState:
+    """The desired state with only the client files that claim one of `client_ids` (settings,
+    catalog and profiles in full): `status --client` of one client in a large tree parses at
+    most one file. Of the files whose bytes mention an id, those claiming it count, and those
+    in error that claim no readable id (so their problems are shown), as without a cache; the
+    cache's client-id index finds them (reading only the files it has not seen)."""
+    stream = DesiredStream(WorkingTree(root), policies=False)
+    needles, read = [cid.encode() for cid in client_ids], stream.source.read_bytes
+    listed = stream.client_files()
+    claimed = claimed_files(stream.cache, listed, stream.limit, client_ids)
+    files = listed if claimed is None else claimed.files
+    candidates = [f for f in files if any(n in read(f) for n in needles)]
+    probe = DesiredStream(stream.source, shared_from=stream)  # its problems are dropped
+    probe.resolve_files(candidates)
+    others = {f for cid, found in probe._owners.items() if cid not in client_ids for f in found}
+    return collect(stream, [f for f in candidates if f not in others])
 
 
 def collect(
     stream: DesiredStream, only_client_files: Collection[str] | None = None
 ) -> DesiredState:
     """Every client of `stream` (or just those files) resolved into one DesiredState."""
-    with _no_gc():
+    with no_gc():
         clients: dict[str, ClientDesired] = {}
         for batch in stream.batches(only_client_files):
             for client in batch:
@@ -133,27 +104,36 @@ class DesiredStream:
     _resolver: Resolver
     _shared_problems: tuple[Problem, ...]
 
-    def __init__(self, source: Source, *, shared_from: DesiredStream | None = None) -> None:
+    def __init__(
+        self, source: Source, *, shared_from: DesiredStream | None = None, policies: bool = True
+    ) -> None:
         """`shared_from`: a stream over a tree whose reconciler.yaml, modules and profiles are
         byte for byte the same as `source`'s (the caller knows, e.g. from `git diff`): its
-        loaded settings, catalog and profiles are reused instead of read and compiled again."""
+        loaded settings, catalog and profiles are reused instead of read and compiled again.
+        `policies=False`: policies/ is not read (status, which judges no plan)."""
         self.source = source
         self.problems: list[Problem] = []  # warnings too (Problem.warning), split by finish()
-        self._reader = _Reader(source, self.problems)
+        self._reader = Reader(source, self.problems)
         self._owners: dict[str, list[str]] = {}  # client_id -> files (relpaths) that claim it
         self._names: dict[str, list[str]] = {}  # name -> files (for lookalike names)
         self._seen = 0
+        self._full = False  # whether every client file was read (a fleet verdict is kept then)
+        self._with_policies = policies
         if shared_from is not None:
             self._share(shared_from)
             return
-        with _no_gc():
+        self._reader.digests = {}
+        with no_gc():
             self._load_shared()
+        self.cache = stream_cache(source, self._reader.digests)
+        self._reader.digests = None
 
     def _share(self, other: DesiredStream) -> None:
         self.problems.extend(other._shared_problems)
         self.settings, self.catalog, self.profiles = other.settings, other.catalog, other.profiles
         self.policies = other.policies
         self._counts, self._resolver = other._counts, other._resolver
+        self.cache = other.cache.for_source(self.source) if other.cache is not None else None
 
     def _load_shared(self) -> None:
         source, reader, problems = self.source, self._reader, self.problems
@@ -203,9 +183,8 @@ class DesiredStream:
         known = set(profiles) | broken_profiles
         problems.extend(check_wave_profiles(settings_yf, settings.rollout, known))
         # policies/*.yaml (issue 16): compiled once here, evaluated by plan/policy.py.
-        policy_files = [
-            yf for relpath in source.list_files("policies") if (yf := reader.read(relpath, limit))
-        ]
+        policy_dir = source.list_files("policies") if self._with_policies else []
+        policy_files = [yf for relpath in policy_dir if (yf := reader.read(relpath, limit))]
         self.policies = ()
         if policy_files:  # cel-python (0.6 s to import and build its parser) only when needed
             from reconciler.desired.policy import compile_rules
@@ -242,12 +221,26 @@ class DesiredStream:
         self, only: Collection[str] | None = None, size: int | None = None
     ) -> Iterator[list[ClientDesired]]:
         """Resolved clients, `size` files at a time, in file order; problems are collected."""
+        self._full = only is None
         return self._resolved(self.client_files(only), size or BATCH_SIZE)
 
     def _resolved(self, files: list[str], size: int) -> Iterator[list[ClientDesired]]:
         for start in range(0, len(files), size):
-            with _no_gc():
-                yield [c for f in files[start : start + size] if (c := self.resolve_file(f))]
+            with no_gc():
+                yield self.resolve_files(files[start : start + size])
+
+    def resolve_files(self, files: list[str]) -> list[ClientDesired]:
+        """The resolved clients of these files (from the cache where it knows them)."""
+        if self.cache is not None:
+            self.cache.prepare(files, self.limit)
+        clients = [c for f in files if (c := self.resolve_file(f))]
+        if self.cache is not None:
+            self.cache.flush()
+        return clients
+
+    @property
+    def limit(self) -> int:
+        return self.settings.max_file_bytes
 
     def map(
         self,
@@ -257,11 +250,13 @@ class DesiredStream:
         size: int | None = None,
         jobs: int = 1,
         on_progress: Callable[[int, int], None] | None = None,
+        only: list[str] | None = None,
     ) -> Iterator[R]:
-        """`task(stream, batch, *args)` for every batch of clients, in file order. With `jobs`
-        > 1 and a large working tree, worker processes parse, resolve and run the task.
-        `on_progress(files done, files in all)` follows each batch."""
-        files = self.client_files()
+        """`task(stream, batch, *args)` for every batch of clients (of the files `only`), in
+        file order. With `jobs` > 1 and a large working tree, worker processes parse, resolve
+        and run the task. `on_progress(files done, files in all)` follows each batch."""
+        self._full = only is None
+        files = self.client_files() if only is None else only
         size = size or BATCH_SIZE
         if jobs > 1 and len(files) >= MIN_FILES and isinstance(self.source, WorkingTree):
             results = parallel_map(self, files, task, args, size, jobs)
@@ -275,22 +270,32 @@ class DesiredStream:
     def resolve_file(self, relpath: str) -> ClientDesired | None:
         """Parse, check and resolve one client file; problems are collected, None if any."""
         self._seen += 1
-        yf = self._reader.read(relpath, self.settings.max_file_bytes)
+        cache = self.cache
+        outcome = self._outcome(relpath) if cache is None else cache.resolve(relpath, self._outcome)
+        if outcome.client_id is not None:
+            self._owners.setdefault(outcome.client_id, []).append(relpath)
+        if outcome.name is not None:
+            self._names.setdefault(outcome.name, []).append(relpath)
+        self.problems.extend(outcome.problems)
+        return outcome.client
+
+    def _outcome(self, relpath: str, raw: bytes | None = None) -> Outcome:
+        problems: list[Problem] = []
+        yf = Reader(self.source, problems).read(relpath, self.limit, raw)
         if yf is None:
-            return None
+            return Outcome(None, problems, None, None, ())
+        data = yf.data
+        client_id, name, used = data.get("client_id"), data.get("name"), data.get("profiles")
+        claims = (
+            client_id if isinstance(client_id, str) else None,
+            name if isinstance(name, str) else None,
+            tuple(n for n in used if isinstance(n, str)) if isinstance(used, list) else (),
+        )
         found = check_file("client", yf)
-        client_id: Any = yf.data.get("client_id")
-        if isinstance(client_id, str):
-            self._owners.setdefault(client_id, []).append(relpath)
-        name: Any = yf.data.get("name")
-        if isinstance(name, str):
-            self._names.setdefault(name, []).append(relpath)
         if found:
-            self.problems.extend(found)
-            return None
+            return Outcome(None, [*problems, *found], *claims)
         client, found = self._resolver.resolve(yf)
-        self.problems.extend(found)
-        return client
+        return Outcome(client, [*problems, *found], *claims)
 
     def read(self, relpath: str) -> YamlFile | None:
         """One file of the tree, parsed (problems are collected)."""
@@ -350,7 +355,8 @@ class DesiredStream:
         return set(self._owners)
 
     def finish(self) -> None:
-        """Raise ValidationFailed with every problem (duplicate client_ids included), if any."""
+        """Raise ValidationFailed with every problem (duplicate client_ids included), if any;
+        after a clean walk of every file, the cache keeps the verdict (for `--client`)."""
         duplicated = {cid: files for cid, files in self._owners.items() if len(files) > 1}
         if duplicated:
             limit = self.settings.max_file_bytes
@@ -361,6 +367,8 @@ class DesiredStream:
             self.problems.extend(duplicate_client_ids(reread))
         self.problems.extend(lookalike_clients(self._owners, self._names, self._reread))
         if all(p.warning for p in self.problems):
+            if self._full and self.cache is not None:
+                save_verdict(self.cache, self._seen, [p for p in self.problems if p.warning])
             return
         unique = sorted({p for p in self.problems if not p.warning})
         count = f"{len(unique)} problem{'s' if len(unique) != 1 else ''}"

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Protocol, TypeVar
 
+from reconciler.desired.cache import CacheConfig, configure, current_config
 from reconciler.errors import Problem
 
 # Below this many client files a pool costs more (start-up, imports) than it saves.
@@ -31,7 +32,7 @@ class BatchReader(Protocol):
 
     def reset_owners(self) -> None: ...
 
-    def resolve_file(self, relpath: str) -> Any: ...
+    def resolve_files(self, files: list[str]) -> list[Any]: ...
 
     def owner_pairs(self) -> list[tuple[str, str, str]]: ...
 
@@ -52,9 +53,13 @@ def default_jobs() -> int:
     return 1
 
 
-def _init_worker(stream_type: Callable[[Any], BatchReader], source_type: Any, root: str) -> None:
-    """Each worker reads the tree itself: the stream and source classes come by reference."""
+def _init_worker(
+    stream_type: Callable[[Any], BatchReader], source_type: Any, root: str, cache: CacheConfig
+) -> None:
+    """Each worker reads the tree itself: the stream and source classes come by reference,
+    and the parent's cache settings (--no-cache) with them."""
     global _worker_stream
+    configure(enabled=cache.enabled, directory=cache.directory)
     _worker_stream = stream_type(source_type(root))
 
 
@@ -65,7 +70,7 @@ def _run_chunk(
     assert stream is not None, "worker not initialised"
     stream.problems.clear()
     stream.reset_owners()
-    clients = [c for f in files if (c := stream.resolve_file(f))]
+    clients = stream.resolve_files(list(files))
     result = task(stream, clients, *args)
     return result, list(stream.problems), stream.owner_pairs(), len(files)
 
@@ -87,7 +92,7 @@ def parallel_map(
         max_workers=jobs,
         mp_context=multiprocessing.get_context("forkserver"),
         initializer=_init_worker,
-        initargs=(type(stream), type(stream.source), stream.source.root),
+        initargs=(type(stream), type(stream.source), stream.source.root, current_config()),
     ) as pool:
         pending: deque[Future[tuple[Any, list[Problem], list[tuple[str, str, str]], int]]] = deque()
         for chunk in chunks:

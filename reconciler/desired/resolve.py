@@ -173,9 +173,7 @@ class Resolver:
         validator = self.catalog.validators.get(module_id)
         if given and validator is not None:
             refs = ref_paths(settings, module.sensitive_paths)  # checked by `_secrets`
-            for path, key, reason in validator.findings(settings):
-                if any(tuple(path[: len(r)]) == r for r in refs):
-                    continue
+            for path, key, reason in validator.findings_outside(settings, refs):
                 full = ("modules", module_id, "settings", *path)
                 problems.append(self._blame(layers, full, module_id, reason, key=key))
         return DesiredModule(

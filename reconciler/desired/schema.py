@@ -1,8 +1,9 @@
 """The JSON Schemas of the desired-state files (top-level schemas/, shipped in the wheel).
 
 Validators are compiled once per process. Each document is first run through the fast
-pre-check (fastcheck.py); only documents it cannot vouch for meet jsonschema, whose errors
-become one-line reasons at the offending key or value (STYLE §5).
+pre-check (fastcheck.py), each module's settings_schema through metacheck.py; only what they
+cannot vouch for meets jsonschema, whose errors become one-line reasons at the offending key or
+value (STYLE §5). jsonschema is imported then, not before: a valid tree never imports it.
 """
 
 from __future__ import annotations
@@ -11,22 +12,26 @@ import difflib
 import functools
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any
 
 from reconciler.desired.fastcheck import Check, Compiler
+from reconciler.desired.metacheck import certainly_valid
 from reconciler.desired.yamlsafe import JsonPath, YamlFile
 from reconciler.errors import Problem, ReconcilerError
 from reconciler.model import FILE_KINDS, OUTPUT_KINDS
 
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
+
 SCHEMA_NAMES = (*FILE_KINDS, *OUTPUT_KINDS)
 
 Finding = tuple[JsonPath, bool, str]  # path, point at the key?, reason
+# A secret reference, exactly as model.is_secret_ref says: `{secret: ...}` and nothing else.
+SECRET_REF_SCHEMA = {"type": "object", "required": ["secret"], "maxProperties": 1}
 
 _HERE = Path(__file__).resolve().parent
 
@@ -58,6 +63,8 @@ def _documents() -> dict[str, dict[str, Any]]:
 
 @functools.cache
 def _registry() -> Registry[Any]:
+    from referencing import Registry, Resource
+
     # Schemas refer to each other by file name (`client.schema.json#/$defs/modules`), which
     # also resolves in editors that load them from disk.
     resources = [(name, Resource.from_contents(doc)) for name, doc in _documents().items()]
@@ -78,7 +85,11 @@ class Validator:
         self.schema = schema
         self.sensitive = sensitive  # paths whose values never appear in a reason (SPEC §4)
         self.fast: Check = compiler.compile(schema)
-        self._full = Draft202012Validator(schema, registry=_registry())
+        # Also vouches for a secret reference at a sensitive path (`findings_outside`).
+        self.fast_refs: Check = (
+            compiler.compile(_refs_allowed(schema, sensitive), schema) if sensitive else self.fast
+        )
+        self._full: Draft202012Validator | None = None  # built when first needed
 
     def findings(self, instance: Any) -> list[Finding]:
         """Every schema violation of `instance`; [] when valid."""
@@ -87,11 +98,27 @@ class Validator:
         try:
             return [
                 _redacted(error) if self._is_sensitive(error) else f
-                for error in self._full.iter_errors(instance)
+                for error in self.full().iter_errors(instance)
                 for f in _explain(error)
             ]
         except Exception as exc:  # e.g. an unresolvable $ref in a module's settings_schema
             return [((), False, f"the schema cannot be applied: {_one_line(str(exc))}")]
+
+    def findings_outside(self, instance: Any, refs: Collection[JsonPath]) -> list[Finding]:
+        """The schema violations of `instance` but those at or under `refs`, the paths of its
+        secret references at sensitive places (secrets.ref_paths): each stands for a value and
+        is checked elsewhere."""
+        if self.fast(instance) or (refs and self.fast_refs(instance)):
+            return []
+        return [f for f in self.findings(instance) if not _under(f[0], refs)]
+
+    def full(self) -> Draft202012Validator:
+        """The jsonschema validator of this schema (imports jsonschema on first use)."""
+        if self._full is None:
+            from jsonschema import Draft202012Validator
+
+            self._full = Draft202012Validator(self.schema, registry=_registry())
+        return self._full
 
     def _is_sensitive(self, error: ValidationError) -> bool:
         return bool(self.sensitive) and _is_sensitive_path(
@@ -123,11 +150,15 @@ def check_file(kind: str, yf: YamlFile) -> list[Problem]:
 
 def settings_schema_findings(schema: Mapping[str, Any]) -> list[Finding]:
     """Why a module's settings_schema is not a valid draft 2020-12 schema ([] when it is)."""
+    if certainly_valid(schema):
+        return []
     return [f for error in _meta().iter_errors(schema) for f in _explain(error)]
 
 
 @functools.cache
 def _meta() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     # The format checker makes `pattern: "("` an error here instead of a crash later.
     return Draft202012Validator(
         Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER
@@ -214,6 +245,31 @@ def _explain(error: ValidationError) -> Iterator[Finding]:
         yield path, False, f"{_short(instance)}: {hint}"
         return
     yield path, False, _one_line(error.message)
+
+
+def _refs_allowed(schema: Mapping[str, Any], sensitive: Collection[tuple[str, ...]]) -> Any:
+    """`schema` where each sensitive property (a `properties` chain from the root, as
+    plan.mask.schema_sensitive_paths finds them) also accepts a secret reference: the schema
+    jsonschema would find nothing outside the references against. Other subschemas are the
+    same objects, and `$ref`s still point into the original."""
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return schema
+    changed = dict(properties)
+    for name, sub in properties.items():
+        if not isinstance(sub, dict):
+            continue
+        key = str(name)
+        deeper = [path[1:] for path in sensitive if len(path) > 1 and path[0] == key]
+        new = _refs_allowed(sub, deeper) if deeper else sub
+        if (key,) in sensitive:
+            new = {"anyOf": [new, SECRET_REF_SCHEMA]}
+        changed[name] = new
+    return {**schema, "properties": changed}
+
+
+def _under(path: JsonPath, refs: Collection[JsonPath]) -> bool:
+    return any(tuple(path[: len(r)]) == tuple(r) for r in refs)
 
 
 def _is_sensitive_path(path: JsonPath, sensitive: frozenset[tuple[str, ...]]) -> bool:

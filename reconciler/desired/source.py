@@ -104,6 +104,30 @@ class WorkingTree:
         """Size in bytes, so oversized files are refused unread."""
         return self._checked(relpath)[1].st_size
 
+    def scan(self, subdir: str) -> dict[str, os.stat_result]:
+        """`lstat` of every entry that is not a directory under `subdir` (dot-directories
+        skipped, symlinked directories not entered), by relpath: one pass over the folder for
+        the desired-state cache, instead of a path check per file."""
+        found: dict[str, os.stat_result] = {}
+        if not self._inside(subdir) or not os.path.isdir(self._base / subdir):
+            return found
+
+        def walk(path: str, rel: str) -> None:
+            with os.scandir(path) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        if not entry.name.startswith("."):
+                            walk(entry.path, f"{rel}/{entry.name}")
+                    else:
+                        found[f"{rel}/{entry.name}"] = entry.stat(follow_symlinks=False)
+
+        walk(os.fspath(self._base / subdir), subdir)
+        return found
+
+    def stat(self, relpath: str) -> os.stat_result:
+        """The file's stat (its size, times and inode key the desired-state cache)."""
+        return self._checked(relpath)[1]
+
     def _checked(self, relpath: str) -> tuple[Path, os.stat_result]:
         """The path of a regular file inside the tree, and its stat; a symlink may point only
         inside it, and a FIFO or device would block or never end, so neither is ever opened
@@ -257,6 +281,10 @@ class GitRevision:
     def size(self, relpath: str) -> int:
         """Size in bytes from the tree listing, so oversized blobs are refused unread."""
         return self._entry(relpath).size
+
+    def blob_id(self, relpath: str) -> str:
+        """The file's git blob id, from the tree listing (the desired-state cache's key)."""
+        return self._entry(relpath).sha
 
     def _entry(self, relpath: str) -> TreeEntry:
         self._lookup([relpath])

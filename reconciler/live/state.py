@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, tuple_, union, update
+from sqlalchemy import bindparam, delete, select, tuple_, union, update
 from sqlalchemy.engine import Connection
 
+from reconciler.live.bulk import insert_rows, update_rows
 from reconciler.live.cache import invalidate
 from reconciler.live.engine import store_key
 from reconciler.live.ids import batches, db_client_id
@@ -46,8 +48,11 @@ def write_live_many(conn: Connection, changes: Sequence[tuple[ClientLive, Client
     """Set-based `write_live` for many clients: each pair is (current, target) as read in this
     transaction. Equal rows are not touched; the caller verifies by reading back."""
     dialect = conn.dialect.name
-    deletes, updates, inserts = [], [], []
-    gone_rows, new_rows = [], []
+    deletes: list[str] = []
+    updates: list[dict[str, object]] = []
+    inserts: list[dict[str, object]] = []
+    gone_rows: list[tuple[str, str]] = []
+    new_rows: list[dict[str, object]] = []
     now = datetime.now(UTC)
     for current, target in changes:
         stored = db_client_id(dialect, target.client_id)
@@ -57,8 +62,7 @@ def write_live_many(conn: Connection, changes: Sequence[tuple[ClientLive, Client
             elif current.legacy is None:
                 inserts.append({"client_id": stored, **_legacy_values(target.legacy)})
             else:
-                values = _legacy_values(target.legacy)
-                updates.append({"b_client_id": stored, **{f"v_{k}": v for k, v in values.items()}})
+                updates.append({"client_id": stored, **_legacy_values(target.legacy)})
         for module_id in sorted(set(current.registry) | set(target.registry)):
             old, new = current.registry.get(module_id), target.registry.get(module_id)
             if old == new:
@@ -73,29 +77,44 @@ def write_live_many(conn: Connection, changes: Sequence[tuple[ClientLive, Client
                         "enabled": new.enabled,
                         "version": new.version,
                         "settings": _json_ready(new.settings),
-                        "updated_at": now,
                     }
                 )
     for batch in batches(deletes):
         conn.execute(delete(legacy_table).where(legacy_table.c.client_id.in_(batch)))
-    if updates:
-        values = {name: bindparam(f"v_{name}") for name in LEGACY_DATA_COLUMNS}
+    if updates and dialect == "postgresql":
+        update_rows(conn, legacy_table, "client_id", updates, LEGACY_TYPES)
+    elif updates:
+        values: dict[str, Any] = {n: bindparam(f"v_{n}") for n in LEGACY_DATA_COLUMNS}
         statement = (
             update(legacy_table)
             .where(legacy_table.c.client_id == bindparam("b_client_id"))
             .values(**values)  # updated_at: the original BEFORE UPDATE trigger
         )
-        conn.execute(statement, updates)
-    if inserts:
-        conn.execute(insert(legacy_table), inserts)
+        conn.execute(statement, [_bound(row) for row in updates])
+    insert_rows(conn, legacy_table, inserts, LEGACY_TYPES)
     for pair_batch in batches(gone_rows):
         pairs = tuple_(rows_table.c.client_id, rows_table.c.module_id)
         conn.execute(delete(rows_table).where(pairs.in_(list(pair_batch))))
-    if new_rows:
-        conn.execute(insert(rows_table), new_rows)  # executemany: psycopg pipelines it
+    insert_rows(conn, rows_table, new_rows, REGISTRY_TYPES, {"updated_at": now})
     key = store_key(conn.engine)
     for _, target in changes:
         invalidate(key, target.client_id)
+
+
+# jsonb_to_recordset's record for bulk writes on PostgreSQL (live/bulk.py).
+LEGACY_TYPES = {"client_id": "uuid", **dict.fromkeys(LEGACY_DATA_COLUMNS, "jsonb")}
+REGISTRY_TYPES = {
+    "client_id": "uuid",
+    "module_id": "text",
+    "enabled": "boolean",
+    "version": "text",
+    "settings": "jsonb",
+}
+
+
+def _bound(row: dict[str, object]) -> dict[str, object]:
+    """An update's row as the executemany's bind names: b_client_id, v_<column>."""
+    return {("b_" if k == "client_id" else "v_") + k: v for k, v in row.items()}
 
 
 def _legacy_values(row: LegacyRow) -> dict[str, object]:

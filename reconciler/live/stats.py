@@ -36,10 +36,24 @@ ANALYZE_BASE_ROWS = 50  # autovacuum_analyze_threshold's default
 ANALYZE_SCALE = 0.1  # autovacuum_analyze_scale_factor's default
 
 
+# Execution option of a connection whose whole transaction runs keyed (see keyed_transaction).
+_KEYED = "reconciler_keyed_transaction"
+
+
+def keyed_transaction(conn: Connection) -> None:
+    """Disable sequential scans for the rest of the connection's transaction (PostgreSQL): an
+    apply batch's statements are all keyed by client id (reads, UPDATE ... FROM, deletes), so
+    one setting per transaction replaces two round trips per read in `keyed_reads`."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(text("SELECT set_config('enable_seqscan', 'off', true)"))
+    conn.execution_options(**{_KEYED: True})  # this Connection only: one transaction's
+
+
 @contextmanager
 def keyed_reads(conn: Connection) -> Iterator[None]:
     """Statements inside run with sequential scans disabled (PostgreSQL; a no-op elsewhere)."""
-    if conn.dialect.name != "postgresql":
+    if conn.dialect.name != "postgresql" or conn.get_execution_options().get(_KEYED):
         yield
         return
     before = conn.execute(

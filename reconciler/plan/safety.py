@@ -20,19 +20,37 @@ def check_safety(
 ) -> list[Problem]:
     """Problems that make this run unsafe; an empty list means it may proceed. Limits are
     reported at `settings_file` (reconciler.yaml as shown), clients at their files."""
-    problems: list[Problem] = []
     writing = [p for p in plans if p.writes]
+    limit = clients_limit_problem(len(writing), safety, settings_file)
+    problems = [] if limit is None else [limit]
+    problems.extend(client_problems(writing, safety, catalog, legacy_defaults))
+    return problems
+
+
+def clients_limit_problem(writing: int, safety: Safety, settings_file: str) -> Problem | None:
+    """The max_clients_changed problem of a run writing `writing` clients (None: within it)."""
     limit = safety.max_clients_changed
-    if limit is not None and len(writing) > limit:
-        problems.append(
-            Problem(
-                location=Location(settings_file),
-                path="$.safety.max_clients_changed",
-                reason=f"{len(writing)} clients would change, limit is {limit}",
-            )
-        )
-    for plan in writing:
-        problems.extend(_client_problems(plan, safety, catalog, legacy_defaults))
+    if limit is None or writing <= limit:
+        return None
+    return Problem(
+        location=Location(settings_file),
+        path="$.safety.max_clients_changed",
+        reason=f"{writing} clients would change, limit is {limit}",
+    )
+
+
+def client_problems(
+    plans: Iterable[ClientPlan],
+    safety: Safety,
+    catalog: Mapping[str, ModuleDef],
+    legacy_defaults: Sequence[str],
+) -> list[Problem]:
+    """The per-client problems (protected modules, disable share) of the plans that write, in
+    their order; a streamed run gathers them batch by batch."""
+    problems: list[Problem] = []
+    for plan in plans:
+        if plan.writes:
+            problems.extend(_client_problems(plan, safety, catalog, legacy_defaults))
     return problems
 
 

@@ -9,38 +9,11 @@ have is a clear error, never another format silently.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import IO, Any, Literal
 
 from reconciler.errors import ReconcilerError
-from reconciler.plan.drift import DriftReport
-from reconciler.plan.merge import MergedResults
-from reconciler.plan.model import Plan
-from reconciler.render import (
-    drift,
-    explain,
-    github,
-    imports,
-    junit,
-    merged,
-    plan,
-    rollout,
-    runs,
-    sarif,
-    status,
-    validation,
-)
-from reconciler.render.jsonout import write_json
-from reconciler.results import (
-    ApplyReport,
-    ExplainReport,
-    ImportReport,
-    RunDetail,
-    RunList,
-    StatusReport,
-    ValidationReport,
-)
-from reconciler.rollout_results import RolloutList, RolloutPlan, RolloutReport
 
 Format = Literal["text", "json", "markdown", "github", "sarif", "junit"]
 FORMATS: tuple[Format, ...] = ("text", "json", "markdown")
@@ -48,44 +21,98 @@ FORMATS: tuple[Format, ...] = ("text", "json", "markdown")
 CI_FORMATS: tuple[Format, ...] = (*FORMATS, "github", "sarif", "junit")
 Writer = Callable[[Any, IO[str]], None]
 
-# result type -> format -> writer; "json" only where the JSON is streamed (a plan).
-LAYOUTS: dict[type, dict[str, Writer]] = {
-    ValidationReport: {
-        "text": validation.write_text,
-        "markdown": validation.write_markdown,
-        "github": github.write_validation,
-        "sarif": sarif.write_validation,
-        "junit": junit.write_validation,
+# result type ("module:Class") -> format -> writer ("module of this package:function");
+# "json" only where the JSON is streamed (a plan). Named, not imported: a command imports the
+# layouts of the results it writes, nothing else (issue 15).
+LAYOUTS: dict[str, dict[str, str]] = {
+    "reconciler.results.validation:ValidationReport": {
+        "text": "validation:write_text",
+        "markdown": "validation:write_markdown",
+        "github": "github:write_validation",
+        "sarif": "sarif:write_validation",
+        "junit": "junit:write_validation",
     },
-    StatusReport: {"text": status.write_text, "markdown": status.write_markdown},
-    Plan: {
-        "text": plan.write_text,
-        "markdown": plan.write_markdown,
-        "json": plan.write_json,
-        "github": github.write_plan,
-        "sarif": sarif.write_plan,
-        "junit": junit.write_plan,
+    "reconciler.results.status:StatusReport": {
+        "text": "status:write_text",
+        "markdown": "status:write_markdown",
     },
-    ApplyReport: {"text": runs.write_report_text, "markdown": runs.write_report_markdown},
-    RunList: {"text": runs.write_history_text, "markdown": runs.write_history_markdown},
-    RunDetail: {"text": runs.write_detail_text, "markdown": runs.write_detail_markdown},
-    DriftReport: {"text": drift.write_text, "markdown": drift.write_markdown},
-    ImportReport: {"text": imports.write_text, "markdown": imports.write_markdown},
-    MergedResults: {"text": merged.write_text, "markdown": merged.write_markdown},
-    ExplainReport: {"text": explain.write_text, "markdown": explain.write_markdown},
-    RolloutPlan: {"text": rollout.write_plan_text, "markdown": rollout.write_plan_markdown},
-    RolloutReport: {"text": rollout.write_report_text, "markdown": rollout.write_report_markdown},
-    RolloutList: {"text": rollout.write_list_text, "markdown": rollout.write_list_markdown},
+    "reconciler.plan.model:Plan": {
+        "text": "plan:write_text",
+        "markdown": "plan:write_markdown",
+        "json": "plan:write_json",
+        "github": "github:write_plan",
+        "sarif": "sarif:write_plan",
+        "junit": "junit:write_plan",
+    },
+    "reconciler.plan.preview:PlanPreview": {
+        "text": "plan:write_preview_text",
+        "markdown": "plan:write_preview_markdown",
+    },
+    "reconciler.results.runs:ApplyReport": {
+        "text": "runs:write_report_text",
+        "markdown": "runs:write_report_markdown",
+    },
+    "reconciler.results.runs:RunList": {
+        "text": "runs:write_history_text",
+        "markdown": "runs:write_history_markdown",
+    },
+    "reconciler.results.runs:RunDetail": {
+        "text": "runs:write_detail_text",
+        "markdown": "runs:write_detail_markdown",
+    },
+    "reconciler.plan.drift:DriftReport": {
+        "text": "drift:write_text",
+        "markdown": "drift:write_markdown",
+    },
+    "reconciler.results.imports:ImportReport": {
+        "text": "imports:write_text",
+        "markdown": "imports:write_markdown",
+    },
+    "reconciler.plan.merge:MergedResults": {
+        "text": "merged:write_text",
+        "markdown": "merged:write_markdown",
+    },
+    "reconciler.results.explain:ExplainReport": {
+        "text": "explain:write_text",
+        "markdown": "explain:write_markdown",
+    },
+    "reconciler.rollout_results:RolloutPlan": {
+        "text": "rollout:write_plan_text",
+        "markdown": "rollout:write_plan_markdown",
+    },
+    "reconciler.rollout_results:RolloutReport": {
+        "text": "rollout:write_report_text",
+        "markdown": "rollout:write_report_markdown",
+    },
+    "reconciler.rollout_results:RolloutList": {
+        "text": "rollout:write_list_text",
+        "markdown": "rollout:write_list_markdown",
+    },
 }
+
+
+def type_name(result_type: type) -> str:
+    """The key of `result_type` in LAYOUTS: "module:Class"."""
+    return f"{result_type.__module__}:{result_type.__qualname__}"
+
+
+def writer(target: str) -> Writer:
+    """The function a LAYOUTS entry names ("module:function"), its module imported now."""
+    module_name = f"{__name__}.{target.split(':')[0]}"
+    __import__(module_name)  # not importlib.import_module: `-X importtime` reports only this
+    found: Writer = getattr(sys.modules[module_name], target.split(":")[1])
+    return found
 
 
 def write(result: Any, fmt: str, out: IO[str]) -> None:
     """Lay `result` out in `fmt` (text, json, markdown; github, sarif, junit for CI) on `out`."""
-    layouts = LAYOUTS.get(type(result), {})
-    writer = layouts.get(fmt)
-    if writer is not None:
-        writer(result, out)
+    layouts = LAYOUTS.get(type_name(type(result)), {})
+    target = layouts.get(fmt)
+    if target is not None:
+        writer(target)(result, out)
     elif fmt == "json":
+        from reconciler.render.jsonout import write_json  # orjson: only when JSON is written
+
         write_json(result.to_json(), out)
     else:
         raise ReconcilerError(
@@ -94,4 +121,12 @@ def write(result: Any, fmt: str, out: IO[str]) -> None:
         )
 
 
-__all__ = ["CI_FORMATS", "FORMATS", "LAYOUTS", "Format", "write", "write_json"]
+__all__ = [
+    "CI_FORMATS",
+    "FORMATS",
+    "LAYOUTS",
+    "Format",
+    "type_name",
+    "write",
+    "writer",
+]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from reconciler import jsontext
-from reconciler.model import JSON
+
+if TYPE_CHECKING:
+    from reconciler.model import JSON
 
 
 def write_json(data: JSON, out: IO[str]) -> None:

@@ -8,6 +8,7 @@ from typing import IO
 
 from reconciler import jsontext
 from reconciler.plan.model import ClientPlan, Plan, Summary
+from reconciler.plan.preview import PlanPreview
 from reconciler.plan.rows import client_rows, client_title
 from reconciler.plan.violation import Violation
 from reconciler.render.color import enabled, paint
@@ -72,10 +73,11 @@ def summary_line(summary: Summary) -> str:
 Line = tuple[str, str, str]  # (kind, painted part, plain part)
 
 
-def text_lines(plan: Plan) -> list[Line]:
+def text_lines(plan: Plan, preview: PlanPreview | None = None) -> list[Line]:
     """The text layout as (kind, painted, plain) parts: kind is a row symbol (+ - ~ i), "bold"
     for headings, or "" for plain lines. The terminal paints by it; the dashboard styles by
-    it (no re-parsing of rendered text)."""
+    it (no re-parsing of rendered text). With `preview`, `plan` holds its first clients: the
+    rest are counted, and the summary is the whole plan's."""
     header = f"Plan for {plan.store}"
     if plan.desired_commit:
         header += f" (desired state at {plan.desired_commit[:12]})"
@@ -93,24 +95,36 @@ def text_lines(plan: Plan) -> list[Line]:
             lines.append((row.symbol, text, ""))
         for v in violations.get(client.client_id, []):
             lines.append(("!" if v.effect == "deny" else "?", _violation_text(v), ""))
+    if preview is not None and preview.hidden:
+        more = (
+            f"... and {preview.hidden:,} more clients with changes, not shown (a plan of more "
+            f"than {preview.limit:,} clients is shortened here; `reconciler plan` shows all)"
+        )
+        lines += [("", "", ""), ("", more, "")]
     if not plan.clients:
         lines += [("", "", ""), ("", "No changes. Live state matches the desired state.", "")]
-    lines += [("", "", ""), ("bold", "Plan: " + summary_line(plan.summary), "")]
+    summary = plan.summary if preview is None else preview.summary
+    lines += [("", "", ""), ("bold", "Plan: " + summary_line(summary), "")]
     if plan.violations:
         lines.append(("!" if plan.denied else "?", policy_line(plan), ""))
     return [(kind, term(painted), term(plain) if plain else "") for kind, painted, plain in lines]
 
 
-def write_text(plan: Plan, out: IO[str]) -> None:
+def write_text(plan: Plan, out: IO[str], preview: PlanPreview | None = None) -> None:
     on = enabled(out)
     chunk: list[str] = []
-    for kind, painted, plain in text_lines(plan):
+    for kind, painted, plain in text_lines(plan, preview):
         color = _ROW_COLOR.get(kind, kind)
         chunk.append((paint(painted, color, on) if color else painted) + plain + "\n")
         if len(chunk) == 4096:  # fewer, larger writes
             out.write("".join(chunk))
             chunk.clear()
     out.write("".join(chunk))
+
+
+def write_preview_text(preview: PlanPreview, out: IO[str]) -> None:
+    """A plan too large to print whole, as `apply` shows it before writing (issue 15)."""
+    write_text(preview.plan, out, preview)
 
 
 def write_json(plan: Plan, out: IO[str]) -> None:
@@ -150,8 +164,15 @@ def write_markdown(plan: Plan, out: IO[str]) -> None:
     out.write(render_markdown(plan))
 
 
-def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
-    s = plan.summary
+def write_preview_markdown(preview: PlanPreview, out: IO[str]) -> None:
+    """A plan too large to show whole, as markdown: its first clients and the counts of all."""
+    out.write(render_markdown(preview.plan, preview=preview))
+
+
+def render_markdown(
+    plan: Plan, limit: int = MARKDOWN_LIMIT, preview: PlanPreview | None = None
+) -> str:
+    s = plan.summary if preview is None else preview.summary
     head = [
         "### module-reconciler plan",
         "",
@@ -178,7 +199,7 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     for index, client in enumerate(plan.clients):
         section = client_section(client, violations.get(client.client_id, []))
         if len(text) + len(section) > limit - 400:
-            rest = len(plan.clients) - index
+            rest = len(plan.clients) - index + (preview.hidden if preview is not None else 0)
             text += (
                 f"\n**{rest} more clients not shown** (comment size limit). "
                 "The full plan: `reconciler plan --format json` or the `--out` file "
@@ -186,6 +207,13 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
             )
             break
         text += section
+    else:
+        if preview is not None and preview.hidden:
+            text += (
+                f"\n**{preview.hidden:,} more clients not shown** (a plan of more than "
+                f"{preview.limit:,} clients is shortened before applying). The full plan: "
+                "`reconciler plan --format markdown`.\n"
+            )
     return text
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from reconciler.cli import cli
 from reconciler.model import OUTPUT_FORMAT_VERSION
-from reconciler.render import FORMATS, LAYOUTS
+from reconciler.render import FORMATS, LAYOUTS, type_name, writer
 from tests.cli.cli_helpers import EXAMPLE_IDS, copy_example, invoke
 from tests.helpers import add_clients
 
@@ -58,8 +59,17 @@ def test_every_command_lists_formats_the_renderer_has() -> None:
 
 
 def test_every_result_type_has_text_and_markdown() -> None:
-    for result_type, layouts in LAYOUTS.items():
-        assert {"text", "markdown"} <= set(layouts), result_type.__name__
+    for name, layouts in LAYOUTS.items():
+        assert {"text", "markdown"} <= set(layouts), name
+
+
+def test_layouts_name_result_types_and_writers_that_exist() -> None:
+    """LAYOUTS names its types and writers (imported on use): each name resolves."""
+    for name, layouts in LAYOUTS.items():
+        module, class_name = name.split(":")
+        assert type_name(getattr(importlib.import_module(module), class_name)) == name
+        for target in layouts.values():
+            assert callable(writer(target)), target
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from reconciler.desired.fastcheck import Compiler
+from reconciler.desired.fastcheck import VALIDATING, Compiler
 from reconciler.desired.schema import _documents, _registry, file_validator
 from reconciler.model import FILE_KINDS
 from tests.desired.conftest import EXAMPLE
@@ -100,3 +100,8 @@ def test_schema_files_are_valid_draft_2020_12() -> None:
         Draft202012Validator.check_schema(doc)
     shipped = {p.name for p in (Path(__file__).parents[2] / "schemas").glob("*.json")}
     assert {f"{kind}.schema.json" for kind in FILE_KINDS} <= shipped
+
+
+def test_validating_keywords_are_jsonschemas() -> None:
+    """fastcheck lists them literally (no jsonschema import): the same as jsonschema's."""
+    assert frozenset(Draft202012Validator.VALIDATORS) - {"format"} == VALIDATING

@@ -1,0 +1,121 @@
+"""What the desired-state cache stores of one client file, and the code it depends on
+(issue 15): an outcome as exact JSON, and the hash of the code, schemas and libraries that
+computed it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+import reconciler
+from reconciler.errors import Location, Problem
+from reconciler.model import ClientDesired, DesiredModule
+
+_PACKAGE = Path(reconciler.__file__).parent
+# The code an outcome depends on: a change to any of these files is a different cache key
+# (plan/mask.py: the sensitive paths of module schemas, which the catalog takes from it).
+_CODE = ("desired/*.py", "model.py", "errors.py", "schemas/*.json", "plan/mask.py")
+_LIBRARIES = ("PyYAML", "jsonschema", "semantic-version", "confusable-homoglyphs")
+
+
+_code_keys: dict[tuple[str, ...], str] = {}
+
+
+def code_key(patterns: tuple[str, ...] = _CODE) -> str:
+    """A hash of the code (the package's files matching `patterns`), schemas and parsing
+    libraries that outcomes depend on."""
+    key = _code_keys.get(patterns)
+    if key is None:
+        digest = hashlib.sha1(f"{reconciler.__version__} {sys.version_info[:2]}".encode())
+        for pattern in patterns:
+            for path in sorted(_PACKAGE.glob(pattern)):
+                digest.update(f"{pattern}/{path.name}".encode() + b"\0" + path.read_bytes())
+        for name in _LIBRARIES:
+            try:
+                digest.update(f"{name}={metadata.version(name)}".encode())
+            except metadata.PackageNotFoundError:
+                digest.update(f"{name}=-".encode())
+        key = _code_keys[patterns] = digest.hexdigest()
+    return key
+
+
+def blob_id(raw: bytes) -> str:
+    """The git blob id of these bytes: the same key as a `--ref` tree listing gives."""
+    return hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest()
+
+
+def file_digest(raw: bytes) -> str:
+    return hashlib.sha1(raw).hexdigest()
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What reading one client file gave: the resolved client (None when it has problems),
+    its problems and warnings, what it claims (client_id, name) and the profiles it uses."""
+
+    client: ClientDesired | None
+    problems: list[Problem]
+    client_id: str | None
+    name: str | None
+    profiles: tuple[str, ...]
+
+
+def _client_json(c: ClientDesired) -> list[Any]:
+    modules = {k: [m.enabled, m.version, m.settings, m.strategy] for k, m in c.modules.items()}
+    return [c.client_id, c.name, c.file, c.profiles, c.strategy, modules, c.overrides, c.labels]
+
+
+def _client(data: list[Any]) -> ClientDesired:
+    client_id, name, file, profiles, strategy, modules, overrides, labels = data
+    return ClientDesired(
+        client_id=client_id,
+        name=name,
+        file=file,
+        profiles=tuple(profiles),
+        strategy=strategy,
+        modules={
+            k: DesiredModule(enabled=e, version=v, settings=s, strategy=st)
+            for k, (e, v, s, st) in modules.items()
+        },
+        overrides=overrides,
+        labels=labels,
+    )
+
+
+def encode(outcome: Outcome) -> bytes | None:
+    """The outcome as JSON, or None when JSON cannot carry it back exactly (a float that is
+    not finite, an integer beyond 64 bits, a lone surrogate): such a file is not cached."""
+    problems = [
+        [p.location.file, p.location.line, p.location.column, p.path, p.reason, p.warning]
+        for p in outcome.problems
+    ]
+    client = None if outcome.client is None else _client_json(outcome.client)
+    data = [client, problems, outcome.client_id, outcome.name, outcome.profiles]
+    try:
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        payload = text.encode()
+        again = json.dumps(orjson.loads(payload), ensure_ascii=False, separators=(",", ":"))
+    except (ValueError, TypeError, UnicodeEncodeError):
+        return None
+    return payload if again == text else None
+
+
+def decode(payload: bytes) -> Outcome:
+    client, problems, client_id, name, profiles = orjson.loads(payload)
+    return Outcome(
+        None if client is None else _client(client),
+        [
+            Problem(Location(f, line, col), path, reason, w)
+            for f, line, col, path, reason, w in problems
+        ],
+        client_id,
+        name,
+        tuple(profiles),
+    )

@@ -1,0 +1,74 @@
+"""Many rows in one statement (issue 15): an apply batch writes thousands of rows, and an
+executemany pays the driver's per-row work (parameter adaptation, a JSON dump per JSON value,
+a protocol message per row) for each of them.
+
+On PostgreSQL the rows go as one JSON document, unpacked by `jsonb_to_recordset` in a single
+INSERT ... SELECT (or UPDATE ... FROM): one parameter, one C-level `json.dumps` for the batch,
+one statement text whatever the batch's size. JSON null becomes SQL NULL, as the tables' JSON
+columns (`none_as_null`) store Python None. Elsewhere (SQLite) the same rows go through
+SQLAlchemy's executemany, which sqlite3 runs in C.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table, insert, text
+from sqlalchemy.engine import Connection
+
+# The column types of jsonb_to_recordset's record, per column name.
+Types = Mapping[str, str]
+
+
+def insert_rows(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    types: Types,
+    constants: Mapping[str, Any] | None = None,
+) -> None:
+    """INSERT `rows` (the columns of `types`, JSON values) plus `constants` (the same value
+    for every row, e.g. a timestamp) into `table`."""
+    if not rows:
+        return
+    constants = constants or {}
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(table), [{**row, **constants} for row in rows])
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    columns = [*types, *constants]
+    values = [f"r.{quote(c)}" for c in types] + [f":c_{c}" for c in constants]
+    statement = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"SELECT {', '.join(values)} FROM {_recordset(types, quote)}"
+    )
+    params = {"rows": _dumps(rows), **{f"c_{c}": v for c, v in constants.items()}}
+    conn.execute(text(statement), params)
+
+
+def update_rows(
+    conn: Connection, table: Table, key: str, rows: Sequence[dict[str, Any]], types: Types
+) -> None:
+    """UPDATE the rows of `table` whose `key` column matches a row's, setting the other
+    columns of `types` (PostgreSQL only; the caller runs an executemany elsewhere)."""
+    if not rows:
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    assignments = ", ".join(f"{quote(c)} = r.{quote(c)}" for c in types if c != key)
+    statement = (
+        f"UPDATE {quote(table.name)} AS t SET {assignments} FROM {_recordset(types, quote)} "
+        f"WHERE t.{quote(key)} = r.{quote(key)}"
+    )
+    conn.execute(text(statement), {"rows": _dumps(rows)})
+
+
+def _recordset(types: Types, quote: Any) -> str:
+    record = ", ".join(f"{quote(c)} {t}" for c, t in types.items())
+    return f"jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({record})"
+
+
+def _dumps(rows: Sequence[dict[str, Any]]) -> str:
+    # As SQLAlchemy's JSON type serialises each value (json.dumps, ASCII escapes), in one call.
+    return json.dumps(rows, separators=(",", ":"))
