@@ -41,7 +41,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import fleet, floor, fresh_database, seed_live
 
 REPO = Path(__file__).resolve().parent.parent
-TOP = 22  # profile rows shown
+TOP = 22  # profile rows shown, and below them every row of ALWAYS
+# The plan's own work, shown whatever its rank: per-path diff, target, summary, JSON and text.
+ALWAYS = re.compile(
+    r"plan/(build\.py.*plan_clients|diff\.py.*diff_client|target\.py.*build_target"
+    r"|model\.py.*(summarize|json_document|to_json))|render/plan\.py.*(write_|text_lines)"
+    r"|json/encoder\.py.*\(encode\)"
+)
 # Rows of a profile worth showing: the product's functions and the standard JSON encoder;
 # not the CLI's wrappers, module imports or comprehensions (their function is shown).
 SHOWN = re.compile(r"/reconciler/|/python3\.\d+/json/")
@@ -130,7 +136,8 @@ def profile(args: list[str], out: Path) -> str:
     total = max((t for t, _, _ in rows), default=0.0)
     text = io.StringIO()
     text.write(f"{'cumulative s':>12}  {'share':>6}  {'calls':>9}  function\n")
-    for cumulative, calls, where in rows[:TOP]:
+    shown = rows[:TOP] + [row for row in rows[TOP:] if ALWAYS.search(row[2])]
+    for cumulative, calls, where in shown:
         share = cumulative / total if total else 0.0
         text.write(f"{cumulative:>12.2f}  {share:>6.1%}  {calls:>9}  {where}\n")
     return text.getvalue()
