@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from dataclasses import dataclass
 from importlib import metadata
@@ -19,6 +20,7 @@ from reconciler.errors import Location, Problem
 from reconciler.model import ClientDesired, DesiredModule
 
 _PACKAGE = Path(reconciler.__file__).parent
+_LONG_DIGITS = re.compile(rb"\d{19}")
 # The code an outcome depends on: a change to any of these files is a different cache key
 # (plan/mask.py: the sensitive paths of module schemas, which the catalog takes from it).
 _CODE = ("desired/*.py", "model.py", "errors.py", "schemas/*.json", "plan/mask.py")
@@ -100,11 +102,12 @@ def encode(outcome: Outcome) -> bytes | None:
     data = [client, problems, outcome.client_id, outcome.name, outcome.profiles]
     try:
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        payload = text.encode()
-        again = json.dumps(orjson.loads(payload), ensure_ascii=False, separators=(",", ":"))
+        payload = text.encode()  # a lone surrogate cannot be UTF-8: UnicodeEncodeError
     except (ValueError, TypeError, UnicodeEncodeError):
         return None
-    return payload if again == text else None
+    # orjson reads an integer beyond 64 bits as a float: any run of 19+ digits (in a number or
+    # a string alike) keeps the file out of the cache.
+    return None if _LONG_DIGITS.search(payload) else payload
 
 
 def decode(payload: bytes) -> Outcome:

@@ -16,7 +16,7 @@ from pathlib import Path
 from reconciler.desired.schema import secret_ref_validator
 from reconciler.desired.yamlsafe import YamlFile
 from reconciler.errors import Problem, ReconcilerError
-from reconciler.model import JSON, ClientDesired, DesiredState, ModuleDef, is_secret_ref
+from reconciler.model import JSON, ClientDesired, DesiredState, ModuleDef, is_mapping, is_secret_ref
 
 Path_ = tuple[str | int, ...]  # a JSON path with list indices
 Finding = tuple[Path_, str]  # where, reason
@@ -41,10 +41,10 @@ def refs_in(value: JSON, prefix: Path_ = ()) -> Iterator[tuple[Path_, Mapping[st
     """Every secret reference inside `value`, with its path."""
     if is_secret_ref(value):
         yield prefix, value
-    elif isinstance(value, Mapping):
+    elif is_mapping(value):
         for key, item in value.items():
             yield from refs_in(item, (*prefix, str(key)))
-    elif isinstance(value, list):
+    elif type(value) is list:
         for i, item in enumerate(value):
             yield from refs_in(item, (*prefix, i))
 
@@ -66,6 +66,8 @@ def values_at(
 
 def ref_paths(settings: JSON, sensitive: Collection[tuple[str, ...]]) -> list[Path_]:
     """Paths of the references at sensitive places (schema findings there do not apply)."""
+    if not sensitive:
+        return []
     return [path for path, _ in refs_in(settings) if _plain(path) in sensitive]
 
 
