@@ -34,7 +34,6 @@ from reconciler.desired.cache_codec import (
     code_key,
     decode,
     encode,
-    file_digest,
 )
 from reconciler.desired.cache_db import CacheFile, CacheUnusable, Entry, Stamp, remove
 from reconciler.desired.cache_setup import (
@@ -70,7 +69,6 @@ __all__ = [  # the cache's face; its parts live in cache_setup, cache_codec and 
     "configure",
     "current_config",
     "env_config",
-    "file_digest",
     "save_verdict",
     "stream_cache",
 ]
@@ -99,7 +97,6 @@ class DesiredCache:
         self._ready: dict[str, tuple[str, bytes | None, Entry | None]] = {}
         self.blobs: dict[str, str | None] = {}  # every client file read: path -> blob id
         self.keys: dict[str, str] = {}  # path -> "blob:deps" of outcomes the cache holds
-        self.hits = self.misses = 0
 
     @property
     def broken(self) -> bool:
@@ -181,10 +178,8 @@ class DesiredCache:
         if entry is not None:
             outcome = self._valid(entry)
             if outcome is not None:
-                self.hits += 1
                 self.keys[relpath] = f"{blob}:{entry.deps}"
                 return outcome
-        self.misses += 1
         outcome = compute(relpath, raw)
         client_id = outcome.client_id
         payload = encode(outcome)

@@ -53,10 +53,6 @@ def blob_id(raw: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest()
 
 
-def file_digest(raw: bytes) -> str:
-    return hashlib.sha1(raw).hexdigest()
-
-
 @dataclass(slots=True)
 class Outcome:
     """What reading one client file gave: the resolved client (None when it has problems),
