@@ -19,6 +19,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
 from reconciler.desired.load import load_desired
+from reconciler.desired.secrets import resolve_or_raise
 from reconciler.live.engine import dispose_engines, make_engine
 from reconciler.live.migrate import init
 from reconciler.live.tables import client_app_overrides, reconciler_client_modules
@@ -72,7 +73,9 @@ def seed_live(
     defaults = state.settings.legacy_defaults
     rng = random.Random(seed)
     legacy, registry, changed = [], [], 0
-    for client in state.clients.values():
+    # Live holds the secrets' values, as apply writes them: in sync means resolved.
+    clients = resolve_or_raise(list(state.clients.values()), state.catalog, str(root))
+    for client in clients:
         target = build_target(client, ClientLive(client_id=client.client_id), defaults)
         row = target.legacy
         modules = list(row.modules_enabled) if row else list(defaults)

@@ -4,7 +4,7 @@ trees, run in worker processes (issue 8). Functions here are module-level so the
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from reconciler.api._memo import InSync
 from reconciler.apply.history import last_applied, last_runs
@@ -40,9 +40,12 @@ def select(
 
 def resolved(
     stream: DesiredStream, chosen: list[ClientDesired]
-) -> tuple[list[ClientDesired], list[str]]:
-    """The clients with their secret references resolved, and those that cannot be (issue 18)."""
-    return SecretResolver(directory_of(stream.source)).resolve_all(chosen, stream.catalog)
+) -> tuple[list[ClientDesired], list[str], Mapping[str, str | None]]:
+    """The clients with their secret references resolved, those that cannot be (issue 18),
+    and what each resolved client's values were read from (`SecretResolver.sources`)."""
+    resolver = SecretResolver(directory_of(stream.source))
+    clients, unresolved = resolver.resolve_all(chosen, stream.catalog)
+    return clients, unresolved, resolver.sources
 
 
 def validated(
@@ -70,17 +73,23 @@ def plan(
     violations of those changes (issue 16), and the secret references that cannot be
     resolved (then nothing is planned, issue 18)."""
     originals = select(batch, client_ids, shard)
-    chosen, unresolved = resolved(stream, originals)
+    chosen, unresolved, sources = resolved(stream, originals)
     if not chosen or unresolved:
         return [], 0, [], unresolved
     memo = InSync.of(stream.cache, f"plan adopt_only={adopt_only}")
     keys: dict[str, str] = {}
-    known: set[str] = set()
+    known: dict[str, bytes | None] = {}
+    remembered: list[ClientPlan] = []
     with make_engine(store_url).connect() as conn:
         if memo is not None:
             fingerprints = live_fingerprints(conn, [c.client_id for c in chosen]) or {}
-            keys = memo.keys(chosen, {c.client_id: c for c in originals}, fingerprints)
+            keys = memo.keys(chosen, {c.client_id: c for c in originals}, fingerprints, sources)
             known = memo.known(keys)
+            found = memo.plans(known, chosen)
+            if found is None:  # a body that does not decode: the cache is broken
+                known = {}
+            else:
+                remembered = found
         rest = [c for c in chosen if c.client_id not in known]
         lives = read_live(conn, [c.client_id for c in rest])
     plans, unchanged = plan_clients(
@@ -92,15 +101,22 @@ def plan(
     )
     if memo is not None:
         changed = {p.client_id for p in plans}
-        memo.record(keys, [c.client_id for c in rest if c.client_id not in changed])
-    violations = evaluate(stream.policies, {c.client_id: c for c in rest}, plans)
+        memo.record(keys, [c.client_id for c in rest if c.client_id not in changed], plans)
+    if remembered:
+        plans = sorted([*plans, *remembered], key=lambda p: p.client_id)
+    with_changes = {p.client_id for p in plans}
+    violations = evaluate(
+        stream.policies, {c.client_id: c for c in chosen if c.client_id in with_changes}, plans
+    )
     log.debug(
-        "plan batch: %d clients, %d with changes, %d unchanged by the memo",
+        "plan batch: %d clients, %d with changes, %d unchanged by the memo, "
+        "%d with informational changes by the memo",
         len(chosen),
         len(plans),
-        len(known),
+        len(known) - len(remembered),
+        len(remembered),
     )
-    return plans, unchanged + len(known), violations, []
+    return plans, unchanged + len(known) - len(remembered), violations, []
 
 
 def drift(
@@ -115,20 +131,20 @@ def drift(
     same desired key, live fingerprint and last run are in sync again (the memo, PostgreSQL,
     not with a history key: decrypting history is part of the comparison)."""
     originals = select(batch, client_ids, shard)
-    chosen, unresolved = resolved(stream, originals)
+    chosen, unresolved, sources = resolved(stream, originals)
     ids = [c.client_id for c in chosen]
     if not ids or unresolved:
         return [], unresolved
     memo = InSync.of(stream.cache, "drift") if history_key() is None else None
     keys: dict[str, str] = {}
     runs: dict[str, int] = {}
-    known: set[str] = set()
+    known: Mapping[str, bytes | None] = {}
     with make_engine(store_url).connect() as conn:
         fingerprints = live_fingerprints(conn, ids) if memo is not None else None
         if memo is not None and fingerprints is not None:
             runs = last_runs(conn, ids)
             states = {cid: f"{fp}:{runs.get(cid)}" for cid, fp in fingerprints.items()}
-            keys = memo.keys(chosen, {c.client_id: c for c in originals}, states)
+            keys = memo.keys(chosen, {c.client_id: c for c in originals}, states, sources)
             known = memo.known(keys)
         rest = [cid for cid in ids if cid not in known]
         lives = read_live(conn, rest)

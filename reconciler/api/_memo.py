@@ -1,12 +1,17 @@
-"""Clients a plan found unchanged, remembered with everything that made them so (issue 15).
+"""Clients a plan found unchanged or with informational changes only, remembered with
+everything that made them so (issue 15).
 
 A client's key joins its desired file's cache key (blob id and dependency key: settings,
 catalog, profiles, code) with its live fingerprint (an md5 of its rows, computed by
-PostgreSQL). When the next plan finds the same key, the client is unchanged again without its
-rows being read, decoded and diffed: the plan is a function of exactly those inputs. Clients
-whose settings hold resolved secret references are never remembered (their values are not in
-the key, and no hash of a secret is stored). SQLite computes no fingerprints: no memo there.
-Kept in the desired-state cache file; `--no-cache` turns it off with the rest.
+PostgreSQL) and, for a client whose secret references were resolved from files, those files'
+stamps (never their values nor a hash of them). When the next plan finds the same key, the
+client is unchanged again (or shows the same informational changes: `preserve`'s "shown,
+never written") without its rows being read, decoded and diffed: the plan is a function of
+exactly those inputs. Never remembered: a plan that writes (apply needs the live and target
+states it holds), one with a sensitive change (the live value would be stored), and a client
+whose references read an environment variable or a file changed within 2 s. SQLite computes
+no fingerprints: no memo there. Kept in the desired-state cache file; `--no-cache` turns it
+off with the rest.
 """
 
 from __future__ import annotations
@@ -14,9 +19,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 
+import orjson
+
 from reconciler.desired.cache import DesiredCache, code_key
-from reconciler.desired.cache_db import CacheUnusable
+from reconciler.desired.cache_codec import exact_json
+from reconciler.desired.cache_db import CacheUnusable, checksum
 from reconciler.model import ClientDesired
+from reconciler.plan.model import ABSENT, Change, ChangeKind, ClientPlan
 
 # What a plan of one client is computed by, beyond the desired side's own code.
 _PLAN_CODE = (
@@ -48,30 +57,121 @@ class InSync:
         chosen: Sequence[ClientDesired],
         originals: Mapping[str, ClientDesired],
         fingerprints: Mapping[str, str],
+        sources: Mapping[str, str | None],
     ) -> dict[str, str]:
         """Client id -> key, for the clients that can be remembered; `fingerprints`: each
-        client's live state (and for drift its last run)."""
+        client's live state (and for drift its last run); `sources`: for a client whose
+        secret references were resolved, the stamps of the files they were read from (None
+        or missing: it cannot be remembered)."""
         keys: dict[str, str] = {}
         for client in chosen:
             entry = self.cache.keys.get(client.file)
             live = fingerprints.get(client.client_id)
-            if entry is None or live is None or originals.get(client.client_id) is not client:
-                continue  # not cached, no fingerprint, or secrets resolved into it
+            if entry is None or live is None:
+                continue  # not cached, or no fingerprint
+            if originals.get(client.client_id) is not client:
+                secrets = sources.get(client.client_id)
+                if secrets is None:
+                    continue  # resolved from the environment or a file just changed
+                live = f"{live}|{secrets}"
             keys[client.client_id] = hashlib.sha1(f"{entry}|{live}".encode()).hexdigest()
         return keys
 
-    def known(self, keys: Mapping[str, str]) -> set[str]:
-        """The clients planned unchanged before under the same key."""
+    def known(self, keys: Mapping[str, str]) -> dict[str, bytes | None]:
+        """The clients planned before under the same key, each with the body of that plan
+        (None: unchanged)."""
         try:
             stored = self.cache.file.insync_keys(self.scope, sorted(keys))
         except CacheUnusable as exc:
             self.cache._break(exc)
-            return set()
-        return {cid for cid, key in keys.items() if stored.get(cid) == key}
+            return {}
+        return {
+            cid: found[1]
+            for cid, key in keys.items()
+            if (found := stored.get(cid)) is not None and found[0] == key
+        }
 
-    def record(self, keys: Mapping[str, str], unchanged: Sequence[str]) -> None:
-        rows = [(cid, keys[cid]) for cid in unchanged if cid in keys]
+    def record(
+        self, keys: Mapping[str, str], unchanged: Sequence[str], plans: Sequence[ClientPlan] = ()
+    ) -> None:
+        """Remember the clients planned unchanged, and the plans of `plans` that only show
+        informational changes."""
+        if self.cache.broken:
+            return
+        rows: list[tuple[str, str, bytes | None]] = [
+            (cid, keys[cid], None) for cid in unchanged if cid in keys
+        ]
+        for plan in plans:
+            body = encode_plan(plan) if plan.client_id in keys else None
+            if body is not None:
+                rows.append((plan.client_id, keys[plan.client_id], body))
         try:
             self.cache.file.put_insync(self.scope, rows)
         except CacheUnusable as exc:
             self.cache._break(exc)
+
+    def plans(
+        self, known: Mapping[str, bytes | None], clients: Sequence[ClientDesired]
+    ) -> list[ClientPlan] | None:
+        """The remembered informational plans of `clients` (those `known` holds a body for);
+        None when one does not decode (the cache is then broken: plan them all again)."""
+        found: list[ClientPlan] = []
+        for client in clients:
+            body = known.get(client.client_id)
+            if body is None:
+                continue
+            plan = decode_plan(body, client)
+            if plan is None:
+                self.cache._break(CacheUnusable("a remembered plan that does not decode"))
+                return None
+            found.append(plan)
+        return found
+
+
+def encode_plan(plan: ClientPlan) -> bytes | None:
+    """What is remembered of a plan that only shows informational changes: its live
+    fingerprint and changes, checksummed; None for a plan that writes or shows a sensitive
+    value, or whose values JSON cannot carry back exactly."""
+    if plan.writes or not plan.changes or any(c.sensitive for c in plan.changes):
+        return None
+    changes = [
+        [
+            c.module,
+            str(c.kind),
+            c.path,
+            [] if c.old is ABSENT else [c.old],
+            [] if c.new is ABSENT else [c.new],
+            sorted(c.stores),
+        ]
+        for c in plan.changes
+    ]
+    payload = exact_json([plan.live_fingerprint, changes])
+    return None if payload is None else checksum(payload).encode() + payload
+
+
+def decode_plan(body: bytes, client: ClientDesired) -> ClientPlan | None:
+    """The plan `encode_plan` remembered, for `client` as the tree names it now; None when
+    the body does not match its checksum."""
+    if not isinstance(body, bytes) or checksum(body[32:]).encode() != body[:32]:
+        return None
+    fingerprint, changes = orjson.loads(body[32:])
+    return ClientPlan(
+        client_id=client.client_id,
+        name=client.name,
+        file=client.file,
+        strategy=client.strategy,
+        live_fingerprint=fingerprint,
+        changes=tuple(
+            Change(
+                client_id=client.client_id,
+                module=module,
+                kind=ChangeKind(kind),
+                path=tuple(path),
+                old=old[0] if old else ABSENT,
+                new=new[0] if new else ABSENT,
+                stores=frozenset(stores),
+                informational=True,
+            )
+            for module, kind, path, old, new, stores in changes
+        ),
+    )

@@ -95,14 +95,19 @@ def encode(outcome: Outcome) -> bytes | None:
         for p in outcome.problems
     ]
     client = None if outcome.client is None else _client_json(outcome.client)
-    data = [client, problems, outcome.client_id, outcome.name, outcome.profiles]
+    return exact_json([client, problems, outcome.client_id, outcome.name, outcome.profiles])
+
+
+def exact_json(data: Any) -> bytes | None:
+    """`data` as compact JSON that orjson reads back exactly, or None when JSON cannot carry
+    it (a float that is not finite, an integer beyond 64 bits, a lone surrogate)."""
     try:
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         payload = text.encode()  # a lone surrogate cannot be UTF-8: UnicodeEncodeError
     except (ValueError, TypeError, UnicodeEncodeError):
         return None
     # orjson reads an integer beyond 64 bits as a float: any run of 19+ digits (in a number or
-    # a string alike) keeps the file out of the cache.
+    # a string alike) keeps the data out of the cache.
     return None if _LONG_DIGITS.search(payload) else payload
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = "reconciler-desired-cache 3"
+CACHE_FORMAT = "reconciler-desired-cache 4"
 FILE_NAME = "desired.sqlite"
 BUSY_MS = 2000  # how long a writer waits for another process's write before skipping its own
 
@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS stamps (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS verdicts (digest TEXT PRIMARY KEY, payload BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS insync (
-    scope TEXT NOT NULL, client_id TEXT NOT NULL, key TEXT NOT NULL,
+    scope TEXT NOT NULL, client_id TEXT NOT NULL, key TEXT NOT NULL, body BLOB,
     PRIMARY KEY (scope, client_id)
 ) WITHOUT ROWID;
 """
@@ -226,33 +226,35 @@ class CacheFile:
         except sqlite3.Error as exc:
             raise CacheUnusable(str(exc)) from None
 
-    def insync_keys(self, scope: str, client_ids: Sequence[str]) -> dict[str, str]:
-        """The keys under which these clients were last planned unchanged."""
-        found: dict[str, str] = {}
+    def insync_keys(
+        self, scope: str, client_ids: Sequence[str]
+    ) -> dict[str, tuple[str, bytes | None]]:
+        """The keys under which these clients were last planned, each with the body that plan
+        left (None: unchanged)."""
+        found: dict[str, tuple[str, bytes | None]] = {}
         try:
             for start in range(0, len(client_ids), 500):
                 part = list(client_ids[start : start + 500])
                 marks = ", ".join("?" * len(part))
-                found.update(
-                    self._conn.execute(
-                        f"SELECT client_id, key FROM insync WHERE scope = ? "
-                        f"AND client_id IN ({marks})",
-                        [scope, *part],
-                    ).fetchall()
+                rows = self._conn.execute(
+                    f"SELECT client_id, key, body FROM insync WHERE scope = ? "
+                    f"AND client_id IN ({marks})",
+                    [scope, *part],
                 )
+                found.update((cid, (key, body)) for cid, key, body in rows)
         except sqlite3.Error as exc:
             raise CacheUnusable(str(exc)) from None
         return found
 
-    def put_insync(self, scope: str, rows: Sequence[tuple[str, str]]) -> None:
-        """Remember (client_id, key) pairs planned unchanged; skipped when the file is busy."""
+    def put_insync(self, scope: str, rows: Sequence[tuple[str, str, bytes | None]]) -> None:
+        """Remember (client_id, key, body) rows of a plan; skipped when the file is busy."""
         if not rows:
             return
         try:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.executemany(
-                "INSERT OR REPLACE INTO insync (scope, client_id, key) VALUES (?, ?, ?)",
-                [(scope, cid, key) for cid, key in rows],
+                "INSERT OR REPLACE INTO insync (scope, client_id, key, body) VALUES (?, ?, ?, ?)",
+                [(scope, cid, key, body) for cid, key, body in rows],
             )
             self._conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:

@@ -9,6 +9,7 @@ clear-text sensitive values; only plan, apply and drift resolve them to values (
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -153,15 +154,27 @@ def unresolved_error(lines: Sequence[str]) -> ReconcilerError:
     )
 
 
+# A secret file changed this recently (nanoseconds) gets no stamp: a write within the same
+# clock tick could leave its stamp unchanged (the desired cache's racy rule).
+RACY_NS = 2_000_000_000
+
+
 class SecretResolver:
     """Resolves references against the environment and files under `directory` (the
-    desired-state directory on disk); a file is read once."""
+    desired-state directory on disk); a file is read once.
+
+    `sources` says, per client resolved, what its values were read from without holding or
+    hashing them: the lstat stamps (size, mtime, ctime, inode) of its secret files, or None
+    when one cannot stand for its content (an environment variable, a file changed within
+    2 s or while it was read). The plan memo keys on it (api/_memo.py)."""
 
     def __init__(self, directory: str, env: Mapping[str, str] | None = None) -> None:
         self.directory = Path(directory)
         self.env = os.environ if env is None else env
         self._files: dict[str, str | None] = {}
         self._file_errors: dict[str, str] = {}
+        self._stamps: dict[str, str | None] = {}
+        self.sources: dict[str, str | None] = {}
 
     def value(self, ref: Mapping[str, JSON]) -> tuple[str | None, str]:
         """(the value, "") or (None, why not), never holding the value in the reason."""
@@ -182,7 +195,10 @@ class SecretResolver:
         if name not in self._files:
             path = Path(name) if os.path.isabs(name) else self.directory / name
             try:
+                before = _stamp(path)
                 text = path.read_text(encoding="utf-8")
+                after = _stamp(path)
+                self._stamps[name] = after if before == after else None
                 text = text[:-1] if text.endswith("\n") else text
                 self._files[name] = text[:-1] if text.endswith("\r") else text
             except FileNotFoundError:
@@ -203,6 +219,7 @@ class SecretResolver:
         problems: list[str] = []
         modules = dict(client.modules)
         changed = False
+        sources: list[str | None] = []
         for module_id, module in client.modules.items():
             paths = sensitive.get(module_id)
             if not paths:
@@ -214,6 +231,7 @@ class SecretResolver:
             settings: JSON = module.settings
             for path, ref in refs:
                 value, why = self.value(ref)
+                sources.append(self._source(ref))
                 if value is None:
                     where = ".".join(str(p) for p in path)
                     label = (
@@ -226,7 +244,18 @@ class SecretResolver:
             changed = True
         if not changed or problems:
             return client, problems
+        self.sources[client.client_id] = (
+            None if None in sources else "|".join(s for s in sources if s is not None)
+        )
         return replace(client, modules=modules), problems
+
+    def _source(self, ref: Mapping[str, JSON]) -> str | None:
+        """What stands for a reference's value once it was read: its file and stamp."""
+        spec = ref.get("secret")
+        if isinstance(spec, Mapping) and isinstance(spec.get("file"), str):
+            stamp = self._stamps.get(spec["file"])
+            return None if stamp is None else f"file {spec['file']} {stamp}"
+        return None
 
     def resolve_all(
         self, clients: Sequence[ClientDesired], catalog: Mapping[str, ModuleDef]
@@ -240,6 +269,14 @@ class SecretResolver:
             resolved.append(done)
             problems.extend(found)
         return resolved, problems
+
+
+def _stamp(path: Path) -> str | None:
+    """(size, mtime, ctime, inode) of a file, None when it changed within RACY_NS."""
+    info = path.stat()
+    if time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) <= RACY_NS:
+        return None
+    return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
 
 
 def set_at(node: JSON, path: Path_, value: JSON) -> JSON:

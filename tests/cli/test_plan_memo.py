@@ -5,7 +5,10 @@ diffing them only while both are the same. Every plan here must equal a `--no-ca
 from __future__ import annotations
 
 import json
+import os
 import re
+import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -124,3 +127,118 @@ def test_drift_memo_answers_in_sync_clients_until_a_write(
     forgotten, _ = _drift(capsys, pg_store, desired)
     before, after = json.loads(healed)["summary"], json.loads(forgotten)["summary"]
     assert after["never_applied"] == before["never_applied"] + 1
+
+
+LAKESIDE = EXAMPLE_IDS["lakeside-vets"]  # strategy: preserve, so never written
+
+
+def _informational(err: str) -> int:
+    return sum(int(n) for n in re.findall(r"(\d+) with informational changes by the memo", err))
+
+
+def test_memo_replays_informational_plans_until_their_live_rows_change(
+    pg_store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A `preserve` client's plan shows the same changes on every run and writes nothing: the
+    memo answers it with its remembered changes, exactly as a plan without the cache shows
+    them, and plans it again once its live rows change."""
+    desired = str(copy_example(tmp_path))
+    add_clients(pg_store, EXAMPLE_IDS.values())
+    assert invoke(capsys, "apply", "--yes", "--store", pg_store, "--dir", desired).code == 0
+    # The old application keeps a legacy row for it (preserve never wrote one).
+    run_sql(
+        pg_store,
+        "INSERT INTO client_app_overrides (client_id, modules_enabled, theme_overrides) "
+        """VALUES (%s, '["documents"]', '{"primary_color": "#000000", "font": "serif"}')""",
+        (LAKESIDE,),
+    )
+    capsys.readouterr()
+    first = invoke(
+        capsys, "--debug", "plan", "--store", pg_store, "--dir", desired, "--format", "json"
+    )
+    before = _informational(first.err)  # summit-health's `preserve` module, from the apply
+    shown = [c for c in json.loads(first.out)["clients"] if c["client_id"] == LAKESIDE]
+    assert [c["writes"] for c in shown] == [False]
+    assert {ch["informational"] for ch in shown[0]["changes"]} == {True}
+
+    warm = invoke(
+        capsys, "--debug", "plan", "--store", pg_store, "--dir", desired, "--format", "json"
+    )
+    assert _informational(warm.err) == before + 1
+    assert warm.out == first.out
+    cold = invoke(capsys, "plan", "--no-cache", "--store", pg_store, "--dir", desired)
+    text = invoke(capsys, "plan", "--store", pg_store, "--dir", desired)
+    assert (text.code, text.out) == (cold.code, cold.out)
+
+    # The old application writes the row again: other old values, planned again.
+    run_sql(
+        pg_store,
+        'UPDATE client_app_overrides SET theme_overrides = \'{"primary_color": "#111111"}\'::jsonb '
+        "WHERE client_id = %s",
+        (LAKESIDE,),
+    )
+    after, _ = _check(capsys, pg_store, desired)
+    assert after != warm.out
+    assert "#111111" in after
+    assert "#000000" not in after
+
+
+def test_a_damaged_remembered_plan_is_planned_again_with_one_warning(
+    pg_store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    desired = str(copy_example(tmp_path))
+    add_clients(pg_store, EXAMPLE_IDS.values())
+    assert invoke(capsys, "apply", "--yes", "--store", pg_store, "--dir", desired).code == 0
+    cold = _plan(capsys, pg_store, desired)  # remembers lakeside-vets' plan
+    cache = Path(os.environ["RECONCILER_CACHE_DIR"]) / "desired.sqlite"
+    with sqlite3.connect(cache) as conn:
+        changed = conn.execute(
+            "UPDATE insync SET body = CAST(replace(CAST(body AS TEXT), '#', '%') AS BLOB) "
+            "WHERE body IS NOT NULL"
+        ).rowcount
+    assert changed == 1
+    capsys.readouterr()
+    damaged = invoke(capsys, "plan", "--store", pg_store, "--dir", desired, "--format", "json")
+    assert damaged.out == cold
+    assert damaged.err.count("ignored and rebuilt") == 1
+    assert _plan(capsys, pg_store, desired) == cold  # and the rebuilt cache answers alike
+
+
+NORTHWIND = EXAMPLE_IDS["northwind-clinic"]  # smtp_password: {secret: {file: ...}}
+
+
+def _settled(path: Path) -> None:
+    """Wait until `path` last changed more than 2 s ago: only then is its stamp trusted."""
+    changed = max(path.stat().st_mtime_ns, path.stat().st_ctime_ns)
+    time.sleep(max(0.0, 2.1 - (time.time_ns() - changed) / 1e9))
+
+
+def test_memo_keys_a_secret_file_clients_plan_on_the_files_stamp(
+    pg_store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A client whose secret comes from a file is remembered with that file's stamp (never
+    its value); a new value in the file is planned again, as without the cache."""
+    desired = copy_example(tmp_path)
+    secret = desired / "secrets" / "northwind-smtp-password"
+    add_clients(pg_store, EXAMPLE_IDS.values())
+    assert invoke(capsys, "apply", "--yes", "--store", pg_store, "--dir", str(desired)).code == 0
+    for path in (desired / "secrets").iterdir():
+        _settled(path)
+    _check(capsys, pg_store, str(desired))
+    capsys.readouterr()
+    warm = invoke(capsys, "--debug", "plan", "--store", pg_store, "--dir", str(desired))
+    # Every client: lakeside-vets and summit-health (`preserve`) with informational changes.
+    assert (_remembered(warm.err), _informational(warm.err)) == (4, 2)
+    before, _ = _check(capsys, pg_store, str(desired))
+    assert NORTHWIND not in before
+
+    secret.write_text("a-new-password\n")
+    _settled(secret)
+    after, _ = _check(capsys, pg_store, str(desired))
+    northwind = [c for c in json.loads(after)["clients"] if c["client_id"] == NORTHWIND]
+    assert [(ch["path"], ch["sensitive"]) for c in northwind for ch in c["changes"]] == [
+        (["smtp", "smtp_password"], True)
+    ]
+    assert "a-new-password" not in after
+    cache = Path(os.environ["RECONCILER_CACHE_DIR"]) / "desired.sqlite"
+    assert b"a-new-password" not in cache.read_bytes()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 from reconciler.desired.secrets import SecretResolver
@@ -56,3 +58,33 @@ def test_a_reference_replaces_as_a_whole_when_layers_merge() -> None:
         "password": {"secret": {"file": "f"}},
         "host": {"name": "x", "port": 1},
     }
+
+
+def test_sources_stand_for_settled_files_only_and_never_hold_a_value(tmp_path: Path) -> None:
+    """What the plan memo keys a resolved client on: its secret files' stamps, None when a
+    value came from the environment or from a file changed within 2 s."""
+    settled, fresh = tmp_path / "settled", tmp_path / "fresh"
+    settled.write_text("s3cr3t-value\n")
+    old = time.time() - 60
+    os.utime(settled, (old, old))
+    fresh.write_text("n3w-value\n")
+    by_file = client(mail={"smtp": {"password": {"secret": {"file": "settled"}}}})
+    by_env = client(api={"keys": [{"token": {"secret": {"env": "TOKEN"}}}]})
+    by_fresh = client(mail={"smtp": {"password": {"secret": {"file": "fresh"}}}})
+    resolver = SecretResolver(str(tmp_path), {"TOKEN": "from-env"})
+
+    ctime = settled.stat().st_ctime_ns
+    if time.time_ns() - ctime <= 2_000_000_000:  # ctime cannot be set back: wait it out
+        time.sleep(2.1 - (time.time_ns() - ctime) / 1e9)
+    resolver.resolve(by_file, SENSITIVE)
+    info = settled.stat()
+    stamp = f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
+    assert resolver.sources == {"c1": f"file settled {stamp}"}
+
+    for other in (by_env, by_fresh):
+        resolver.resolve(other, SENSITIVE)
+        assert resolver.sources == {"c1": None}
+    unresolved = client(mail={"smtp": {"password": {"secret": {"file": "missing"}}}})
+    resolver.sources.clear()
+    assert resolver.resolve(unresolved, SENSITIVE)[1] != []
+    assert resolver.sources == {}  # nothing resolved, nothing to remember
