@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -78,13 +79,42 @@ def _client(data: list[Any]) -> ClientDesired:
         file=file,
         profiles=tuple(profiles),
         strategy=strategy,
-        modules={
-            k: DesiredModule(enabled=e, version=v, settings=s, strategy=st)
-            for k, (e, v, s, st) in modules.items()
-        },
+        modules=LazyModules(modules),
         overrides=overrides,
         labels=labels,
     )
+
+
+class LazyModules(Mapping[str, DesiredModule]):
+    """A decoded client's modules, each built on first access: a warm plan that the memo
+    answers reads a client's id and file, and only the modules with secret references."""
+
+    __slots__ = ("_built", "_raw")
+
+    def __init__(self, raw: dict[str, list[Any]]) -> None:
+        self._raw = raw
+        self._built: dict[str, DesiredModule] = {}
+
+    def __getitem__(self, key: str) -> DesiredModule:
+        module = self._built.get(key)
+        if module is None:
+            enabled, version, settings, strategy = self._raw[key]
+            module = self._built[key] = DesiredModule(
+                enabled=enabled, version=version, settings=settings, strategy=strategy
+            )
+        return module
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._raw
+
+    def __reduce__(self) -> tuple[type[dict[str, DesiredModule]], tuple[dict[str, DesiredModule]]]:
+        return dict, (dict(self.items()),)  # a worker process gets a plain dict
 
 
 def encode(outcome: Outcome) -> bytes | None:

@@ -220,10 +220,11 @@ class SecretResolver:
         modules = dict(client.modules)
         changed = False
         sources: list[str | None] = []
-        for module_id, module in client.modules.items():
+        for module_id in client.modules:
             paths = sensitive.get(module_id)
             if not paths:
                 continue
+            module = client.modules[module_id]
             found = [(p, v) for s in sorted(paths) for p, v in values_at(module.settings, s)]
             refs = [(p, v) for p, v in found if is_secret_ref(v)]
             if not refs:

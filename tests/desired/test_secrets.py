@@ -67,7 +67,6 @@ def test_sources_stand_for_settled_files_only_and_never_hold_a_value(tmp_path: P
     settled.write_text("s3cr3t-value\n")
     old = time.time() - 60
     os.utime(settled, (old, old))
-    fresh.write_text("n3w-value\n")
     by_file = client(mail={"smtp": {"password": {"secret": {"file": "settled"}}}})
     by_env = client(api={"keys": [{"token": {"secret": {"env": "TOKEN"}}}]})
     by_fresh = client(mail={"smtp": {"password": {"secret": {"file": "fresh"}}}})
@@ -76,6 +75,7 @@ def test_sources_stand_for_settled_files_only_and_never_hold_a_value(tmp_path: P
     ctime = settled.stat().st_ctime_ns
     if time.time_ns() - ctime <= 2_000_000_000:  # ctime cannot be set back: wait it out
         time.sleep(2.1 - (time.time_ns() - ctime) / 1e9)
+    fresh.write_text("n3w-value\n")  # written just now: its stamp cannot stand for it yet
     resolver.resolve(by_file, SENSITIVE)
     info = settled.stat()
     stamp = f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
