@@ -17,7 +17,15 @@ from pathlib import Path
 from reconciler.desired.schema import secret_ref_validator
 from reconciler.desired.yamlsafe import YamlFile
 from reconciler.errors import Problem, ReconcilerError
-from reconciler.model import JSON, ClientDesired, DesiredState, ModuleDef, is_mapping, is_secret_ref
+from reconciler.model import (
+    JSON,
+    ClientDesired,
+    DesiredModule,
+    DesiredState,
+    ModuleDef,
+    is_mapping,
+    is_secret_ref,
+)
 
 Path_ = tuple[str | int, ...]  # a JSON path with list indices
 Finding = tuple[Path_, str]  # where, reason
@@ -217,8 +225,7 @@ class SecretResolver:
     ) -> tuple[ClientDesired, list[str]]:
         """The client with every reference replaced by its value, and why any could not be."""
         problems: list[str] = []
-        modules = dict(client.modules)
-        changed = False
+        modules: dict[str, DesiredModule] = {}  # the modules with references, resolved
         sources: list[str | None] = []
         for module_id in client.modules:
             paths = sensitive.get(module_id)
@@ -242,13 +249,12 @@ class SecretResolver:
                     continue
                 settings = set_at(settings, path, value)
             modules[module_id] = replace(module, settings=settings)
-            changed = True
-        if not changed or problems:
+        if not modules or problems:
             return client, problems
         self.sources[client.client_id] = (
             None if None in sources else "|".join(s for s in sources if s is not None)
         )
-        return replace(client, modules=modules), problems
+        return replace(client, modules={**client.modules, **modules}), problems
 
     def _source(self, ref: Mapping[str, JSON]) -> str | None:
         """What stands for a reference's value once it was read: its file and stamp."""
