@@ -23,7 +23,7 @@ import dataclasses
 import heapq
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from reconciler.api import _batches
@@ -37,6 +37,7 @@ from reconciler.apply.spool import Spool
 from reconciler.desired.secrets import unresolved_error
 from reconciler.desired.shown import ShownPaths
 from reconciler.errors import Problem
+from reconciler.model import ModuleDef, Safety
 from reconciler.plan.model import ClientPlan, Plan, Summary, summarize
 from reconciler.plan.preview import PlanPreview
 from reconciler.plan.safety import client_problems, clients_limit_problem
@@ -121,15 +122,9 @@ def plan_fleet(
     try:
         with fleet as (stream, batches):
             safety, defaults = stream.settings.safety, stream.settings.legacy_defaults
-            for plans, unchanged, violations, missing in batches:
-                gathered.unresolved.extend(missing)
-                gathered.unchanged += unchanged
-                gathered.violations.extend(violations)
-                for plan in plans:
-                    found = client_problems([plan], safety, stream.catalog, defaults)
-                    if found:
-                        gathered.problems.append((plan.client_id, found))
-                gathered.add(plans)
+            for planned in batches:
+                gathered.take(*planned, safety, stream.catalog, defaults)
+                del planned  # not alive while the next batch is read (DesiredStream._tasks)
             state = stream.state({})
         if gathered.unresolved:  # a clear error per client and reference, before any write
             raise unresolved_error(gathered.unresolved)
@@ -226,6 +221,27 @@ class _Gathered:
     violations: list[Violation] = field(default_factory=list)
     problems: list[tuple[str, list[Problem]]] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
+
+    def take(
+        self,
+        plans: Sequence[ClientPlan],
+        unchanged: int,
+        violations: Sequence[Violation],
+        missing: Sequence[str],
+        safety: Safety,
+        catalog: Mapping[str, ModuleDef],
+        legacy_defaults: Sequence[str],
+    ) -> None:
+        """One planned batch (`_batches.plan`'s result): its unresolved references, counts,
+        violations and safety problems, and its plans (see `add`)."""
+        self.unresolved.extend(missing)
+        self.unchanged += unchanged
+        self.violations.extend(violations)
+        for plan in plans:
+            found = client_problems([plan], safety, catalog, legacy_defaults)
+            if found:
+                self.problems.append((plan.client_id, found))
+        self.add(plans)
 
     def add(self, plans: Sequence[ClientPlan]) -> None:
         """Count a batch's plans, spool their work, keep the first for printing."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, delete, insert, select, text, update
 from sqlalchemy.engine import Connection
 
+from reconciler.live.bulk import loads
 from reconciler.live.ids import batches, db_client_id, id_map, keyed
 from reconciler.live.stats import keyed_reads
 from reconciler.live.tables import reconciler_client_modules as rows_table
@@ -58,10 +58,10 @@ def read_registry(
 
 
 def _rows_as_json(conn: Connection, ids: Sequence[str]) -> list[list[Any]]:
-    """The rows of these clients as one JSON document (PostgreSQL, issue 15): one json.loads
-    per batch instead of a driver row and a JSON load per row; the same keyed index scan."""
+    """The rows of these clients as one JSON document (PostgreSQL, issue 15): one decode per
+    batch instead of a driver row and a JSON load per row; the same keyed index scan."""
     (document,) = conn.execute(_AS_JSON, {"ids": list(ids)}).one()
-    return json.loads(document) if document else []
+    return loads(document) if document else []
 
 
 _AS_JSON = text(
