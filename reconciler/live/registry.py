@@ -48,7 +48,7 @@ def read_registry(
     with keyed_reads(conn):
         for batch in batches(sorted(wanted)):
             if conn.dialect.name == "postgresql":
-                rows: Iterable[Sequence[Any]] = _rows_as_json(conn, batch)
+                rows: Iterable[Sequence[Any]] = rows_as_json(conn, batch)
             else:
                 query = select(*_COLUMNS).where(keyed(rows_table.c.client_id, batch, conn))
                 rows = conn.execute(query)
@@ -57,7 +57,7 @@ def read_registry(
     return result
 
 
-def _rows_as_json(conn: Connection, ids: Sequence[str]) -> list[list[Any]]:
+def rows_as_json(conn: Connection, ids: Sequence[str]) -> list[list[Any]]:
     """The rows of these clients as one JSON document (PostgreSQL, issue 15): one decode per
     batch instead of a driver row and a JSON load per row; the same keyed index scan."""
     (document,) = conn.execute(_AS_JSON, {"ids": list(ids)}).one()
