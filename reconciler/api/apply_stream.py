@@ -250,9 +250,15 @@ class _Gathered:
         for plan in plans:
             if plan.writes and plan.target is not None:  # as plan_jobs chooses
                 self.spool.add(plan.client_id, plan.live_fingerprint, plan.target)
-        self.kept.extend(dataclasses.replace(p, live=None, target=None) for p in plans)
-        if self.listed > SHOW_ALL and len(self.kept) > SHOWN:
-            self.kept = heapq.nsmallest(SHOWN, self.kept, key=lambda p: p.client_id)
+        kept = [*self.kept, *plans]
+        if self.listed > SHOW_ALL and len(kept) > SHOWN:
+            kept = heapq.nsmallest(SHOWN, kept, key=lambda p: p.client_id)
+        self.kept = [  # without states (the spool has the targets): only the kept ones copied
+            p
+            if p.live is None and p.target is None
+            else dataclasses.replace(p, live=None, target=None)
+            for p in kept
+        ]
 
 
 def _sum(a: Summary, b: Summary) -> Summary:

@@ -86,9 +86,11 @@ class Spool:
         self.close()
 
 
-# A target as plain tuples and dicts, field by field: pickle handles those in C, while a
-# frozen slotted dataclass goes through dataclasses' __getstate__/__setstate__ per object
-# (a third of pass 1's spooling time). Field names come from the dataclasses themselves.
+# A target as plain dicts, field by field: pickle handles those in C, while a frozen slotted
+# dataclass goes through dataclasses' __getstate__/__setstate__ per object (a third of pass
+# 1's spooling time). Field names come from the dataclasses themselves; each object's fields
+# are one dict, so reading it back is one `**` call (a registry row's three fields, as
+# keywords built from a zip, cost twice the dataclass's own __init__ in pass 2).
 _LIVE = tuple(f.name for f in fields(ClientLive))
 _LEGACY = tuple(f.name for f in fields(LegacyRow))
 _MODULE = tuple(f.name for f in fields(RegistryModule))
@@ -100,8 +102,8 @@ def _pack(live: ClientLive) -> Packed:
     legacy, registry = values.pop("legacy"), values.pop("registry")
     return (
         values,
-        None if legacy is None else tuple(getattr(legacy, n) for n in _LEGACY),
-        {m: tuple(getattr(row, n) for n in _MODULE) for m, row in registry.items()},
+        None if legacy is None else {n: getattr(legacy, n) for n in _LEGACY},
+        {m: {n: getattr(row, n) for n in _MODULE} for m, row in registry.items()},
     )
 
 
@@ -109,10 +111,8 @@ def _unpack(packed: Packed) -> ClientLive:
     values, legacy, registry = packed
     return ClientLive(
         **values,
-        legacy=None if legacy is None else LegacyRow(**dict(zip(_LEGACY, legacy, strict=True))),
-        registry={
-            m: RegistryModule(**dict(zip(_MODULE, row, strict=True))) for m, row in registry.items()
-        },
+        legacy=None if legacy is None else LegacyRow(**legacy),
+        registry={m: RegistryModule(**row) for m, row in registry.items()},
     )
 
 

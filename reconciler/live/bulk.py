@@ -19,7 +19,6 @@ from the target and the client is retried alone and reported failed, as with jso
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -86,14 +85,19 @@ def dumps(rows: Any) -> str:
         return json.dumps(rows, separators=(",", ":"))
 
 
-_LONG_NUMBER = re.compile(r"\d{19}")  # may exceed 64 bits: orjson would read a float
+# Digits as "0", everything else as ".": a run of 19 zeros is a number that may exceed 64 bits
+# (orjson would read it as a float). bytes.translate and a substring search run in C; a regex
+# scan of a batch's document took ten times orjson's parse.
+_DIGITS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x2E for b in range(256))
+_LONG_NUMBER = b"0" * 19
 
 
 def loads(document: str) -> Any:
     """A JSON document PostgreSQL wrote (json_agg of rows), as json.loads reads it."""
-    if _LONG_NUMBER.search(document) is None:
+    raw = document.encode()
+    if _LONG_NUMBER not in raw.translate(_DIGITS):
         try:
-            return orjson.loads(document)
+            return orjson.loads(raw)
         except orjson.JSONDecodeError:  # e.g. a number beyond a double: json reads infinity
             pass
     return json.loads(document)

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping, Sequence
 
 from reconciler.model import JSON, NO_RENAMES, OVERRIDE_COLUMNS, ClientLive, Renames, is_mapping
-from reconciler.plan.model import ABSENT, Change, ChangeKind
+from reconciler.plan.model import ABSENT, Change, ChangeKind, change
 from reconciler.plan.target import module_states
 
 # The store sets of a change, shared (frozensets are immutable).
 LEGACY = frozenset({"legacy"})
 REGISTRY = frozenset({"registry"})
+OVERRIDE = ChangeKind.OVERRIDE
 
 
 def json_paths(
@@ -32,8 +33,8 @@ def _collect(
     """json_paths into a list (a recursion of plain calls: no generator per level)."""
     if old == new:
         return
-    old_is_map = is_mapping(old)
-    new_is_map = is_mapping(new)
+    old_is_map = old is not ABSENT and is_mapping(old)  # ABSENT: no ABC check (model.py)
+    new_is_map = new is not ABSENT and is_mapping(new)
     if (
         (old_is_map or old is ABSENT)
         and (new_is_map or new is ABSENT)
@@ -123,18 +124,9 @@ def diff_client(
         secret = sensitive.get(module, ())
         kind = ChangeKind.ADOPT if adopt else ChangeKind.SETTING
         for path, old, new in json_paths(old_settings, new_row.settings):
+            masked = is_sensitive(path, secret) if secret else False
             changes.append(
-                Change(
-                    client_id=cid,
-                    module=module,
-                    kind=kind,
-                    path=path,
-                    old=old,
-                    new=new,
-                    stores=REGISTRY,
-                    informational=informational,
-                    sensitive=is_sensitive(path, secret) if secret else False,
-                )
+                change(cid, module, kind, path, old, new, REGISTRY, informational, masked)
             )
     changes.extend(_override_changes(live, target, informational))
     return changes
@@ -179,13 +171,6 @@ def _override_changes(
         for path, before, after in json_paths(old, new, (key,)):
             if before is ABSENT and after is ABSENT:
                 continue
-            yield Change(
-                client_id=live.client_id,
-                module=None,
-                kind=ChangeKind.OVERRIDE,
-                path=path,
-                old=before,
-                new=after,
-                stores=LEGACY,
-                informational=informational,
+            yield change(
+                live.client_id, None, OVERRIDE, path, before, after, LEGACY, informational, False
             )
