@@ -17,12 +17,13 @@ import os
 import pickle
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from typing import IO, Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from reconciler.apply.transaction import Job
+from reconciler.apply.transaction import BATCH_SIZE, Job
 from reconciler.model import ClientLive, LegacyRow, RegistryModule
 
 _NONCE_BYTES = 12
@@ -68,12 +69,30 @@ class Spool:
         return fingerprint, _unpack(packed)
 
     def __iter__(self) -> Iterator[Job]:
-        """A job per spooled client, in client id order, each read when it is reached."""
-        for client_id in sorted(self._index):
+        """A job per spooled client, in client id order. The records are read, decrypted and
+        unpacked a transaction's batch ahead by a helper thread, while the caller writes the
+        batch before (its waits on the database release the GIL): at most two batches of
+        targets are in memory."""
+        ids = sorted(self._index)
+        chunks = [ids[start : start + BATCH_SIZE] for start in range(0, len(ids), BATCH_SIZE)]
+        if not chunks:
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool") as pool:
+            ahead = pool.submit(self._jobs, chunks[0])
+            for following in [*chunks[1:], None]:
+                jobs = ahead.result()
+                if following is not None:
+                    ahead = pool.submit(self._jobs, following)
+                yield from jobs
+
+    def _jobs(self, client_ids: list[str]) -> list[Job]:
+        jobs = []
+        for client_id in client_ids:
             fingerprint, target = self.read(client_id)
-            yield Job(
-                client_id=client_id, expected_fingerprint=fingerprint, target=_Constant(target)
+            jobs.append(
+                Job(client_id=client_id, expected_fingerprint=fingerprint, target=_Constant(target))
             )
+        return jobs
 
     def close(self) -> None:
         self._file.close()
