@@ -69,10 +69,48 @@ def plan(
     """`plan`: the plans with changes of a batch, how many clients had none, the policy
     violations of those changes (issue 16), and the secret references that cannot be
     resolved (then nothing is planned, issue 18)."""
+    plans, unchanged, violations, unresolved, _ = _plan(
+        stream, batch, store_url, client_ids, shard, adopt_only, paths=True
+    )
+    return plans, unchanged, violations, unresolved
+
+
+def plan_counted(
+    stream: DesiredStream,
+    batch: list[ClientDesired],
+    store_url: str,
+    client_ids: Sequence[str],
+    shard: str | None,
+    adopt_only: bool,
+    show_all: int,
+    shown: int,
+) -> tuple[list[ClientPlan], int, list[Violation], list[str], dict[str, ClientDesired]]:
+    """A streamed apply's pass 1: as `plan`, but where no policy reads the changes each
+    module's settings change is one change (plan_client's `paths`), and with the resolved
+    desired state of the clients a printed plan may show (all with changes when the batch has
+    at most `show_all` of them, else the first `shown` by id), to plan those in full."""
+    plans, unchanged, violations, unresolved, chosen = _plan(
+        stream, batch, store_url, client_ids, shard, adopt_only, paths=not stream.policies
+    )
+    kept = plans if len(plans) <= show_all else plans[:shown]  # plans are in client id order
+    by_id = {c.client_id: c for c in chosen}
+    return plans, unchanged, violations, unresolved, {p.client_id: by_id[p.client_id] for p in kept}
+
+
+def _plan(
+    stream: DesiredStream,
+    batch: list[ClientDesired],
+    store_url: str,
+    client_ids: Sequence[str],
+    shard: str | None,
+    adopt_only: bool,
+    *,
+    paths: bool,
+) -> tuple[list[ClientPlan], int, list[Violation], list[str], list[ClientDesired]]:
     originals = select(batch, client_ids, shard)
     chosen, unresolved = resolved(stream, originals)
     if not chosen or unresolved:
-        return [], 0, [], unresolved
+        return [], 0, [], unresolved, []
     memo = InSync.of(stream.cache, f"plan adopt_only={adopt_only}")
     keys: dict[str, str] = {}
     known: set[str] = set()
@@ -89,6 +127,7 @@ def plan(
         legacy_defaults=stream.settings.legacy_defaults,
         catalog=stream.catalog,
         adopt_only=adopt_only,
+        paths=paths,
     )
     if memo is not None:
         changed = {p.client_id for p in plans}
@@ -100,7 +139,7 @@ def plan(
         len(plans),
         len(known),
     )
-    return plans, unchanged + len(known), violations, []
+    return plans, unchanged + len(known), violations, [], chosen
 
 
 def drift(

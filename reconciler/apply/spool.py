@@ -23,7 +23,8 @@ from typing import IO, Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from reconciler.apply.transaction import BATCH_SIZE, Job
+from reconciler.apply import transaction
+from reconciler.apply.transaction import Job
 from reconciler.model import ClientLive, LegacyRow, RegistryModule
 
 _NONCE_BYTES = 12
@@ -73,8 +74,8 @@ class Spool:
         unpacked a transaction's batch ahead by a helper thread, while the caller writes the
         batch before (its waits on the database release the GIL): at most two batches of
         targets are in memory."""
-        ids = sorted(self._index)
-        chunks = [ids[start : start + BATCH_SIZE] for start in range(0, len(ids), BATCH_SIZE)]
+        ids, size = sorted(self._index), transaction.BATCH_SIZE  # a run's transactions
+        chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
         if not chunks:
             return
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool") as pool:

@@ -15,7 +15,9 @@ from reconciler.plan.target import module_states
 # The store sets of a change, shared (frozensets are immutable).
 LEGACY = frozenset({"legacy"})
 REGISTRY = frozenset({"registry"})
-OVERRIDE = ChangeKind.OVERRIDE
+BOTH = frozenset({"legacy", "registry"})
+_STORES = {LEGACY: LEGACY, REGISTRY: REGISTRY, BOTH: BOTH}  # one shared set each
+OVERRIDE, VERSION = ChangeKind.OVERRIDE, ChangeKind.VERSION
 
 
 def json_paths(
@@ -64,10 +66,14 @@ def diff_client(
     *,
     informational: bool = False,
     renames: Renames = NO_RENAMES,
+    paths: bool = True,
 ) -> list[Change]:
     """Every difference between `live` and `target` as Changes (unsorted). With `renames`,
     modules are compared as the legacy list reads (old ids as the new modules), and an old id
-    the target writes as its new id is one RENAME change (issue 13)."""
+    the target writes as its new id is one RENAME change (issue 13). Without `paths`, a
+    module's settings that differ are one change at path () holding the whole settings
+    (old and new) instead of one per JSON path: the same summary, writes and safety, for a
+    plan that is counted and written but never shown (a streamed apply's pass 1)."""
     cid = live.client_id
     changes: list[Change] = list(_renames(live, target, legacy_defaults, renames, informational))
     before = module_states(live, legacy_defaults, renames)
@@ -94,35 +100,46 @@ def diff_client(
             now: JSON = now_enabled
             if adopt and new_row is not None:
                 kind, was, now = ChangeKind.ADOPT, ABSENT, new_row.version
-            changes.append(
-                Change(
-                    client_id=cid,
-                    module=module,
-                    kind=kind,
-                    old=was,
-                    new=now,
-                    stores=frozenset(stores),
-                    informational=informational,
-                )
-            )
+            given = frozenset(stores)
+            shared = _STORES.get(given, given)
+            changes.append(change(cid, module, kind, (), was, now, shared, informational, False))
         if new_row is None:
             continue
         old_version = None if old_row is None else old_row.version
         if old_version != new_row.version and not adopt:
             changes.append(
-                Change(
-                    client_id=cid,
-                    module=module,
-                    kind=ChangeKind.VERSION,
-                    old=old_version,
-                    new=new_row.version,
-                    stores=REGISTRY,
-                    informational=informational,
+                change(
+                    cid,
+                    module,
+                    VERSION,
+                    (),
+                    old_version,
+                    new_row.version,
+                    REGISTRY,
+                    informational,
+                    False,
                 )
             )
         old_settings = {} if old_row is None else old_row.settings
         secret = sensitive.get(module, ())
         kind = ChangeKind.ADOPT if adopt else ChangeKind.SETTING
+        if not paths:  # json_paths yields nothing exactly when the two are equal
+            if old_settings != new_row.settings:
+                masked = bool(secret)
+                changes.append(
+                    change(
+                        cid,
+                        module,
+                        kind,
+                        (),
+                        old_settings,
+                        new_row.settings,
+                        REGISTRY,
+                        informational,
+                        masked,
+                    )
+                )
+            continue
         for path, old, new in json_paths(old_settings, new_row.settings):
             masked = is_sensitive(path, secret) if secret else False
             changes.append(
