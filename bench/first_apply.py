@@ -1,13 +1,22 @@
 """The first apply of a never-applied fleet, as a user runs it (issue 15).
 
-    python bench/first_apply.py [--sizes 10000 100000] [--out bench/RESULTS.md] [-j N]
+    python bench/first_apply.py [--sizes 10000 100000] [--caches cold warm] [--out FILE] [-j N]
 
-For each size: a generated fleet (bench/gen_fleet.py, cached), a fresh PostgreSQL database on
-RECONCILER_TEST_PG's server with the store initialised and nothing applied (registry and
-legacy table empty: every client changes), then `python -m reconciler -v apply --yes --force`
-as a CLI subprocess under GNU time. Prints wall time, clients per second (fleet size / wall),
-peak RSS and the two passes' times from the -v log; then EXPLAIN (ANALYZE) of the per-batch
-keyed reads on the largest fleet's tables as the apply runs them; appends a section to --out.
+For each size: a generated fleet (bench/gen_fleet.py, cached) and, per desired-cache state, a
+fresh PostgreSQL database on RECONCILER_TEST_PG's server with the store initialised and nothing
+applied (registry and legacy table empty: every client changes), then `python -m reconciler
+-v apply --yes --force` as a CLI subprocess under GNU time:
+
+- cold: an empty desired cache (its own directory): the apply parses, checks and resolves
+  every file (and fills the cache);
+- warm: a new desired cache filled by a `validate` of the same tree first (timed: the cold
+  parse of the tree), so the apply's plan pass reads each client from the cache; the stores
+  are still empty, so it is still a never-applied fleet.
+
+Prints, per run, wall time, clients per second (fleet size / wall), peak RSS, CPU and the
+two passes' times from the -v log (plan pass: desired state, live reads, plans, spool; write
+pass: the run's transactions); then EXPLAIN (ANALYZE) of the per-batch keyed statements on the
+largest fleet's tables as the apply runs them; appends a section to --out.
 (`--force`: the example settings refuse runs of more than 50 clients.)
 """
 
@@ -17,8 +26,10 @@ import argparse
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,14 +42,18 @@ from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parent.parent
 BATCH = 200  # ids per read, as apply/transaction.py BATCH_SIZE
-# The per-batch reads of an apply transaction (live/legacy.py, live/registry.py,
-# apply/history.py), with sequential scans off as apply/transaction.py runs them.
+# The per-batch reads of an apply transaction (live/legacy.py, live/registry.py (also the
+# read-back), live/verify.py, apply/history.py), with sequential scans off as
+# apply/transaction.py runs them.
 READS = {
     "legacy (locked)": "SELECT client_id, modules_enabled, theme_overrides, consultation_config, "
     "plan_catalog_overrides, catalog_overrides FROM client_app_overrides "
     "WHERE client_id = ANY(%(ids)s::uuid[]) FOR UPDATE",
     "registry": "SELECT CAST(json_agg(json_build_array(client_id, module_id, enabled, version, "
     "settings)) AS text) FROM reconciler_client_modules WHERE client_id = ANY(%(ids)s::uuid[])",
+    "legacy (read back)": "SELECT CAST(json_agg(json_build_array(client_id, modules_enabled, "
+    "theme_overrides, consultation_config, plan_catalog_overrides, catalog_overrides)) AS text) "
+    "FROM client_app_overrides WHERE client_id = ANY(%(ids)s::uuid[])",
     "last snapshots": "SELECT latest.client_id, (SELECT snapshot.after FROM reconciler_run_clients "
     "AS snapshot WHERE snapshot.run_id = latest.run_id AND snapshot.client_id = latest.client_id) "
     "FROM (SELECT client_id, max(run_id) AS run_id FROM reconciler_run_clients "
@@ -49,8 +64,9 @@ READS = {
 _IDS = re.compile(r"'\{[0-9a-f,-]+\}'")
 
 
-def run_apply(root: Path, url: str, jobs: int | None) -> dict[str, float]:
-    """One `apply --yes --force` of the fleet: wall, peak RSS and the passes' times."""
+def run_apply(root: Path, url: str, jobs: int | None, cache: Path) -> dict[str, float]:
+    """One `apply --yes --force` of the fleet with the desired cache in `cache`: wall, peak
+    RSS, CPU and the passes' times."""
     args = [sys.executable, "-m", "reconciler", "-v", "apply", "--yes", "--force"]
     args += ["--store", url, "--dir", str(root)] + (["-j", str(jobs)] if jobs else [])
     start = time.perf_counter()
@@ -58,7 +74,7 @@ def run_apply(root: Path, url: str, jobs: int | None) -> dict[str, float]:
         ["/usr/bin/time", "-f", "%M %U %S", *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "NO_COLOR": "1"},
+        env={**os.environ, "NO_COLOR": "1", "RECONCILER_CACHE_DIR": str(cache)},
         check=False,
     )
     wall = time.perf_counter() - start
@@ -79,14 +95,15 @@ def run_apply(root: Path, url: str, jobs: int | None) -> dict[str, float]:
     }
 
 
-def validate_wall(root: Path) -> float:
-    """Wall seconds of `validate` of the same tree: parsing, checking and resolving every
-    file, which the plan pass does too (the desired side's share of an apply)."""
+def validate_wall(root: Path, cache: Path) -> float:
+    """Wall seconds of `validate` of the tree into the empty desired cache `cache`: parsing,
+    checking and resolving every file (what a cold plan pass does too), filling the cache."""
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "reconciler", "validate", str(root)],
         capture_output=True,
         check=True,
+        env={**os.environ, "RECONCILER_CACHE_DIR": str(cache)},
     )
     return time.perf_counter() - start
 
@@ -121,30 +138,52 @@ def explain(url: str) -> str:
     return "\n".join(lines)
 
 
+Figures = dict[str, float]
+
+
+def one_size(
+    n: int, caches: list[str], jobs: int | None, explained: bool
+) -> tuple[dict[str, Figures], str]:
+    """The runs of one fleet size: {cache state: figures} (and the validate time), EXPLAIN."""
+    root = fleet(n)
+    results: dict[str, Figures] = {}
+    plans = ""
+    for state in caches:
+        cache = Path(tempfile.mkdtemp(prefix=f"first-apply-{state}-"))
+        try:
+            validated = validate_wall(root, cache) if state == "warm" else None
+            with fresh_database("first_apply") as url:
+                r = results[state] = run_apply(root, url, jobs, cache)
+                if validated is not None:
+                    r["validate"] = validated
+                print(
+                    f"{n:>7,} clients, {state} cache: {r['wall']:7.1f} s wall = "
+                    f"{n / r['wall']:6.0f} clients/s, peak RSS {r['rss']:5.0f} MiB, CPU "
+                    f"{r['cpu']:.1f} s; plan pass {r['plan']:.1f} s, write pass {r['write']:.1f} s "
+                    f"({r['applied'] / r['write']:.0f} written/s)"
+                    + (f"; validate (cold) before it {validated:.1f} s" if validated else ""),
+                    flush=True,
+                )
+                if explained and state == caches[-1]:
+                    plans = explain(url)
+                    print(plans)
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
+    return results, plans
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--caches", nargs="+", choices=["cold", "warm"], default=["cold", "warm"])
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md")
     parser.add_argument("-j", "--jobs", type=int, default=None, help="apply's -j (default: none)")
     args = parser.parse_args(argv)
-    results: dict[int, dict[str, float]] = {}
+    results: dict[int, dict[str, Figures]] = {}
     plans = ""
     for n in args.sizes:
-        root = fleet(n)
-        with fresh_database("first_apply") as url:
-            results[n] = run_apply(root, url, args.jobs)
-            r = results[n]
-            r["validate"] = validate_wall(root)
-            print(
-                f"{n:>7,} clients: {r['wall']:7.1f} s wall = {n / r['wall']:6.0f} clients/s, "
-                f"peak RSS {r['rss']:5.0f} MiB, CPU {r['cpu']:.1f} s; plan pass {r['plan']:.1f} s, "
-                f"write pass {r['write']:.1f} s ({r['applied'] / r['write']:.0f} written/s); "
-                f"validate alone {r['validate']:.1f} s",
-                flush=True,
-            )
-            if n == max(args.sizes):
-                plans = explain(url)
-                print(plans)
+        results[n], explained = one_size(n, args.caches, args.jobs, n == max(args.sizes))
+        plans = explained or plans
     load = os.getloadavg()
     lines = [
         "",
@@ -154,26 +193,33 @@ def main(argv: list[str] | None = None) -> int:
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores "
         f"shared with other engineers' runs (load average {load[0]:.1f} at the end), Python "
         f"{platform.python_version()}, PostgreSQL on 127.0.0.1. `apply --yes --force` as a CLI "
-        "process on a fresh store (registry and legacy table empty), wall time and peak RSS "
-        "from GNU time; the passes' times from its -v log; `validate` of the same tree (its "
-        "parse, checks and resolution, which the plan pass does too) timed after it.",
+        "process on a fresh store (registry and legacy table empty), wall time, peak RSS and "
+        "CPU (the apply process's, not PostgreSQL's) from GNU time; the passes' times from its "
+        "-v log. Cold: an empty desired cache; warm: the cache filled by a `validate` of the "
+        "same tree first (its time: the cold parse, check and resolution of every file).",
         "",
-        "| clients | wall s | clients/s | peak RSS MiB | CPU s | plan pass s | write pass s "
-        "| applied | written/s | validate s |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| clients | desired cache | wall s | clients/s | peak RSS MiB | CPU s | plan pass s "
+        "| write pass s | applied | written/s | validate before s |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for n, r in results.items():
-        lines.append(
-            f"| {n:,} | {r['wall']:.1f} | {n / r['wall']:.0f} | {r['rss']:.0f} | {r['cpu']:.1f} "
-            f"| {r['plan']:.1f} | {r['write']:.1f} | {r['applied']:.0f} "
-            f"| {r['applied'] / r['write']:.0f} | {r['validate']:.1f} |"
-        )
+    for n, runs in results.items():
+        for state, r in runs.items():
+            validated = f"{r['validate']:.1f}" if "validate" in r else ""
+            lines.append(
+                f"| {n:,} | {state} | {r['wall']:.1f} | {n / r['wall']:.0f} | {r['rss']:.0f} "
+                f"| {r['cpu']:.1f} | {r['plan']:.1f} | {r['write']:.1f} | {r['applied']:.0f} "
+                f"| {r['applied'] / r['write']:.0f} | {validated} |"
+            )
     sizes = sorted(results)
     if len(sizes) >= 2:
         small, big = sizes[0], sizes[-1]
-        ratio = (big / results[big]["wall"]) / (small / results[small]["wall"])
-        lines += ["", f"Rate at {big:,} / rate at {small:,}: {ratio:.2f} (target >= 0.80)."]
-    lines += ["", f"Per-batch reads at {max(sizes):,} clients:", "", "```", plans, "```"]
+        lines.append("")
+        for state in args.caches:
+            ratio = (big / results[big][state]["wall"]) / (small / results[small][state]["wall"])
+            lines.append(
+                f"Rate at {big:,} / rate at {small:,}, {state} cache: {ratio:.2f} (target >= 0.80)."
+            )
+    lines += ["", f"Per-batch statements at {max(sizes):,} clients:", "", "```", plans, "```"]
     with args.out.open("a", encoding="utf-8") as out:
         out.write("\n".join(lines) + "\n")
     print(f"appended to {args.out}", file=sys.stderr)

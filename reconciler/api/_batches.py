@@ -72,10 +72,48 @@ def plan(
     """`plan`: the plans with changes of a batch, how many clients had none, the policy
     violations of those changes (issue 16), and the secret references that cannot be
     resolved (then nothing is planned, issue 18)."""
+    plans, unchanged, violations, unresolved, _ = _plan(
+        stream, batch, store_url, client_ids, shard, adopt_only, paths=True
+    )
+    return plans, unchanged, violations, unresolved
+
+
+def plan_counted(
+    stream: DesiredStream,
+    batch: list[ClientDesired],
+    store_url: str,
+    client_ids: Sequence[str],
+    shard: str | None,
+    adopt_only: bool,
+    show_all: int,
+    shown: int,
+) -> tuple[list[ClientPlan], int, list[Violation], list[str], dict[str, ClientDesired]]:
+    """A streamed apply's pass 1: as `plan`, but where no policy reads the changes each
+    module's settings change is one change (plan_client's `paths`), and with the resolved
+    desired state of the clients a printed plan may show (all with changes when the batch has
+    at most `show_all` of them, else the first `shown` by id), to plan those in full."""
+    plans, unchanged, violations, unresolved, chosen = _plan(
+        stream, batch, store_url, client_ids, shard, adopt_only, paths=not stream.policies
+    )
+    kept = plans if len(plans) <= show_all else plans[:shown]  # plans are in client id order
+    by_id = {c.client_id: c for c in chosen}
+    return plans, unchanged, violations, unresolved, {p.client_id: by_id[p.client_id] for p in kept}
+
+
+def _plan(
+    stream: DesiredStream,
+    batch: list[ClientDesired],
+    store_url: str,
+    client_ids: Sequence[str],
+    shard: str | None,
+    adopt_only: bool,
+    *,
+    paths: bool,
+) -> tuple[list[ClientPlan], int, list[Violation], list[str], list[ClientDesired]]:
     originals = select(batch, client_ids, shard)
     chosen, unresolved, sources = resolved(stream, originals)
     if not chosen or unresolved:
-        return [], 0, [], unresolved
+        return [], 0, [], unresolved, []
     memo = InSync.of(stream.cache, f"plan adopt_only={adopt_only}")
     keys: dict[str, str] = {}
     known: dict[str, bytes | None] = {}
@@ -98,10 +136,13 @@ def plan(
         legacy_defaults=stream.settings.legacy_defaults,
         catalog=stream.catalog,
         adopt_only=adopt_only,
+        paths=paths,
     )
     if memo is not None:
         changed = {p.client_id for p in plans}
-        memo.record(keys, [c.client_id for c in rest if c.client_id not in changed], plans)
+        # Informational plans are remembered only in full (`paths`): `plan` replays them.
+        remember = plans if paths else []
+        memo.record(keys, [c.client_id for c in rest if c.client_id not in changed], remember)
     if remembered:
         plans = sorted([*plans, *remembered], key=lambda p: p.client_id)
     with_changes = {p.client_id for p in plans}
@@ -116,7 +157,7 @@ def plan(
         len(known) - len(remembered),
         len(remembered),
     )
-    return plans, unchanged + len(known) - len(remembered), violations, []
+    return plans, unchanged + len(known) - len(remembered), violations, [], chosen
 
 
 def drift(

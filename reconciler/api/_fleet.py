@@ -72,6 +72,7 @@ def walk(
     ):
         batches += 1
         yield result
+        del result  # not kept alive while the next batch is read (DesiredStream._tasks)
     log.info(
         "fleet walk: %d client files in %d batch(es), task %s, %.3f s",
         stream.seen,

@@ -23,7 +23,7 @@ import dataclasses
 import heapq
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from reconciler.api import _batches
@@ -37,6 +37,8 @@ from reconciler.apply.spool import Spool
 from reconciler.desired.secrets import unresolved_error
 from reconciler.desired.shown import ShownPaths
 from reconciler.errors import Problem
+from reconciler.model import ClientDesired, ModuleDef, Safety, rename_map
+from reconciler.plan.build import plan_client, sensitive_paths
 from reconciler.plan.model import ClientPlan, Plan, Summary, summarize
 from reconciler.plan.preview import PlanPreview
 from reconciler.plan.safety import client_problems, clients_limit_problem
@@ -111,25 +113,20 @@ def plan_fleet(
         store_url,
         desired_dir,
         ref,
-        _batches.plan,
+        _batches.plan_counted,
         client_ids=client_ids,
         shard=shard,
         jobs=jobs,
         on_progress=on_progress,
-        extra=(adopt_only,),
+        extra=(adopt_only, SHOW_ALL, SHOWN),
     )
     try:
         with fleet as (stream, batches):
             safety, defaults = stream.settings.safety, stream.settings.legacy_defaults
-            for plans, unchanged, violations, missing in batches:
-                gathered.unresolved.extend(missing)
-                gathered.unchanged += unchanged
-                gathered.violations.extend(violations)
-                for plan in plans:
-                    found = client_problems([plan], safety, stream.catalog, defaults)
-                    if found:
-                        gathered.problems.append((plan.client_id, found))
-                gathered.add(plans)
+            for planned in batches:
+                gathered.take(*planned, safety, stream.catalog, defaults)
+                del planned  # not alive while the next batch is read (DesiredStream._tasks)
+            kept = gathered.shown(defaults, stream.catalog, adopt_only)
             state = stream.state({})
         if gathered.unresolved:  # a clear error per client and reference, before any write
             raise unresolved_error(gathered.unresolved)
@@ -140,7 +137,7 @@ def plan_fleet(
         _assemble(
             store_url,
             state,
-            gathered.kept,
+            kept,
             gathered.unchanged,
             adopt_only=adopt_only,
             violations=gathered.violations,
@@ -220,23 +217,75 @@ class _Gathered:
 
     spool: Spool = field(default_factory=Spool)
     summary: Summary = field(default_factory=Summary)
-    kept: list[ClientPlan] = field(default_factory=list)  # printed before applying
+    # Printed before applying: the plans, with the client's desired state to plan it in full.
+    kept: list[tuple[ClientPlan, ClientDesired | None]] = field(default_factory=list)
     listed: int = 0  # clients with changes
     unchanged: int = 0
     violations: list[Violation] = field(default_factory=list)
     problems: list[tuple[str, list[Problem]]] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
 
-    def add(self, plans: Sequence[ClientPlan]) -> None:
-        """Count a batch's plans, spool their work, keep the first for printing."""
+    def take(
+        self,
+        plans: Sequence[ClientPlan],
+        unchanged: int,
+        violations: Sequence[Violation],
+        missing: Sequence[str],
+        desired: Mapping[str, ClientDesired],
+        safety: Safety,
+        catalog: Mapping[str, ModuleDef],
+        legacy_defaults: Sequence[str],
+    ) -> None:
+        """One planned batch (`_batches.plan_counted`'s result): its unresolved references,
+        counts, violations and safety problems, and its plans (see `add`)."""
+        self.unresolved.extend(missing)
+        self.unchanged += unchanged
+        self.violations.extend(violations)
+        for plan in plans:
+            found = client_problems([plan], safety, catalog, legacy_defaults)
+            if found:
+                self.problems.append((plan.client_id, found))
+        self.add(plans, desired)
+
+    def add(
+        self,
+        plans: Sequence[ClientPlan],
+        desired: Mapping[str, ClientDesired],
+    ) -> None:
+        """Count a batch's plans, spool their work, keep the first for printing (with their
+        clients' desired state from `desired`)."""
         self.summary = _sum(self.summary, summarize(plans, 0))
         self.listed += len(plans)
         for plan in plans:
             if plan.writes and plan.target is not None:  # as plan_jobs chooses
                 self.spool.add(plan.client_id, plan.live_fingerprint, plan.target)
-        self.kept.extend(dataclasses.replace(p, live=None, target=None) for p in plans)
-        if self.listed > SHOW_ALL and len(self.kept) > SHOWN:
-            self.kept = heapq.nsmallest(SHOWN, self.kept, key=lambda p: p.client_id)
+        kept = [*self.kept, *((p, desired.get(p.client_id)) for p in plans)]
+        if self.listed > SHOW_ALL and len(kept) > SHOWN:
+            kept = heapq.nsmallest(SHOWN, kept, key=lambda k: k[0].client_id)
+        self.kept = [  # without the target (the spool has it): only the kept ones copied
+            (p if p.target is None else dataclasses.replace(p, target=None), d) for p, d in kept
+        ]
+
+    def shown(
+        self, legacy_defaults: Sequence[str], catalog: Mapping[str, ModuleDef], adopt_only: bool
+    ) -> list[ClientPlan]:
+        """The kept plans as `plan` shows them: planned again in full from the same desired
+        and live state (pass 1 counts a module's settings change as one change), without
+        states."""
+        sensitive, renames = sensitive_paths(catalog), rename_map(catalog.values())
+        shown = []
+        for plan, desired in self.kept:
+            if plan.live is not None and desired is not None:  # else informational: in full
+                plan = plan_client(
+                    desired,
+                    plan.live,
+                    legacy_defaults=legacy_defaults,
+                    sensitive=sensitive,
+                    adopt_only=adopt_only,
+                    renames=renames,
+                )
+            shown.append(dataclasses.replace(plan, live=None, target=None))
+        return shown
 
 
 def _sum(a: Summary, b: Summary) -> Summary:

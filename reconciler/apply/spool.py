@@ -17,11 +17,13 @@ import os
 import pickle
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from typing import IO, Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from reconciler.apply import transaction
 from reconciler.apply.transaction import Job
 from reconciler.model import ClientLive, LegacyRow, RegistryModule
 
@@ -68,12 +70,30 @@ class Spool:
         return fingerprint, _unpack(packed)
 
     def __iter__(self) -> Iterator[Job]:
-        """A job per spooled client, in client id order, each read when it is reached."""
-        for client_id in sorted(self._index):
+        """A job per spooled client, in client id order. The records are read, decrypted and
+        unpacked a transaction's batch ahead by a helper thread, while the caller writes the
+        batch before (its waits on the database release the GIL): at most two batches of
+        targets are in memory."""
+        ids, size = sorted(self._index), transaction.BATCH_SIZE  # a run's transactions
+        chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
+        if not chunks:
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool") as pool:
+            ahead = pool.submit(self._jobs, chunks[0])
+            for following in [*chunks[1:], None]:
+                jobs = ahead.result()
+                if following is not None:
+                    ahead = pool.submit(self._jobs, following)
+                yield from jobs
+
+    def _jobs(self, client_ids: list[str]) -> list[Job]:
+        jobs = []
+        for client_id in client_ids:
             fingerprint, target = self.read(client_id)
-            yield Job(
-                client_id=client_id, expected_fingerprint=fingerprint, target=_Constant(target)
+            jobs.append(
+                Job(client_id=client_id, expected_fingerprint=fingerprint, target=_Constant(target))
             )
+        return jobs
 
     def close(self) -> None:
         self._file.close()
@@ -86,9 +106,11 @@ class Spool:
         self.close()
 
 
-# A target as plain tuples and dicts, field by field: pickle handles those in C, while a
-# frozen slotted dataclass goes through dataclasses' __getstate__/__setstate__ per object
-# (a third of pass 1's spooling time). Field names come from the dataclasses themselves.
+# A target as plain dicts, field by field: pickle handles those in C, while a frozen slotted
+# dataclass goes through dataclasses' __getstate__/__setstate__ per object (a third of pass
+# 1's spooling time). Field names come from the dataclasses themselves; each object's fields
+# are one dict, so reading it back is one `**` call (a registry row's three fields, as
+# keywords built from a zip, cost twice the dataclass's own __init__ in pass 2).
 _LIVE = tuple(f.name for f in fields(ClientLive))
 _LEGACY = tuple(f.name for f in fields(LegacyRow))
 _MODULE = tuple(f.name for f in fields(RegistryModule))
@@ -100,8 +122,8 @@ def _pack(live: ClientLive) -> Packed:
     legacy, registry = values.pop("legacy"), values.pop("registry")
     return (
         values,
-        None if legacy is None else tuple(getattr(legacy, n) for n in _LEGACY),
-        {m: tuple(getattr(row, n) for n in _MODULE) for m, row in registry.items()},
+        None if legacy is None else {n: getattr(legacy, n) for n in _LEGACY},
+        {m: {n: getattr(row, n) for n in _MODULE} for m, row in registry.items()},
     )
 
 
@@ -109,10 +131,8 @@ def _unpack(packed: Packed) -> ClientLive:
     values, legacy, registry = packed
     return ClientLive(
         **values,
-        legacy=None if legacy is None else LegacyRow(**dict(zip(_LEGACY, legacy, strict=True))),
-        registry={
-            m: RegistryModule(**dict(zip(_MODULE, row, strict=True))) for m, row in registry.items()
-        },
+        legacy=None if legacy is None else LegacyRow(**legacy),
+        registry={m: RegistryModule(**row) for m, row in registry.items()},
     )
 
 

@@ -23,6 +23,7 @@ from reconciler.errors import ConnectionLost, ReconcilerError, StalePlan
 from reconciler.live.locks import client_transaction, clients_transaction
 from reconciler.live.state import read_live, write_live, write_live_many
 from reconciler.live.stats import keyed_transaction, refresh_statistics
+from reconciler.live.verify import first_mismatch
 from reconciler.model import ClientLive
 from reconciler.redact import redact_urls
 from reconciler.results import ClientResult, Clock, utc_now
@@ -209,10 +210,9 @@ def _run_batch(
                 writes.append((live, target, job.sensitive))
             if writes:
                 write_live_many(conn, [(live, target) for live, target, _ in writes])
-                written = read_live(conn, [target.client_id for _, target, _ in writes])
-                for _, target, _ in writes:
-                    if written[target.client_id] != target:  # dataclass equality, whole state
-                        raise _Mismatch(target.client_id)
+                mismatch = first_mismatch(conn, [target for _, target, _ in writes])
+                if mismatch is not None:  # read back, compared whole with the target
+                    raise _Mismatch(mismatch)
                 record_clients(conn, run_id, writes, clock(), sealer=sealer)
     except (ReconcilerError, sa_exc.SQLAlchemyError, _Mismatch) as exc:
         if _is_disconnect(exc) or _is_locked(exc):

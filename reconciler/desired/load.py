@@ -261,11 +261,29 @@ class DesiredStream:
         if jobs > 1 and len(files) >= MIN_FILES and isinstance(self.source, WorkingTree):
             results = parallel_map(self, files, task, args, size, jobs)
         else:
-            results = (task(self, batch, *args) for batch in self._resolved(files, size))
-        for done, result in enumerate(results, start=1):
+            results = self._tasks(task, args, files, size)
+        done = 0
+        for result in results:
+            done += 1  # noqa: SIM113 - enumerate holds the last result while it asks for the next
             if on_progress is not None:
                 on_progress(min(done * size, len(files)), len(files))
             yield result
+            # Held no longer than the caller holds it: the collection the next batch's
+            # `no_gc` exit triggers scans whatever is still alive (see `_tasks`).
+            del result
+
+    def _tasks(
+        self, task: Callable[..., R], args: tuple[Any, ...], files: list[str], size: int
+    ) -> Iterator[R]:
+        """`task` over each batch, in this process. A batch and its result are released
+        before the next batch is read: between batches the cyclic GC runs once (see
+        `_resolved`) and scans every object still alive that was allocated with it off, so a
+        batch kept alive across it (its clients, its plans) costs a scan of each object."""
+        for batch in self._resolved(files, size):
+            result = task(self, batch, *args)
+            del batch
+            yield result
+            del result
 
     def resolve_file(self, relpath: str) -> ClientDesired | None:
         """Parse, check and resolve one client file; problems are collected, None if any."""

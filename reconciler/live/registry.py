@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, delete, insert, select, text, update
 from sqlalchemy.engine import Connection
 
+from reconciler.live.bulk import loads
 from reconciler.live.ids import batches, db_client_id, id_map, keyed
 from reconciler.live.stats import keyed_reads
 from reconciler.live.tables import reconciler_client_modules as rows_table
@@ -48,7 +48,7 @@ def read_registry(
     with keyed_reads(conn):
         for batch in batches(sorted(wanted)):
             if conn.dialect.name == "postgresql":
-                rows: Iterable[Sequence[Any]] = _rows_as_json(conn, batch)
+                rows: Iterable[Sequence[Any]] = rows_as_json(conn, batch)
             else:
                 query = select(*_COLUMNS).where(keyed(rows_table.c.client_id, batch, conn))
                 rows = conn.execute(query)
@@ -57,11 +57,11 @@ def read_registry(
     return result
 
 
-def _rows_as_json(conn: Connection, ids: Sequence[str]) -> list[list[Any]]:
-    """The rows of these clients as one JSON document (PostgreSQL, issue 15): one json.loads
-    per batch instead of a driver row and a JSON load per row; the same keyed index scan."""
+def rows_as_json(conn: Connection, ids: Sequence[str]) -> list[list[Any]]:
+    """The rows of these clients as one JSON document (PostgreSQL, issue 15): one decode per
+    batch instead of a driver row and a JSON load per row; the same keyed index scan."""
     (document,) = conn.execute(_AS_JSON, {"ids": list(ids)}).one()
-    return json.loads(document) if document else []
+    return loads(document) if document else []
 
 
 _AS_JSON = text(

@@ -31,16 +31,21 @@ def plan_client(
     sensitive: Mapping[str, Collection[tuple[str, ...]]],
     adopt_only: bool = False,
     renames: Renames = NO_RENAMES,
+    paths: bool = True,
 ) -> ClientPlan:
     """The plan of one client; its `target` is what apply writes (equal to `live`: no write).
     `adopt_only`: only the registry rows of modules it adopts from the legacy list and the
     renames of legacy entries, nothing else (issue 13: unify the stores first, with no
-    behaviour change). `renames`: old module id -> new id, from the catalog's `replaces`."""
+    behaviour change). `renames`: old module id -> new id, from the catalog's `replaces`.
+    Without `paths`: each module's settings change as one change (see `diff_client`), for a
+    plan only counted, checked for safety and written; with adopt_only or a preserve strategy
+    (informational changes are counted per path) the plan is whole anyway."""
+    paths = paths or adopt_only or _has_preserve(desired)
     target = build_target(desired, live, legacy_defaults, renames=renames)
     changes = (
         []
         if target == live
-        else diff_client(live, target, legacy_defaults, sensitive, renames=renames)
+        else diff_client(live, target, legacy_defaults, sensitive, renames=renames, paths=paths)
     )
     if adopt_only:
         target, changes = _adoption(live, target, changes)
@@ -106,8 +111,10 @@ def plan_clients(
     legacy_defaults: Sequence[str],
     catalog: Mapping[str, ModuleDef],
     adopt_only: bool = False,
+    paths: bool = True,
 ) -> tuple[list[ClientPlan], int]:
-    """Client plans with changes (sorted by client id) and the count of unchanged clients."""
+    """Client plans with changes (sorted by client id) and the count of unchanged clients;
+    `paths`: as `plan_client`."""
     sensitive = sensitive_paths(catalog)
     renames = rename_map(catalog.values())
     plans: list[ClientPlan] = []
@@ -121,6 +128,7 @@ def plan_clients(
             sensitive=sensitive,
             adopt_only=adopt_only,
             renames=renames,
+            paths=paths,
         )
         if plan.writes:
             plans.append(plan)

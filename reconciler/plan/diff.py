@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping, Sequence
 
 from reconciler.model import JSON, NO_RENAMES, OVERRIDE_COLUMNS, ClientLive, Renames, is_mapping
-from reconciler.plan.model import ABSENT, Change, ChangeKind
+from reconciler.plan.model import ABSENT, Change, ChangeKind, change
 from reconciler.plan.target import module_states
 
 # The store sets of a change, shared (frozensets are immutable).
 LEGACY = frozenset({"legacy"})
 REGISTRY = frozenset({"registry"})
+BOTH = frozenset({"legacy", "registry"})
+_STORES = {LEGACY: LEGACY, REGISTRY: REGISTRY, BOTH: BOTH}  # one shared set each
+OVERRIDE, VERSION = ChangeKind.OVERRIDE, ChangeKind.VERSION
 
 
 def json_paths(
@@ -32,8 +35,8 @@ def _collect(
     """json_paths into a list (a recursion of plain calls: no generator per level)."""
     if old == new:
         return
-    old_is_map = is_mapping(old)
-    new_is_map = is_mapping(new)
+    old_is_map = old is not ABSENT and is_mapping(old)  # ABSENT: no ABC check (model.py)
+    new_is_map = new is not ABSENT and is_mapping(new)
     if (
         (old_is_map or old is ABSENT)
         and (new_is_map or new is ABSENT)
@@ -63,10 +66,14 @@ def diff_client(
     *,
     informational: bool = False,
     renames: Renames = NO_RENAMES,
+    paths: bool = True,
 ) -> list[Change]:
     """Every difference between `live` and `target` as Changes (unsorted). With `renames`,
     modules are compared as the legacy list reads (old ids as the new modules), and an old id
-    the target writes as its new id is one RENAME change (issue 13)."""
+    the target writes as its new id is one RENAME change (issue 13). Without `paths`, a
+    module's settings that differ are one change at path () holding the whole settings
+    (old and new) instead of one per JSON path: the same summary, writes and safety, for a
+    plan that is counted and written but never shown (a streamed apply's pass 1)."""
     cid = live.client_id
     changes: list[Change] = list(_renames(live, target, legacy_defaults, renames, informational))
     before = module_states(live, legacy_defaults, renames)
@@ -93,48 +100,50 @@ def diff_client(
             now: JSON = now_enabled
             if adopt and new_row is not None:
                 kind, was, now = ChangeKind.ADOPT, ABSENT, new_row.version
-            changes.append(
-                Change(
-                    client_id=cid,
-                    module=module,
-                    kind=kind,
-                    old=was,
-                    new=now,
-                    stores=frozenset(stores),
-                    informational=informational,
-                )
-            )
+            given = frozenset(stores)
+            shared = _STORES.get(given, given)
+            changes.append(change(cid, module, kind, (), was, now, shared, informational, False))
         if new_row is None:
             continue
         old_version = None if old_row is None else old_row.version
         if old_version != new_row.version and not adopt:
             changes.append(
-                Change(
-                    client_id=cid,
-                    module=module,
-                    kind=ChangeKind.VERSION,
-                    old=old_version,
-                    new=new_row.version,
-                    stores=REGISTRY,
-                    informational=informational,
+                change(
+                    cid,
+                    module,
+                    VERSION,
+                    (),
+                    old_version,
+                    new_row.version,
+                    REGISTRY,
+                    informational,
+                    False,
                 )
             )
         old_settings = {} if old_row is None else old_row.settings
         secret = sensitive.get(module, ())
         kind = ChangeKind.ADOPT if adopt else ChangeKind.SETTING
-        for path, old, new in json_paths(old_settings, new_row.settings):
-            changes.append(
-                Change(
-                    client_id=cid,
-                    module=module,
-                    kind=kind,
-                    path=path,
-                    old=old,
-                    new=new,
-                    stores=REGISTRY,
-                    informational=informational,
-                    sensitive=is_sensitive(path, secret) if secret else False,
+        if not paths:  # json_paths yields nothing exactly when the two are equal
+            if old_settings != new_row.settings:
+                masked = bool(secret)
+                changes.append(
+                    change(
+                        cid,
+                        module,
+                        kind,
+                        (),
+                        old_settings,
+                        new_row.settings,
+                        REGISTRY,
+                        informational,
+                        masked,
+                    )
                 )
+            continue
+        for path, old, new in json_paths(old_settings, new_row.settings):
+            masked = is_sensitive(path, secret) if secret else False
+            changes.append(
+                change(cid, module, kind, path, old, new, REGISTRY, informational, masked)
             )
     changes.extend(_override_changes(live, target, informational))
     return changes
@@ -179,13 +188,6 @@ def _override_changes(
         for path, before, after in json_paths(old, new, (key,)):
             if before is ABSENT and after is ABSENT:
                 continue
-            yield Change(
-                client_id=live.client_id,
-                module=None,
-                kind=ChangeKind.OVERRIDE,
-                path=path,
-                old=before,
-                new=after,
-                stores=LEGACY,
-                informational=informational,
+            yield change(
+                live.client_id, None, OVERRIDE, path, before, after, LEGACY, informational, False
             )

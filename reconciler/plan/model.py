@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +91,40 @@ class Change:
             "informational": self.informational,
             "sensitive": self.sensitive,
         }
+
+
+_new = object.__new__
+_SET = {f.name: Change.__dict__[f.name].__set__ for f in fields(Change)}  # the slots' setters
+_client_id, _module, _kind, _path = _SET["client_id"], _SET["module"], _SET["kind"], _SET["path"]
+_old, _new_value, _stores = _SET["old"], _SET["new"], _SET["stores"]
+_informational, _sensitive = _SET["informational"], _SET["sensitive"]
+
+
+def change(
+    client_id: str,
+    module: str | None,
+    kind: ChangeKind,
+    path: tuple[str, ...],
+    old: JSON,
+    new: JSON,
+    stores: frozenset[str],
+    informational: bool,
+    sensitive: bool,
+) -> Change:
+    """`Change(...)` with every field given, at half the cost: a frozen dataclass's `__init__`
+    sets each field through `object.__setattr__`, and a plan of a fleet's first apply builds
+    hundreds of thousands (the diff's per-path changes). The same object, field by field."""
+    made = _new(Change)
+    _client_id(made, client_id)
+    _module(made, module)
+    _kind(made, kind)
+    _path(made, path)
+    _old(made, old)
+    _new_value(made, new)
+    _stores(made, stores)
+    _informational(made, informational)
+    _sensitive(made, sensitive)
+    return made
 
 
 def _plain(value: JSON) -> bool:

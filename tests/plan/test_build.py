@@ -5,9 +5,18 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.model import ClientDesired, ClientLive, DesiredModule, LegacyRow, RegistryModule
+from reconciler.model import (
+    ClientDesired,
+    ClientLive,
+    DesiredModule,
+    LegacyRow,
+    ModuleDef,
+    RegistryModule,
+    Safety,
+)
 from reconciler.plan.build import plan_client
 from reconciler.plan.model import ABSENT, summarize
+from reconciler.plan.safety import client_problems
 from reconciler.plan.target import build_target
 
 DEFAULTS = ("analytics", "automation", "integrations", "support")
@@ -236,3 +245,28 @@ def test_adoption_is_one_change_per_module_with_its_version_and_settings() -> No
     assert p.target.legacy == live.legacy
     counts = summarize([p], 0)
     assert (counts.adopted, counts.enabled, counts.updated, counts.disabled) == (1, 0, 0, 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(d=desireds, live=lives, protected=st.booleans())
+def test_a_plan_without_paths_counts_and_writes_as_the_whole_plan(
+    d: ClientDesired, live: ClientLive, protected: bool
+) -> None:
+    """A streamed apply's pass 1 plans with one change per module's settings (issue 15): the
+    same target, fingerprint, writes, summary and safety problems as the plan `plan` shows."""
+    catalog = {
+        m: ModuleDef(id=m, name=m, version="1.0.0", protected=protected and m == MODULES[0])
+        for m in MODULES
+    }
+    sensitive = {MODULES[1]: [("x",)]}
+    whole = plan_client(d, live, legacy_defaults=DEFAULTS, sensitive=sensitive)
+    counted = plan_client(d, live, legacy_defaults=DEFAULTS, sensitive=sensitive, paths=False)
+    assert counted.target == whole.target
+    assert counted.live_fingerprint == whole.live_fingerprint
+    assert counted.writes == whole.writes
+    assert summarize([counted], 0) == summarize([whole], 0)
+    safety = Safety(max_disable_share=0.3)
+    assert client_problems([counted], safety, catalog, DEFAULTS) == client_problems(
+        [whole], safety, catalog, DEFAULTS
+    )
+    assert bool(counted.changes) == bool(whole.changes)  # the memo's "unchanged"
