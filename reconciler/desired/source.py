@@ -105,24 +105,41 @@ class WorkingTree:
         return self._checked(relpath)[1].st_size
 
     def scan(self, subdir: str) -> dict[str, os.stat_result]:
-        """`lstat` of every entry that is not a directory under `subdir` (dot-directories
-        skipped, symlinked directories not entered), by relpath: one pass over the folder for
-        the desired-state cache, instead of a path check per file."""
+        """`lstat` of every file `list_files` lists under `subdir`, by relpath, in directory
+        order (not sorted), noting the same `ignored` ones: one pass over the folder for the
+        desired-state cache, each entry stat'ed by name relative to its open directory."""
         found: dict[str, os.stat_result] = {}
-        if not self._inside(subdir) or not os.path.isdir(self._base / subdir):
-            return found
-
-        def walk(path: str, rel: str) -> None:
-            with os.scandir(path) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        if not entry.name.startswith("."):
-                            walk(entry.path, f"{rel}/{entry.name}")
-                    else:
-                        found[f"{rel}/{entry.name}"] = entry.stat(follow_symlinks=False)
-
-        walk(os.fspath(self._base / subdir), subdir)
+        if self._inside(subdir):
+            self._scan_into(os.fspath(self._base / subdir), None, subdir, found)
         return found
+
+    def _scan_into(
+        self, name: str, parent: int | None, rel: str, found: dict[str, os.stat_result]
+    ) -> None:
+        try:  # unreadable or gone: skipped, as os.walk (list_files) skips it
+            fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=parent)
+        except OSError:
+            return
+        try:
+            for entry in os.listdir(fd):
+                try:
+                    info = os.stat(entry, dir_fd=fd, follow_symlinks=False)
+                except OSError:
+                    continue  # gone since listed: the cache checks it by path
+                mode = info.st_mode
+                if stat.S_ISDIR(mode) or (stat.S_ISLNK(mode) and _is_dir(entry, fd)):
+                    if entry.startswith("."):
+                        continue
+                    if stat.S_ISDIR(mode):
+                        self._scan_into(entry, fd, f"{rel}/{entry}", found)
+                    else:  # list_files' os.walk does not enter a symlinked directory
+                        self.ignored[f"{rel}/{entry}"] = LINKED_DIR
+                elif entry.endswith(YAML_SUFFIXES):
+                    found[f"{rel}/{entry}"] = info
+                elif entry.lower().endswith(YAML_SUFFIXES):
+                    self.ignored[f"{rel}/{entry}"] = WRONG_CASE
+        finally:
+            os.close(fd)
 
     def stat(self, relpath: str) -> os.stat_result:
         """The file's stat (its size, times and inode key the desired-state cache)."""
@@ -197,6 +214,14 @@ class WorkingTree:
         for rel, content in sorted(files):
             digest.update(rel.encode() + b"\0" + content)
         return digest.hexdigest()
+
+
+def _is_dir(name: str, dir_fd: int) -> bool:
+    """Whether a symlink in the open directory points to a directory."""
+    try:
+        return stat.S_ISDIR(os.stat(name, dir_fd=dir_fd).st_mode)
+    except OSError:
+        return False
 
 
 def _head_commit(path: Path) -> str | None:
