@@ -50,7 +50,7 @@ from reconciler.desired.cache_setup import (
     open_file,
 )
 from reconciler.desired.catalog import stem
-from reconciler.desired.source import Source, UnreadableFile
+from reconciler.desired.source import FileStat, Source, UnreadableFile
 
 __all__ = [  # the cache's face; its parts live in cache_setup, cache_codec and cache_db
     "DIR_NAME",
@@ -98,7 +98,7 @@ class DesiredCache:
         self.tree = os.path.realpath(source.root) if stat_of is not None else ""
         self._stamps: dict[str, Stamp] = {}
         self._all_stamps = False  # whether _stamps holds the tree's every stamp
-        self._lstat: dict[str, os.stat_result] | None = None
+        self._lstat: dict[str, FileStat] | None = None
         self._ready: dict[str, tuple[str, bytes | None, Entry | None]] = {}
         self.blobs: dict[str, str | None] = {}  # every client file read: path -> blob id
         self.keys: dict[str, str] = {}  # path -> "blob:deps" of outcomes the cache holds
@@ -123,7 +123,7 @@ class DesiredCache:
         profiles = "\0".join(f"{n}={d}" for n, d in sorted(self.profiles.items()))
         return hashlib.sha1(f"{self.shared}\0{profiles}".encode()).hexdigest()
 
-    def scanned(self) -> dict[str, os.stat_result] | None:
+    def scanned(self) -> dict[str, FileStat] | None:
         """One `lstat` pass over clients/ (WorkingTree.scan), taken when first needed; None
         for a source that has no files on disk."""
         if self._lstat is None:
@@ -145,18 +145,15 @@ class DesiredCache:
                 self._stamps.update(self.file.stamps(self.tree, missing) if missing else {})
         return self._stamps
 
-    def stat_of(self, relpath: str, info: os.stat_result | None) -> tuple[int, int, int, int]:
-        """(size, mtime_ns, ctime_ns, inode) of the file, as a stamp holds them."""
-        info = self.effective(relpath, info)
-        return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
-
-    def effective(self, relpath: str, info: os.stat_result | None) -> os.stat_result:
-        """The stat a file's stamp is compared with: its `lstat` (from the scan) when it is a
-        regular file, else the full check's (a symlink: its target inside the tree)."""
-        if info is None or not stat.S_ISREG(info.st_mode):
-            assert self._stat is not None
-            return self._stat(relpath)
-        return info
+    def stat_of(self, relpath: str, info: FileStat | None) -> tuple[int, int, int, int]:
+        """(size, mtime_ns, ctime_ns, inode) of the file as its stamp holds them: its `lstat`
+        (from the scan) when it is a regular file, else the full check's (a symlink: its
+        target inside the tree). UnreadableFile when the source would not read it."""
+        if info is not None and stat.S_ISREG(info[0]):
+            return info[1:]
+        assert self._stat is not None
+        full = self._stat(relpath)
+        return (full.st_size, full.st_mtime_ns, full.st_ctime_ns, full.st_ino)
 
     def blob(self, relpath: str, limit: int) -> tuple[str | None, bytes | None]:
         """The file's blob id, and its bytes when they had to be read; (None, None) when the
@@ -170,10 +167,9 @@ class DesiredCache:
             return None, None
         try:
             scanned = self._lstat
-            info = self.effective(relpath, None if scanned is None else scanned.get(relpath))
-            if info.st_size > limit:
+            now = self.stat_of(relpath, None if scanned is None else scanned.get(relpath))
+            if now[0] > limit:
                 return None, None
-            now = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
             stamp = self._stamps.get(relpath)
             if stamp is not None and stamp[:4] == now:
                 self.stats[relpath] = now
@@ -183,7 +179,7 @@ class DesiredCache:
         except UnreadableFile:
             return None, None
         blob = blob_id(raw)
-        if len(raw) == info.st_size and started - max(now[1], now[2]) > RACY_SECONDS * 1e9:
+        if len(raw) == now[0] and started - max(now[1], now[2]) > RACY_SECONDS * 1e9:
             self.file.put_stamp(self.tree, relpath, (*now, blob))
             self.stats[relpath] = now
         else:

@@ -17,19 +17,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import stat
 from array import array
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 
 from reconciler.desired.cache import DesiredCache
 from reconciler.desired.cache_codec import Outcome, decode, encode
 from reconciler.desired.cache_db import CacheUnusable
-from reconciler.desired.source import UnreadableFile
+from reconciler.desired.source import FileStat, UnreadableFile
 from reconciler.errors import Problem
 
 log = logging.getLogger("reconciler.desired.cache")
+_KIND, _FILE = 0o170000, 0o100000  # the file type bits of st_mode, and a regular file's
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,28 +52,24 @@ def _verdict_key(cache: DesiredCache, blobs: str) -> str:
     return hashlib.sha1(f"{cache.fleet_key()}\0{blobs}".encode()).hexdigest()
 
 
-def listing_key(cache: DesiredCache, scan: Mapping[str, os.stat_result], limit: int) -> str | None:
+def listing_key(cache: DesiredCache, scan: Mapping[str, FileStat], limit: int) -> str | None:
     """The digest of one scan of clients/ (see the module's doc), with the tree, the code
-    and the size limit; None when a file is not one the cache answers for."""
-    numbers: list[int] = []
-    extend = numbers.extend
-    for relpath, info in scan.items():
-        mode = info.st_mode
-        if not stat.S_ISREG(mode):  # a symlink: itself and its target
-            extend((mode, info.st_ino, info.st_ctime_ns))
-            try:
-                info = cache.effective(relpath, info)
-            except UnreadableFile:
-                return None
-        if info.st_size > limit:
-            return None
-        extend((mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
+    and the size limit; None when a file is not one the cache answers for. Each entry's
+    lstat (mode, size, mtime, ctime, inode); then, of those that are not regular files
+    (symlinks), the stat of what they lead to."""
+    try:
+        targets = [(p, cache.stat_of(p, None)) for p, s in scan.items() if s[0] & _KIND != _FILE]
+    except UnreadableFile:
+        return None
+    if any(s[1] > limit for s in scan.values()) or any(t[0] > limit for _, t in targets):
+        return None
     digest = hashlib.blake2b(f"{cache.tree}\0{cache.code}\0{limit}\0".encode(), digest_size=20)
     digest.update("\0".join(scan).encode(errors="surrogateescape"))
     try:
-        digest.update(array("q", numbers).tobytes())
+        digest.update(array("q", chain.from_iterable(scan.values())).tobytes())
     except OverflowError:  # beyond 64 bits (an inode on some file systems): as text
-        digest.update(repr(numbers).encode())
+        digest.update(repr(list(scan.values())).encode())
+    digest.update(repr(targets).encode(errors="surrogateescape"))
     return digest.hexdigest()
 
 
@@ -173,14 +169,8 @@ def _by_listing(
     stamps = cache.stamps_of(sorted({path for path, _ in rows}))
     chosen: set[str] = set()
     for path, blob in rows:
-        info = cache.effective(path, scan[path])
         stamp = stamps.get(path)
-        if stamp is None or stamp[:4] != (
-            info.st_size,
-            info.st_mtime_ns,
-            info.st_ctime_ns,
-            info.st_ino,
-        ):
+        if stamp is None or stamp[:4] != cache.stat_of(path, scan[path]):
             return None  # the stamps moved on since the listing was recorded: look again
         if stamp[4] == blob:
             chosen.add(path)

@@ -20,6 +20,10 @@ WRONG_CASE = "not read: the suffix must be lowercase .yaml or .yml"
 LINKED_DIR = (
     "not read: a symlink to a directory (files under it are ignored; move them into the tree)"
 )
+# What `lstat` says of a file, as the desired-state cache keeps it: (st_mode, st_size,
+# st_mtime_ns, st_ctime_ns, st_ino); a tuple, a fraction of an os.stat_result's memory.
+FileStat = tuple[int, int, int, int, int]
+_KIND, _FILE, _DIR, _LINK = 0o170000, stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK
 
 
 @runtime_checkable
@@ -104,40 +108,48 @@ class WorkingTree:
         """Size in bytes, so oversized files are refused unread."""
         return self._checked(relpath)[1].st_size
 
-    def scan(self, subdir: str) -> dict[str, os.stat_result]:
+    def scan(self, subdir: str) -> dict[str, FileStat]:
         """`lstat` of every file `list_files` lists under `subdir`, by relpath, in directory
         order (not sorted), noting the same `ignored` ones: one pass over the folder for the
         desired-state cache, each entry stat'ed by name relative to its open directory."""
-        found: dict[str, os.stat_result] = {}
+        found: dict[str, FileStat] = {}
         if self._inside(subdir):
-            self._scan_into(os.fspath(self._base / subdir), None, subdir, found)
+            self._scan_into(os.fspath(self._base / subdir), None, subdir + "/", found)
         return found
 
     def _scan_into(
-        self, name: str, parent: int | None, rel: str, found: dict[str, os.stat_result]
+        self, name: str, parent: int | None, prefix: str, found: dict[str, FileStat]
     ) -> None:
         try:  # unreadable or gone: skipped, as os.walk (list_files) skips it
             fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=parent)
         except OSError:
             return
+        lstat = os.stat
         try:
             for entry in os.listdir(fd):
                 try:
-                    info = os.stat(entry, dir_fd=fd, follow_symlinks=False)
+                    info = lstat(entry, dir_fd=fd, follow_symlinks=False)
                 except OSError:
                     continue  # gone since listed: the cache checks it by path
                 mode = info.st_mode
-                if stat.S_ISDIR(mode) or (stat.S_ISLNK(mode) and _is_dir(entry, fd)):
+                kind = mode & _KIND
+                if kind == _DIR or (kind == _LINK and _is_dir(entry, fd)):
                     if entry.startswith("."):
                         continue
-                    if stat.S_ISDIR(mode):
-                        self._scan_into(entry, fd, f"{rel}/{entry}", found)
+                    if kind == _DIR:
+                        self._scan_into(entry, fd, f"{prefix}{entry}/", found)
                     else:  # list_files' os.walk does not enter a symlinked directory
-                        self.ignored[f"{rel}/{entry}"] = LINKED_DIR
+                        self.ignored[prefix + entry] = LINKED_DIR
                 elif entry.endswith(YAML_SUFFIXES):
-                    found[f"{rel}/{entry}"] = info
+                    found[prefix + entry] = (
+                        mode,
+                        info.st_size,
+                        info.st_mtime_ns,
+                        info.st_ctime_ns,
+                        info.st_ino,
+                    )
                 elif entry.lower().endswith(YAML_SUFFIXES):
-                    self.ignored[f"{rel}/{entry}"] = WRONG_CASE
+                    self.ignored[prefix + entry] = WRONG_CASE
         finally:
             os.close(fd)
 
