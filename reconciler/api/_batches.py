@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from reconciler.api._memo import InSync
-from reconciler.apply.history import last_applied, last_runs
-from reconciler.apply.sealing import history_key
 from reconciler.desired.load import DesiredStream
 from reconciler.desired.secrets import SecretResolver, directory_of
 from reconciler.live.engine import make_engine
@@ -16,11 +15,13 @@ from reconciler.live.fingerprints import live_fingerprints
 from reconciler.live.state import read_live
 from reconciler.model import ClientDesired, ClientLive, rename_map
 from reconciler.plan.build import plan_clients, sensitive_paths
-from reconciler.plan.drift import ClientDrift, DriftClass, classify
 from reconciler.plan.model import ClientPlan
 from reconciler.plan.policy import evaluate
 from reconciler.plan.select import parse_shard
 from reconciler.plan.violation import Violation
+
+if TYPE_CHECKING:
+    from reconciler.plan.drift import ClientDrift
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,10 @@ def drift(
     cannot be resolved (then nothing is classified). Clients found in sync before under the
     same desired key, live fingerprint and last run are in sync again (the memo, PostgreSQL,
     not with a history key: decrypting history is part of the comparison)."""
+    from reconciler.apply.history import last_applied, last_runs  # drift's own: run history
+    from reconciler.apply.sealing import history_key
+    from reconciler.plan.drift import classify
+
     originals = select(batch, client_ids, shard)
     chosen, unresolved, sources = resolved(stream, originals)
     ids = [c.client_id for c in chosen]
@@ -216,6 +221,8 @@ def drift(
 
 
 def _in_sync(client: ClientDesired, last_run: int) -> ClientDrift:
+    from reconciler.plan.drift import ClientDrift, DriftClass
+
     return ClientDrift(
         client_id=client.client_id,
         name=client.name,

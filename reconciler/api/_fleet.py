@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from reconciler.api._shown import shown_errors
 from reconciler.api._store import open_store
-from reconciler.desired.cache import claimed_files
+from reconciler.desired.cache_fleet import claimed_files
 from reconciler.desired.load import DesiredStream
 from reconciler.desired.parallel import default_jobs
 from reconciler.desired.source import GitRevision, WorkingTree
@@ -95,12 +95,14 @@ def _claimed(stream: DesiredStream, client_ids: Sequence[str]) -> list[str] | No
     whole fleet is walked, so every problem of the desired state is still reported."""
     if not client_ids:
         return None
-    files = stream.client_files()
-    claimed = claimed_files(stream.cache, files, stream.limit, client_ids, verdict=True)
+    claimed = claimed_files(
+        stream.cache, client_ids, stream.limit, stream.client_files, verdict=True
+    )
     if claimed is None:
         log.info("--client: the cache has no verdict on this fleet; walking every client file")
         return None
-    log.info("--client: %d of %d client files read (cache index)", len(claimed.files), len(files))
+    read, total = len(claimed.files), claimed.total
+    log.info("--client: %d of %d client files read (%s)", read, total, claimed.how)
     stream.problems.extend(claimed.warnings)
     return claimed.files
 

@@ -10,8 +10,6 @@ from reconciler.api import _batches, heap
 from reconciler.api._fleet import Progress, walk_in_store
 from reconciler.api._shown import shown_errors, shown_plan
 from reconciler.api._store import open_store
-from reconciler.apply.plan_file import write_plan_file
-from reconciler.desired.changed_since import changed_clients as compare_revisions
 from reconciler.desired.secrets import resolve_or_raise, state_directory, unresolved_error
 from reconciler.desired.source import WorkingTree
 from reconciler.live.engine import display_url
@@ -182,6 +180,8 @@ def save_plan(
     Raises:
         ReconcilerError: the path cannot be written.
     """
+    from reconciler.apply.plan_file import write_plan_file  # only with --out
+
     uncommitted = None
     if desired_dir is not None and ref is None:
         tree = WorkingTree(desired_dir)
@@ -214,4 +214,6 @@ def changed_clients(
             is a warning: every candidate client is then planned.)
         ReconcilerError: not a git repository, or an unknown revision.
     """
-    return compare_revisions(desired_dir, since, ref=ref)
+    from reconciler.desired.changed_since import changed_clients as compare  # git diff & co
+
+    return compare(desired_dir, since, ref=ref)

@@ -7,7 +7,8 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from reconciler.api._store import open_store
-from reconciler.desired.load import load_claiming, load_desired
+from reconciler.desired.claiming import load_claiming
+from reconciler.desired.load import load_desired
 from reconciler.errors import ReconcilerError
 from reconciler.live.registry import stored_renames, stored_sensitive_paths
 from reconciler.live.state import read_live

@@ -46,6 +46,7 @@ def stats_cmd(desired_dir: str, fmt: str) -> int:
     click.echo(
         f"cache {stats['path']}: {stats['bytes']:,} bytes; {stats['entries']:,} client file "
         f"outcomes, {stats['stamps']:,} file stamps, {stats['verdicts']:,} fleet verdicts, "
+        f"{stats['snapshots']:,} fleet listings, "
         f"{stats['insync']:,} clients remembered unchanged"
     )
     return 0

@@ -8,7 +8,6 @@ import click
 
 from reconciler import render
 from reconciler.api import heap
-from reconciler.api.merge import write_results
 from reconciler.api.plan import plan, save_plan
 from reconciler.cli import options
 from reconciler.errors import EXIT_CHANGES, EXIT_OK
@@ -85,6 +84,8 @@ def plan_cmd(
             save_plan(planned, out_file, desired_dir=desired_dir, ref=ref)
             click.echo(f"saved plan to {term(out_file)}", err=True)
         if results_file:
+            from reconciler.api.merge import write_results  # only with --results
+
             write_results(results_file, planned, shard=shard, store_url=store_url)
         render.write(planned, fmt, sys.stdout)
         if detailed_exitcode and planned.has_changes:

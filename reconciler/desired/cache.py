@@ -8,7 +8,9 @@ everything the outcome depends on: this code and its schemas, reconciler.yaml, e
 definition, and the bytes of each profile the file uses. A row whose key differs is recomputed,
 so the cache never answers for other inputs. In a working tree, what `lstat` said of a file
 (size, mtime, ctime, inode) stands for its blob id until any of them changes; a file changed
-within two seconds of being stamped is not stamped (the clock may not have moved).
+within two seconds of being stamped is not stamped (the clock may not have moved). Rows are
+also keyed by the code that computed them, so what a file claims is a function of its row.
+The fleet as a whole (its listing, its verdict, the client-id index) is in cache_fleet.py.
 
 `--no-cache` (or RECONCILER_NO_CACHE=1) bypasses it; RECONCILER_CACHE_DIR moves it; by default
 it is `.reconciler-cache/` beside the desired-state directory, else under $XDG_CACHE_HOME.
@@ -22,8 +24,7 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import orjson
 
@@ -49,54 +50,64 @@ from reconciler.desired.cache_setup import (
     open_file,
 )
 from reconciler.desired.catalog import stem
-from reconciler.desired.source import Source, UnreadableFile
-from reconciler.errors import Problem
+from reconciler.desired.source import FileStat, Source, UnreadableFile
 
 __all__ = [  # the cache's face; its parts live in cache_setup, cache_codec and cache_db
     "DIR_NAME",
     "_CONFIG",
     "_PACKAGE",
     "CacheConfig",
-    "Claimed",
     "DesiredCache",
     "Outcome",
     "blob_id",
     "cache_directory",
     "cache_stats",
-    "claimed_files",
     "clear_cache",
     "code_key",
     "configure",
     "current_config",
     "env_config",
-    "save_verdict",
     "stream_cache",
 ]
 
 log = logging.getLogger(__name__)
 
 RACY_SECONDS = 2.0
+FEW_FILES = 64  # fewer files than this are stat'ed one by one, not by a scan of clients/
 
 
 class DesiredCache:
     """The cache as one desired stream uses it: outcomes of its client files by blob id."""
 
     def __init__(
-        self, file: CacheFile, source: Source, shared: str, profiles: Mapping[str, str]
+        self,
+        file: CacheFile,
+        source: Source,
+        shared: str,
+        profiles: Mapping[str, str],
+        code: str,
     ) -> None:
         self.file = file
         self.source = source
         self.shared = shared  # code, settings and catalog
         self.profiles = dict(profiles)  # profile name -> digest of its file(s)
+        self.code = code  # the code that computes outcomes (rows are keyed by it)
         stat_of = getattr(source, "stat", None)
         self._stat: Callable[[str], os.stat_result] | None = stat_of
         self._blob_of: Callable[[str], str] | None = getattr(source, "blob_id", None)
-        self._tree = os.path.realpath(source.root) if stat_of is not None else ""
-        self._stamps: dict[str, Stamp] | None = None
-        self._lstat: dict[str, os.stat_result] | None = None
+        self.tree = os.path.realpath(source.root) if stat_of is not None else ""
+        self._stamps: dict[str, Stamp] = {}
+        self._all_stamps = False  # whether _stamps holds the tree's every stamp
+        self._lstat: dict[str, FileStat] | None = None
         self._ready: dict[str, tuple[str, bytes | None, Entry | None]] = {}
         self.blobs: dict[str, str | None] = {}  # every client file read: path -> blob id
         self.keys: dict[str, str] = {}  # path -> "blob:deps" of outcomes the cache holds
+        # path -> the stat (size, mtime_ns, ctime_ns, inode) its blob id was found under, of
+        # files a stamp stands for; and whether every blob id found so far is one a stamp
+        # stands for (no file read unstamped, no write skipped): only then may a listing of
+        # clients/ be recorded (cache_fleet.py).
+        self.stats: dict[str, tuple[int, int, int, int]] = {}
+        self.stamped = True
 
     @property
     def broken(self) -> bool:
@@ -112,17 +123,37 @@ class DesiredCache:
         profiles = "\0".join(f"{n}={d}" for n, d in sorted(self.profiles.items()))
         return hashlib.sha1(f"{self.shared}\0{profiles}".encode()).hexdigest()
 
-    def _scanned(self) -> dict[str, os.stat_result]:
-        """One `lstat` pass over clients/ (WorkingTree.scan), taken when first needed."""
+    def scanned(self) -> dict[str, FileStat] | None:
+        """One `lstat` pass over clients/ (WorkingTree.scan), taken when first needed; None
+        for a source that has no files on disk."""
         if self._lstat is None:
             scan = getattr(self.source, "scan", None)
-            self._lstat = scan("clients") if scan is not None else {}
+            if scan is None:
+                return None
+            self._lstat = scan("clients")
         return self._lstat
 
-    def _stamp_table(self) -> dict[str, Stamp]:
-        if self._stamps is None:
-            self._stamps = self.file.stamps(self._tree) if not self.broken else {}
+    def stamps_of(self, relpaths: Sequence[str]) -> dict[str, Stamp]:
+        """The stamps of these files (the tree's every stamp once a batch is large), loaded
+        into the table `blob` reads."""
+        if not self._all_stamps and not self.broken and self._stat is not None:
+            if len(relpaths) >= FEW_FILES:
+                self._stamps = self.file.stamps(self.tree)
+                self._all_stamps = True
+            else:
+                missing = [p for p in relpaths if p not in self._stamps]
+                self._stamps.update(self.file.stamps(self.tree, missing) if missing else {})
         return self._stamps
+
+    def stat_of(self, relpath: str, info: FileStat | None) -> tuple[int, int, int, int]:
+        """(size, mtime_ns, ctime_ns, inode) of the file as its stamp holds them: its `lstat`
+        (from the scan) when it is a regular file, else the full check's (a symlink: its
+        target inside the tree). UnreadableFile when the source would not read it."""
+        if info is not None and stat.S_ISREG(info[0]):
+            return info[1:]
+        assert self._stat is not None
+        full = self._stat(relpath)
+        return (full.st_size, full.st_mtime_ns, full.st_ctime_ns, full.st_ino)
 
     def blob(self, relpath: str, limit: int) -> tuple[str | None, bytes | None]:
         """The file's blob id, and its bytes when they had to be read; (None, None) when the
@@ -135,27 +166,43 @@ class DesiredCache:
         if self._stat is None:
             return None, None
         try:
-            info = self._scanned().get(relpath)
-            if info is None or not stat.S_ISREG(info.st_mode):
-                info = self._stat(relpath)  # a symlink or a file the scan missed: full check
-            if info.st_size > limit:
+            scanned = self._lstat
+            now = self.stat_of(relpath, None if scanned is None else scanned.get(relpath))
+            if now[0] > limit:
                 return None, None
-            now = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
-            stamp = self._stamp_table().get(relpath)
+            stamp = self._stamps.get(relpath)
             if stamp is not None and stamp[:4] == now:
+                self.stats[relpath] = now
                 return stamp[4], None
             started = time.time_ns()
             raw = self.source.read_bytes(relpath)
         except UnreadableFile:
             return None, None
         blob = blob_id(raw)
-        if len(raw) == info.st_size and started - max(now[1], now[2]) > RACY_SECONDS * 1e9:
-            self.file.put_stamp(self._tree, relpath, (*now, blob))
+        if len(raw) == now[0] and started - max(now[1], now[2]) > RACY_SECONDS * 1e9:
+            self.file.put_stamp(self.tree, relpath, (*now, blob))
+            self.stats[relpath] = now
+        else:
+            self.stamped = False
         return blob, raw
+
+    def _stat_pass(self, relpaths: Sequence[str]) -> None:
+        """Ready to give these files' blob ids: a scan of clients/ for a large batch (else
+        each file is stat'ed by its path), and their stamps."""
+        if self.broken or self._stat is None:
+            return
+        if len(relpaths) >= FEW_FILES:
+            self.scanned()
+        self.stamps_of(relpaths)
 
     def prepare(self, relpaths: list[str], limit: int) -> None:
         """Blob ids and cached entries of a batch of files, in one look-up."""
         if self.broken:
+            return
+        try:
+            self._stat_pass(relpaths)
+        except CacheUnusable as exc:
+            self._break(exc)
             return
         keys: dict[str, tuple[str, bytes | None]] = {}
         for relpath in relpaths:
@@ -164,7 +211,7 @@ class DesiredCache:
             if blob is not None:
                 keys[relpath] = (blob, raw)
         try:
-            found = self.file.lookup_many([(p, b) for p, (b, _) in keys.items()])
+            found = self.file.lookup_many([(p, b) for p, (b, _) in keys.items()], self.code)
         except CacheUnusable as exc:
             self._break(exc)
             return
@@ -188,7 +235,7 @@ class DesiredCache:
         ok = outcome.client is not None and not any(not p.warning for p in outcome.problems)
         profiles = json.dumps(list(outcome.profiles))
         deps = self.deps(outcome.profiles)
-        self.file.put(relpath, blob, deps, profiles, client_id, ok, payload)
+        self.file.put(relpath, blob, self.code, deps, profiles, client_id, ok, payload)
         self.keys[relpath] = f"{blob}:{deps}"
         return outcome
 
@@ -206,7 +253,8 @@ class DesiredCache:
         if self.broken:
             return
         try:
-            self.file.flush()
+            if not self.file.flush():
+                self.stamped = False  # a write skipped (busy): not every row is there
         except CacheUnusable as exc:
             self._break(exc)
 
@@ -220,14 +268,16 @@ class DesiredCache:
 
     def for_source(self, source: Source) -> DesiredCache:
         """The same cache and keys for another tree with the same shared files."""
-        return DesiredCache(self.file, source, self.shared, self.profiles)
+        return DesiredCache(self.file, source, self.shared, self.profiles, self.code)
 
     def current_blobs(self, files: list[str], limit: int) -> dict[str, str] | None:
         """Every file's blob id (stamps first, bytes only of files that changed), or None
         when one of them is not a file the cache answers for."""
+        self._stat_pass(files)
         blobs: dict[str, str] = {}
         for relpath in files:
             blob, _ = self.blob(relpath, limit)
+            self.blobs[relpath] = blob
             if blob is None:
                 return None
             blobs[relpath] = blob
@@ -251,66 +301,4 @@ def stream_cache(source: Source, digests: Mapping[str, str]) -> DesiredCache | N
             profiles[stem(relpath)] = profiles.get(stem(relpath), "") + digest
         elif not relpath.startswith("policies/"):  # policies judge plans, not clients
             shared.update(f"{relpath}\0{digest}\0".encode())
-    return DesiredCache(file, source, shared.hexdigest(), profiles)
-
-
-def _verdict_digest(cache: DesiredCache, blobs: Mapping[str, str]) -> str:
-    digest = hashlib.sha1(cache.fleet_key().encode())
-    for relpath in sorted(blobs):
-        digest.update(f"{relpath}\0{blobs[relpath]}\0".encode())
-    return digest.hexdigest()
-
-
-def save_verdict(cache: DesiredCache, seen: int, warnings: list[Problem]) -> None:
-    """After a walk of every client file found no problem: this fleet (exactly these files'
-    blobs under these keys) is valid, with these warnings."""
-    blobs = {p: b for p, b in cache.blobs.items() if b is not None}
-    if cache.broken or len(blobs) != seen:
-        return
-    payload = encode(Outcome(None, warnings, None, None, ()))
-    if payload is None:
-        return
-    try:
-        cache.file.put_verdict(_verdict_digest(cache, blobs), payload)
-    except CacheUnusable as exc:
-        cache._break(exc)
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    files: list[str]  # the client files to read
-    warnings: list[Problem]  # the fleet's warnings (with a verdict)
-
-
-def claimed_files(
-    cache: DesiredCache | None,
-    files: list[str],
-    limit: int,
-    client_ids: Collection[str],
-    *,
-    verdict: bool = False,
-) -> Claimed | None:
-    """The client-id index: the files among `files` that claim one of `client_ids` (or, in
-    error, no id), and the files the cache has not seen (their claim is unknown until read).
-    With `verdict`, only when the fleet is exactly one a full walk found valid (so nothing
-    else needs checking), and then the files claiming the ids alone. None: no answer; walk
-    the fleet."""
-    if cache is None or cache.broken:
-        return None
-    try:
-        blobs = cache.current_blobs(files, limit)
-        if blobs is None:
-            return None
-        warnings: list[Problem] = []
-        if verdict:
-            found = cache.file.verdict(_verdict_digest(cache, blobs))
-            if found is None:
-                return None
-            warnings = decode(found).problems
-        chosen, unknown = cache.file.claimants(client_ids, blobs)
-    except CacheUnusable as exc:
-        cache._break(exc)
-        return None
-    if verdict and unknown:
-        return None
-    return Claimed(sorted(chosen | unknown), warnings)
+    return DesiredCache(file, source, shared.hexdigest(), profiles, code_key()[:16])

@@ -27,9 +27,10 @@ BUSY_MS = 2000  # how long a writer waits for another process's write before ski
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entries (
-    path TEXT NOT NULL, blob TEXT NOT NULL, deps TEXT NOT NULL, profiles TEXT NOT NULL,
-    client_id TEXT, ok INTEGER NOT NULL, payload BLOB NOT NULL, checksum TEXT NOT NULL,
-    UNIQUE (path, blob)
+    path TEXT NOT NULL, blob TEXT NOT NULL, code TEXT NOT NULL, deps TEXT NOT NULL,
+    profiles TEXT NOT NULL, client_id TEXT, ok INTEGER NOT NULL, payload BLOB NOT NULL,
+    checksum TEXT NOT NULL,
+    UNIQUE (path, blob, code)
 );
 CREATE INDEX IF NOT EXISTS entries_client ON entries (client_id);
 CREATE TABLE IF NOT EXISTS stamps (
@@ -38,6 +39,7 @@ CREATE TABLE IF NOT EXISTS stamps (
     PRIMARY KEY (tree, path)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS verdicts (digest TEXT PRIMARY KEY, payload BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots (key TEXT PRIMARY KEY, blobs TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS insync (
     scope TEXT NOT NULL, client_id TEXT NOT NULL, key TEXT NOT NULL, body BLOB,
     PRIMARY KEY (scope, client_id)
@@ -73,7 +75,7 @@ class CacheFile:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.path = directory / FILE_NAME
-        self._pending: list[tuple[str, str, str, str, str | None, int, bytes, str]] = []
+        self._pending: list[tuple[str, str, str, str, str, str | None, int, bytes, str]] = []
         self._stamps: list[tuple[str, str, int, int, int, int, str]] = []
         self.closed = False
         self._conn = self._open()
@@ -108,8 +110,11 @@ class CacheFile:
         self.closed = True
         self._conn.close()
 
-    def lookup_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Entry]:
-        """Entries of these (path, blob) keys that exist with a matching checksum."""
+    def lookup_many(
+        self, keys: Sequence[tuple[str, str]], code: str
+    ) -> dict[tuple[str, str], Entry]:
+        """Entries of these (path, blob) keys computed by `code` that exist with a matching
+        checksum."""
         found: dict[tuple[str, str], Entry] = {}
         try:
             for start in range(0, len(keys), 400):
@@ -118,8 +123,9 @@ class CacheFile:
                 rows = self._conn.execute(
                     f"WITH k (path, blob) AS (VALUES {values}) "
                     "SELECT e.path, e.blob, e.deps, e.profiles, e.payload, e.checksum "
-                    "FROM k JOIN entries AS e ON e.path = k.path AND e.blob = k.blob",
-                    [x for key in part for x in key],
+                    "FROM k JOIN entries AS e ON e.path = k.path AND e.blob = k.blob "
+                    "AND e.code = ?",
+                    [*(x for key in part for x in key), code],
                 )
                 for path, blob, deps, profiles, payload, summed in rows:
                     if checksum(payload) != summed:
@@ -133,6 +139,7 @@ class CacheFile:
         self,
         path: str,
         blob: str,
+        code: str,
         deps: str,
         profiles: str,
         client_id: str | None,
@@ -140,23 +147,23 @@ class CacheFile:
         payload: bytes,
     ) -> None:
         self._pending.append(
-            (path, blob, deps, profiles, client_id, int(ok), payload, checksum(payload))
+            (path, blob, code, deps, profiles, client_id, int(ok), payload, checksum(payload))
         )
 
     def put_stamp(self, tree: str, path: str, stamp: Stamp) -> None:
         self._stamps.append((tree, path, *stamp))
 
-    def flush(self) -> None:
+    def flush(self) -> bool:
         """Write what was put since the last flush, in one transaction; skipped (not failed)
-        when another process holds the write lock longer than BUSY_MS."""
+        when another process holds the write lock longer than BUSY_MS: whether it was written."""
         if not self._pending and not self._stamps:
-            return
+            return True
         entries, stamps = self._pending, self._stamps
         self._pending, self._stamps = [], []
         try:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.executemany(
-                "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", entries
+                "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", entries
             )
             self._conn.executemany(
                 "INSERT OR REPLACE INTO stamps VALUES (?, ?, ?, ?, ?, ?, ?)", stamps
@@ -167,45 +174,80 @@ class CacheFile:
                 self._conn.execute("ROLLBACK")
             if "locked" in str(exc) or "busy" in str(exc):
                 log.debug("desired cache busy; %d entries not written this time", len(entries))
-                return
+                return False
             raise CacheUnusable(str(exc)) from None
         except sqlite3.Error as exc:
             raise CacheUnusable(str(exc)) from None
         log.debug("desired cache: %d entries, %d stamps written", len(entries), len(stamps))
+        return True
 
-    def stamps(self, tree: str) -> dict[str, Stamp]:
+    def stamps(self, tree: str, paths: Sequence[str] | None = None) -> dict[str, Stamp]:
+        """The stamps of a tree's files: every one, or those of `paths`."""
         try:
-            rows = self._conn.execute(
-                "SELECT path, size, mtime_ns, ctime_ns, ino, blob FROM stamps WHERE tree = ?",
-                (tree,),
-            )
-            return {row[0]: row[1:] for row in rows}
+            query = "SELECT path, size, mtime_ns, ctime_ns, ino, blob FROM stamps WHERE tree = ?"
+            if paths is None:
+                return {row[0]: row[1:] for row in self._conn.execute(query, (tree,))}
+            found: dict[str, Stamp] = {}
+            for start in range(0, len(paths), 500):
+                part = list(paths[start : start + 500])
+                marks = ", ".join("?" * len(part))
+                rows = self._conn.execute(f"{query} AND path IN ({marks})", [tree, *part])
+                found.update((row[0], row[1:]) for row in rows)
+            return found
         except sqlite3.Error as exc:
             raise CacheUnusable(str(exc)) from None
 
-    def claimants(
-        self, client_ids: Iterable[str], current: dict[str, str]
-    ) -> tuple[set[str], set[str]]:
-        """Of the files `current` (path -> blob), those whose cached entry claims one of
-        `client_ids` or no id at all (a file in error), and those with no entry (their claim
-        is unknown)."""
+    def claims(self, code: str, client_ids: Iterable[str]) -> list[tuple[str, str]]:
+        """(path, blob) of every entry computed by `code` that claims one of `client_ids` or
+        no id at all (a file in error), whatever tree or revision it was read in."""
+        ids = list(client_ids)
+        marks = ", ".join("?" * len(ids))
         try:
-            ids = list(client_ids)
-            marks = ", ".join("?" * len(ids))
-            claiming = self._conn.execute(
-                f"SELECT path, blob FROM entries WHERE client_id IN ({marks}) OR client_id IS NULL",
-                ids,
+            return self._conn.execute(
+                f"SELECT path, blob FROM entries WHERE client_id IN ({marks}) AND code = ? "
+                "UNION SELECT path, blob FROM entries WHERE client_id IS NULL AND code = ?",
+                [*ids, code, code],
             ).fetchall()
-            known = {
-                (path, blob)
-                for path, blob in self._conn.execute("SELECT path, blob FROM entries")
-                if current.get(path) == blob
-            }
         except sqlite3.Error as exc:
             raise CacheUnusable(str(exc)) from None
-        chosen = {path for path, blob in claiming if current.get(path) == blob}
-        unknown = {path for path, blob in current.items() if (path, blob) not in known}
-        return chosen, unknown
+
+    def claimed_by(self, code: str, keys: Sequence[tuple[str, str]]) -> dict[str, str | None]:
+        """Path -> the client_id claimed, of these (path, blob) keys that have an entry
+        computed by `code` (a path missing: its claim is unknown)."""
+        found: dict[str, str | None] = {}
+        try:
+            for start in range(0, len(keys), 400):
+                part = keys[start : start + 400]
+                values = ", ".join(["(?, ?)"] * len(part))
+                found.update(
+                    self._conn.execute(
+                        f"WITH k (path, blob) AS (VALUES {values}) SELECT e.path, e.client_id "
+                        "FROM k JOIN entries AS e ON e.path = k.path AND e.blob = k.blob "
+                        "AND e.code = ?",
+                        [*(x for key in part for x in key), code],
+                    ).fetchall()
+                )
+        except sqlite3.Error as exc:
+            raise CacheUnusable(str(exc)) from None
+        return found
+
+    def snapshot(self, key: str) -> str | None:
+        """The blobs digest of a listing recorded under `key` (see cache_fleet.py)."""
+        try:
+            row = self._conn.execute("SELECT blobs FROM snapshots WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as exc:
+            raise CacheUnusable(str(exc)) from None
+        return None if row is None else str(row[0])
+
+    def put_snapshot(self, key: str, blobs: str) -> None:
+        try:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO snapshots (key, blobs) VALUES (?, ?)", (key, blobs)
+            )
+        except sqlite3.OperationalError as exc:
+            log.debug("desired cache busy; snapshot not written (%s)", exc)
+        except sqlite3.Error as exc:
+            raise CacheUnusable(str(exc)) from None
 
     def verdict(self, digest: str) -> bytes | None:
         try:
@@ -269,7 +311,7 @@ class CacheFile:
         try:
             return {
                 table: self._conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                for table in ("entries", "stamps", "verdicts", "insync")
+                for table in ("entries", "stamps", "verdicts", "snapshots", "insync")
             }
         except sqlite3.Error as exc:
             raise CacheUnusable(str(exc)) from None

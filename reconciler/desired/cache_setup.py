@@ -16,7 +16,7 @@ from reconciler.desired.cache_db import FILE_NAME, CacheFile, CacheUnusable, rem
 log = logging.getLogger("reconciler.desired.cache")
 
 DIR_NAME = ".reconciler-cache"
-_TABLES = ("entries", "stamps", "verdicts", "insync")
+_TABLES = ("entries", "stamps", "verdicts", "snapshots", "insync")
 
 
 @dataclass(frozen=True, slots=True)

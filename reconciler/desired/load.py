@@ -6,12 +6,8 @@ import os
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from reconciler.desired.cache import (
-    Outcome,
-    claimed_files,
-    save_verdict,
-    stream_cache,
-)
+from reconciler.desired.cache import Outcome, stream_cache
+from reconciler.desired.cache_fleet import record_listing, save_verdict
 from reconciler.desired.catalog import build_catalog, stem
 from reconciler.desired.checks import (
     build_profile,
@@ -58,24 +54,6 @@ def load_desired(
     catalog and profiles are still loaded and checked. Raises ValidationFailed with every problem.
     """
     return collect(DesiredStream(_as_source(source_or_path)), only_client_files)
-
-
-def load_claiming(root: str, client_ids: Collection[str]) -> DesiredState:
-    """The desired state with only the client files that claim one of `client_ids` (settings,
-    catalog and profiles in full): `status --client` of one client in a large tree parses at
-    most one file. Of the files whose bytes mention an id, those claiming it count, and those
-    in error that claim no readable id (so their problems are shown), as without a cache; the
-    cache's client-id index finds them (reading only the files it has not seen)."""
-    stream = DesiredStream(WorkingTree(root), policies=False)
-    needles, read = [cid.encode() for cid in client_ids], stream.source.read_bytes
-    listed = stream.client_files()
-    claimed = claimed_files(stream.cache, listed, stream.limit, client_ids)
-    files = listed if claimed is None else claimed.files
-    candidates = [f for f in files if any(n in read(f) for n in needles)]
-    probe = DesiredStream(stream.source, shared_from=stream)  # its problems are dropped
-    probe.resolve_files(candidates)
-    others = {f for cid, found in probe._owners.items() if cid not in client_ids for f in found}
-    return collect(stream, [f for f in candidates if f not in others])
 
 
 def collect(
@@ -384,9 +362,12 @@ class DesiredStream:
             }
             self.problems.extend(duplicate_client_ids(reread))
         self.problems.extend(lookalike_clients(self._owners, self._names, self._reread))
-        if all(p.warning for p in self.problems):
-            if self._full and self.cache is not None:
+        valid = all(p.warning for p in self.problems)
+        if self._full and self.cache is not None:
+            if valid:
                 save_verdict(self.cache, self._seen, [p for p in self.problems if p.warning])
+            record_listing(self.cache, self.cache.keys, self.limit)
+        if valid:
             return
         unique = sorted({p for p in self.problems if not p.warning})
         count = f"{len(unique)} problem{'s' if len(unique) != 1 else ''}"

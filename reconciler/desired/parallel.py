@@ -5,15 +5,16 @@ problems. `jobs=1` turns it off."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from reconciler.desired.cache import CacheConfig, configure, current_config
 from reconciler.errors import Problem
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 # Below this many client files a pool costs more (start-up, imports) than it saves.
 MIN_FILES = 5000
@@ -85,6 +86,9 @@ def parallel_map(
 ) -> Iterator[R]:
     """`task` over batches of `files` in `jobs` workers, results in file order; at most two
     batches per worker are in flight, so memory stays bounded by the batch size."""
+    import multiprocessing  # a pool only for a large tree with --jobs
+    from concurrent.futures import ProcessPoolExecutor
+
     chunks: Iterator[Sequence[str]] = iter(
         [files[start : start + size] for start in range(0, len(files), size)]
     )

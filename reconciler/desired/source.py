@@ -20,6 +20,10 @@ WRONG_CASE = "not read: the suffix must be lowercase .yaml or .yml"
 LINKED_DIR = (
     "not read: a symlink to a directory (files under it are ignored; move them into the tree)"
 )
+# What `lstat` says of a file, as the desired-state cache keeps it: (st_mode, st_size,
+# st_mtime_ns, st_ctime_ns, st_ino); a tuple, a fraction of an os.stat_result's memory.
+FileStat = tuple[int, int, int, int, int]
+_KIND, _FILE, _DIR, _LINK = 0o170000, stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK
 
 
 @runtime_checkable
@@ -104,25 +108,50 @@ class WorkingTree:
         """Size in bytes, so oversized files are refused unread."""
         return self._checked(relpath)[1].st_size
 
-    def scan(self, subdir: str) -> dict[str, os.stat_result]:
-        """`lstat` of every entry that is not a directory under `subdir` (dot-directories
-        skipped, symlinked directories not entered), by relpath: one pass over the folder for
-        the desired-state cache, instead of a path check per file."""
-        found: dict[str, os.stat_result] = {}
-        if not self._inside(subdir) or not os.path.isdir(self._base / subdir):
-            return found
-
-        def walk(path: str, rel: str) -> None:
-            with os.scandir(path) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        if not entry.name.startswith("."):
-                            walk(entry.path, f"{rel}/{entry.name}")
-                    else:
-                        found[f"{rel}/{entry.name}"] = entry.stat(follow_symlinks=False)
-
-        walk(os.fspath(self._base / subdir), subdir)
+    def scan(self, subdir: str) -> dict[str, FileStat]:
+        """`lstat` of every file `list_files` lists under `subdir`, by relpath, in directory
+        order (not sorted), noting the same `ignored` ones: one pass over the folder for the
+        desired-state cache, each entry stat'ed by name relative to its open directory."""
+        found: dict[str, FileStat] = {}
+        if self._inside(subdir):
+            self._scan_into(os.fspath(self._base / subdir), None, subdir + "/", found)
         return found
+
+    def _scan_into(
+        self, name: str, parent: int | None, prefix: str, found: dict[str, FileStat]
+    ) -> None:
+        try:  # unreadable or gone: skipped, as os.walk (list_files) skips it
+            fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=parent)
+        except OSError:
+            return
+        lstat = os.stat
+        try:
+            for entry in os.listdir(fd):
+                try:
+                    info = lstat(entry, dir_fd=fd, follow_symlinks=False)
+                except OSError:
+                    continue  # gone since listed: the cache checks it by path
+                mode = info.st_mode
+                kind = mode & _KIND
+                if kind == _DIR or (kind == _LINK and _is_dir(entry, fd)):
+                    if entry.startswith("."):
+                        continue
+                    if kind == _DIR:
+                        self._scan_into(entry, fd, f"{prefix}{entry}/", found)
+                    else:  # list_files' os.walk does not enter a symlinked directory
+                        self.ignored[prefix + entry] = LINKED_DIR
+                elif entry.endswith(YAML_SUFFIXES):
+                    found[prefix + entry] = (
+                        mode,
+                        info.st_size,
+                        info.st_mtime_ns,
+                        info.st_ctime_ns,
+                        info.st_ino,
+                    )
+                elif entry.lower().endswith(YAML_SUFFIXES):
+                    self.ignored[prefix + entry] = WRONG_CASE
+        finally:
+            os.close(fd)
 
     def stat(self, relpath: str) -> os.stat_result:
         """The file's stat (its size, times and inode key the desired-state cache)."""
@@ -197,6 +226,14 @@ class WorkingTree:
         for rel, content in sorted(files):
             digest.update(rel.encode() + b"\0" + content)
         return digest.hexdigest()
+
+
+def _is_dir(name: str, dir_fd: int) -> bool:
+    """Whether a symlink in the open directory points to a directory."""
+    try:
+        return stat.S_ISDIR(os.stat(name, dir_fd=dir_fd).st_mode)
+    except OSError:
+        return False
 
 
 def _head_commit(path: Path) -> str | None:

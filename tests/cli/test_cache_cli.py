@@ -51,7 +51,7 @@ def test_stats_and_clear_text(
     assert (shown.code, shown.err) == (0, "")
     assert shown.out == (
         f"cache {path}: {_size(path):,} bytes; 6 client file outcomes, 0 file stamps, "
-        "1 fleet verdicts, 0 clients remembered unchanged\n"
+        "1 fleet verdicts, 0 fleet listings, 0 clients remembered unchanged\n"
     )
 
     cleared = invoke(capsys, "cache", "clear", "--dir", str(desired))
@@ -88,6 +88,7 @@ def test_stats_json(
         "format_version": 1,
         "insync": 0,  # the plan memo: no client is unchanged against an empty store
         "path": str(path),
+        "snapshots": 1,  # the listing of clients/ the verdict and the client-id index use
         "stamps": 6,
         "verdicts": 1,
     }
