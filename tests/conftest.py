@@ -31,6 +31,13 @@ PG_SKIP_REASON = "RECONCILER_TEST_PG not set: PostgreSQL tests skipped"
 STORE_PARAMS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked slow first, the rest in file order (a stable sort): under pytest-xdist the
+    long fault and secrets walks start at once and short tests even out the workers at the end,
+    instead of one long walk running alone while the other workers are idle."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def _guard_default_store(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory

@@ -1,14 +1,18 @@
 """Plain-SQL access to test stores, independent of reconciler.live (as old application code reads).
 
 `raw_connect(url)` opens a DB-API connection (sqlite3 or psycopg) from a store URL;
-`add_clients`, `legacy_rows`, `registry_rows` and `run_sql` build on it.
+`add_clients`, `legacy_rows`, `registry_rows`, `run_sql` and `sql_session` build on it.
+`free_port()`: a loopback port for a server a test starts in a subprocess (safe under xdist).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import socket
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
@@ -49,6 +53,23 @@ def run_sql(url: str, statement: str, params: Sequence[Any] = ()) -> list[tuple[
     with closing(raw_connect(url)) as conn:
         cursor = conn.execute(_sql(url, statement), tuple(params))
         return list(cursor.fetchall()) if cursor.description else []
+
+
+Query = Callable[..., list[tuple[Any, ...]]]  # (statement, params=()) -> rows, as run_sql
+
+
+@contextmanager
+def sql_session(url: str) -> Iterator[Query]:
+    """`run_sql` on one connection kept open (autocommit: each statement sees what is committed).
+    For polling every few milliseconds: a connection per poll starts a PostgreSQL backend each
+    time, hundreds a second, taking the CPU from the process being watched."""
+    with closing(raw_connect(url)) as conn:
+
+        def query(statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+            cursor = conn.execute(_sql(url, statement), tuple(params))
+            return list(cursor.fetchall()) if cursor.description else []
+
+        yield query
 
 
 def has_table(url: str, name: str) -> bool:
@@ -155,3 +176,28 @@ def count_statements(engine: Any) -> Iterator[StatementCounter]:
         yield counter
     finally:
         event.remove(engine, "before_cursor_execute", counter)
+
+
+# Loopback ports for servers started in subprocesses: each pytest-xdist worker hands out its own
+# block, below Linux's ephemeral range (32768-60999), so no other worker picks the same port and
+# no outgoing connection (to PostgreSQL, say) takes it between the check and the server's bind.
+# A port from bind(("127.0.0.1", 0)) could do both, and a test could then talk to another
+# test's server.
+_PORT_BASE, _PORT_BLOCK, _PORT_BLOCKS = 20000, 500, 24
+_next_port = itertools.count()
+
+
+def free_port() -> int:
+    """A loopback port that is free now and that no other test (in any worker) is handed."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")  # "gw0", "gw1", ... under xdist
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    base = _PORT_BASE + (index % _PORT_BLOCKS) * _PORT_BLOCK
+    for _ in range(_PORT_BLOCK):
+        port = base + next(_next_port) % _PORT_BLOCK
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:  # in use, or still in TIME_WAIT from an earlier test's server
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port in {base}-{base + _PORT_BLOCK - 1}")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.gen_fleet import generate
-from tests.helpers import add_clients, legacy_rows, registry_rows, run_sql
+from tests.helpers import Query, add_clients, legacy_rows, registry_rows, run_sql
 
 LEGACY_DATA = (
     "modules_enabled",
@@ -77,8 +77,12 @@ def run_clients(url: str, run_id: int) -> list[str]:
     return sorted(str(r[0]) for r in rows)
 
 
-def count_run_clients(url: str) -> int:
-    return int(run_sql(url, "SELECT count(*) FROM reconciler_run_clients")[0][0])
+def count_run_clients(url: str, session: Query | None = None) -> int:
+    """Client rows of run history committed so far; on `session` (tests.helpers.sql_session)
+    when given, as a poll every few milliseconds must be."""
+    statement = "SELECT count(*) FROM reconciler_run_clients"
+    rows = session(statement) if session else run_sql(url, statement)
+    return int(rows[0][0])
 
 
 def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,7 @@ from tests.faults.faults_helpers import (
     start,
     wait_until,
 )
-from tests.helpers import run_sql
+from tests.helpers import Query, run_sql, sql_session
 
 pytestmark = pytest.mark.pg
 
@@ -57,16 +57,18 @@ def test_terminated_backend_stops_the_run_naming_the_client_in_flight(
     apply = start(tmp_path, "apply", "apply", "--yes", "--force", *store)
     holders: list[tuple[int, str]] = []
 
-    def in_flight() -> bool:
-        if count_run_clients(pg_store) < after_clients:
+    def in_flight(poll: Query) -> bool:
+        if count_run_clients(pg_store, poll) < after_clients:
             return False
-        rows = run_sql(pg_store, _LOCK_HOLDERS)
+        rows = poll(_LOCK_HOLDERS)
         # Only client locks: the catalog sync before the first client holds a lock of its own.
         found = [(int(pid), _signed(c, o)) for pid, c, o in rows]
         holders[:] = [(pid, keys[key]) for pid, key in found if key in keys]
         return bool(holders)
 
-    assert wait_until(in_flight, apply.proc, 0.001), "apply ended before it was caught mid-client"
+    with sql_session(pg_store) as poll:  # one connection for every poll
+        caught = wait_until(lambda: in_flight(poll), apply.proc, 0.001)
+    assert caught, "apply ended before it was caught mid-client"
     (pid,) = {pid for pid, _ in holders}
     observed = {cid for _, cid in holders}
     run_sql(pg_store, "SELECT pg_terminate_backend(%s)", [pid])

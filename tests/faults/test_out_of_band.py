@@ -19,7 +19,7 @@ from tests.faults.faults_helpers import (
     start,
     wait_until,
 )
-from tests.helpers import is_pg, raw_connect, run_sql
+from tests.helpers import is_pg, raw_connect, run_sql, sql_session
 
 STALE = "live state changed since the plan (stale)"
 
@@ -58,7 +58,8 @@ def test_write_waiting_on_old_code_row_lock_is_refused_as_stale(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
             "AND datname = current_database() AND pid <> %s"
         )
-        assert wait_until(lambda: run_sql(pg_store, waiting, [old_pid])[0][0] > 0, apply.proc, 0.01)
+        with sql_session(pg_store) as poll:  # one connection for every poll
+            assert wait_until(lambda: poll(waiting, [old_pid])[0][0] > 0, apply.proc, 0.01)
         old.commit()
     code, out, err = apply.wait()
     assert code == 1, out + err

@@ -18,7 +18,7 @@ from tests.faults.faults_helpers import (
     start,
     wait_until,
 )
-from tests.helpers import run_sql
+from tests.helpers import run_sql, sql_session
 from tests.rollout_helpers import (
     IDS,
     demo_tree,
@@ -92,8 +92,9 @@ def test_kill_while_applying_then_resume_writes_no_client_twice(
         )
     args = ["--store", store_url, "--dir", str(desired)]
     assert cli("init", "--store", store_url).returncode == 0
-    victim = start(tmp_path, "rollout", "rollout", "--yes", "--force", "--reason", "t", *args)
-    reached = wait_until(lambda: count_run_clients(store_url) >= 20, victim.proc, 0.002)
+    with sql_session(store_url) as poll:  # one connection for every poll
+        victim = start(tmp_path, "rollout", "rollout", "--yes", "--force", "--reason", "t", *args)
+        reached = wait_until(lambda: count_run_clients(store_url, poll) >= 20, victim.proc, 0.002)
     assert reached, victim.err.read_text()
     victim.proc.send_signal(signal.SIGKILL)
     victim.wait()

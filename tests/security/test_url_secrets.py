@@ -22,9 +22,8 @@ import httpx
 import pytest
 
 from tests.cli.cli_helpers import EXAMPLE_IDS, copy_example
-from tests.helpers import add_clients, is_pg, run_sql
+from tests.helpers import add_clients, free_port, is_pg, run_sql
 from tests.web.conftest import TOKEN
-from tests.web.test_serve_cli import free_port
 
 SECRET = "S3CRETzq"  # a part of every password below, searched for in everything
 NORTHWIND = EXAMPLE_IDS["northwind-clinic"]

@@ -17,9 +17,10 @@ from bench.serving import serving
 from reconciler.errors import ReconcilerError
 from reconciler.web.app import ServeConfig, create_app
 from reconciler.web.security import MAX_FAILURES, RedactQuery, Throttle
+from tests.helpers import free_port
 from tests.web.conftest import DRIFTED, TOKEN, Fleet, csrf_from, drift_legacy
 from tests.web.test_revert import snapshot
-from tests.web.test_serve_cli import base_env, free_port
+from tests.web.test_serve_cli import base_env
 
 AUTH = {"authorization": f"Bearer {TOKEN}"}
 
