@@ -97,6 +97,7 @@ class DesiredCache:
         self._ready: dict[str, tuple[str, bytes | None, Entry | None]] = {}
         self.blobs: dict[str, str | None] = {}  # every client file read: path -> blob id
         self.keys: dict[str, str] = {}  # path -> "blob:deps" of outcomes the cache holds
+        self._deps: dict[str, str] = {}  # a JSON list of profile names -> their deps key
 
     @property
     def broken(self) -> bool:
@@ -194,8 +195,10 @@ class DesiredCache:
 
     def _valid(self, entry: Entry) -> Outcome | None:
         try:
-            profiles = orjson.loads(entry.profiles)
-            if entry.deps != self.deps(profiles):
+            deps = self._deps.get(entry.profiles)
+            if deps is None:  # the same few lists of profiles recur across a fleet
+                deps = self._deps[entry.profiles] = self.deps(orjson.loads(entry.profiles))
+            if entry.deps != deps:
                 return None
             return decode(entry.payload)
         except (ValueError, TypeError, KeyError) as exc:  # a row that decodes wrong: never trusted

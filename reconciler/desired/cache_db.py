@@ -10,17 +10,20 @@ match) makes it ignored: it is removed and rebuilt with one warning, never trust
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = "reconciler-desired-cache 3"
+CACHE_FORMAT = "reconciler-desired-cache 4"
 FILE_NAME = "desired.sqlite"
 BUSY_MS = 2000  # how long a writer waits for another process's write before skipping its own
 
@@ -39,7 +42,7 @@ CREATE TABLE IF NOT EXISTS stamps (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS verdicts (digest TEXT PRIMARY KEY, payload BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS insync (
-    scope TEXT NOT NULL, client_id TEXT NOT NULL, key TEXT NOT NULL,
+    scope TEXT NOT NULL, client_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY (scope, client_id)
 ) WITHOUT ROWID;
 """
@@ -63,6 +66,22 @@ class Entry:
 Stamp = tuple[int, int, int, int, str]
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _locked(method: F) -> F:
+    """One thread at a time on the connection: a fleet walk reads the next batch's entries in
+    a helper thread (desired/readahead.py) while the task's memo reads and writes its rows,
+    and each keeps its transactions whole."""
+
+    @functools.wraps(method)
+    def run(self: CacheFile, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
+
 def checksum(payload: bytes) -> str:
     return hashlib.blake2b(payload, digest_size=16).hexdigest()
 
@@ -76,6 +95,7 @@ class CacheFile:
         self._pending: list[tuple[str, str, str, str, str | None, int, bytes, str]] = []
         self._stamps: list[tuple[str, str, int, int, int, int, str]] = []
         self.closed = False
+        self._lock = threading.RLock()
         self._conn = self._open()
 
     def _open(self) -> sqlite3.Connection:
@@ -104,10 +124,12 @@ class CacheFile:
             raise CacheUnusable(f"written in another format ({found[0] if found else 'none'})")
         return conn
 
+    @_locked
     def close(self) -> None:
         self.closed = True
         self._conn.close()
 
+    @_locked
     def lookup_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Entry]:
         """Entries of these (path, blob) keys that exist with a matching checksum."""
         found: dict[tuple[str, str], Entry] = {}
@@ -129,6 +151,7 @@ class CacheFile:
             raise CacheUnusable(str(exc)) from None
         return found
 
+    @_locked
     def put(
         self,
         path: str,
@@ -143,9 +166,11 @@ class CacheFile:
             (path, blob, deps, profiles, client_id, int(ok), payload, checksum(payload))
         )
 
+    @_locked
     def put_stamp(self, tree: str, path: str, stamp: Stamp) -> None:
         self._stamps.append((tree, path, *stamp))
 
+    @_locked
     def flush(self) -> None:
         """Write what was put since the last flush, in one transaction; skipped (not failed)
         when another process holds the write lock longer than BUSY_MS."""
@@ -173,6 +198,7 @@ class CacheFile:
             raise CacheUnusable(str(exc)) from None
         log.debug("desired cache: %d entries, %d stamps written", len(entries), len(stamps))
 
+    @_locked
     def stamps(self, tree: str) -> dict[str, Stamp]:
         try:
             rows = self._conn.execute(
@@ -183,6 +209,7 @@ class CacheFile:
         except sqlite3.Error as exc:
             raise CacheUnusable(str(exc)) from None
 
+    @_locked
     def claimants(
         self, client_ids: Iterable[str], current: dict[str, str]
     ) -> tuple[set[str], set[str]]:
@@ -207,6 +234,7 @@ class CacheFile:
         unknown = {path for path, blob in current.items() if (path, blob) not in known}
         return chosen, unknown
 
+    @_locked
     def verdict(self, digest: str) -> bytes | None:
         try:
             row = self._conn.execute(
@@ -216,6 +244,7 @@ class CacheFile:
             raise CacheUnusable(str(exc)) from None
         return None if row is None else bytes(row[0])
 
+    @_locked
     def put_verdict(self, digest: str, payload: bytes) -> None:
         try:
             self._conn.execute(
@@ -226,33 +255,35 @@ class CacheFile:
         except sqlite3.Error as exc:
             raise CacheUnusable(str(exc)) from None
 
-    def insync_keys(self, scope: str, client_ids: Sequence[str]) -> dict[str, str]:
-        """The keys under which these clients were last planned unchanged."""
-        found: dict[str, str] = {}
+    @_locked
+    def insync_keys(self, scope: str, client_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """The key under which each of these clients was last remembered, and what was
+        remembered (the drift memo's class; empty for the plan memo's "unchanged")."""
+        found: dict[str, tuple[str, str]] = {}
         try:
             for start in range(0, len(client_ids), 500):
                 part = list(client_ids[start : start + 500])
                 marks = ", ".join("?" * len(part))
-                found.update(
-                    self._conn.execute(
-                        f"SELECT client_id, key FROM insync WHERE scope = ? "
-                        f"AND client_id IN ({marks})",
-                        [scope, *part],
-                    ).fetchall()
+                rows = self._conn.execute(
+                    f"SELECT client_id, key, value FROM insync WHERE scope = ? "
+                    f"AND client_id IN ({marks})",
+                    [scope, *part],
                 )
+                found.update((cid, (key, value)) for cid, key, value in rows)
         except sqlite3.Error as exc:
             raise CacheUnusable(str(exc)) from None
         return found
 
-    def put_insync(self, scope: str, rows: Sequence[tuple[str, str]]) -> None:
-        """Remember (client_id, key) pairs planned unchanged; skipped when the file is busy."""
+    @_locked
+    def put_insync(self, scope: str, rows: Sequence[tuple[str, str, str]]) -> None:
+        """Remember (client_id, key, value) rows; skipped when the file is busy."""
         if not rows:
             return
         try:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.executemany(
-                "INSERT OR REPLACE INTO insync (scope, client_id, key) VALUES (?, ?, ?)",
-                [(scope, cid, key) for cid, key in rows],
+                "INSERT OR REPLACE INTO insync (scope, client_id, key, value) VALUES (?, ?, ?, ?)",
+                [(scope, cid, key, value) for cid, key, value in rows],
             )
             self._conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
@@ -263,6 +294,7 @@ class CacheFile:
         except sqlite3.Error as exc:
             raise CacheUnusable(str(exc)) from None
 
+    @_locked
     def counts(self) -> dict[str, int]:
         try:
             return {

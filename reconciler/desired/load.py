@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from reconciler.desired.cache import (
@@ -22,6 +22,7 @@ from reconciler.desired.checks import (
     lookalike_clients,
 )
 from reconciler.desired.parallel import MIN_FILES, parallel_map
+from reconciler.desired.readahead import read_ahead
 from reconciler.desired.reader import Reader, no_gc
 from reconciler.desired.resolve import Layer, Resolver
 from reconciler.desired.rollout import check_wave_profiles
@@ -224,7 +225,7 @@ class DesiredStream:
         self._full = only is None
         return self._resolved(self.client_files(only), size or BATCH_SIZE)
 
-    def _resolved(self, files: list[str], size: int) -> Iterator[list[ClientDesired]]:
+    def _resolved(self, files: list[str], size: int) -> Generator[list[ClientDesired]]:
         for start in range(0, len(files), size):
             with no_gc():
                 yield self.resolve_files(files[start : start + size])
@@ -260,8 +261,10 @@ class DesiredStream:
         size = size or BATCH_SIZE
         if jobs > 1 and len(files) >= MIN_FILES and isinstance(self.source, WorkingTree):
             results = parallel_map(self, files, task, args, size, jobs)
-        else:
-            results = (task(self, batch, *args) for batch in self._resolved(files, size))
+        else:  # the next batch is read while the task works on this one
+            batches = self._resolved(files, size)
+            ahead = read_ahead(batches) if len(files) > size else batches
+            results = (task(self, batch, *args) for batch in ahead)
         for done, result in enumerate(results, start=1):
             if on_progress is not None:
                 on_progress(min(done * size, len(files)), len(files))

@@ -9,6 +9,7 @@ clear-text sensitive values; only plan, apply and drift resolve them to values (
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -60,7 +61,7 @@ def values_at(
     if not path:
         yield prefix, value
         return
-    if isinstance(value, Mapping) and path[0] in value and not is_secret_ref(value):
+    if is_mapping(value) and path[0] in value and not is_secret_ref(value):
         yield from values_at(value[path[0]], path[1:], (*prefix, path[0]))
 
 
@@ -153,15 +154,28 @@ def unresolved_error(lines: Sequence[str]) -> ReconcilerError:
     )
 
 
+# A secret file changed this close to being read may change again within its timestamps'
+# granularity: its stamp does not stand for its content (as for the desired cache's stamps).
+RACY_NS = 2_000_000_000
+
+
 class SecretResolver:
     """Resolves references against the environment and files under `directory` (the
-    desired-state directory on disk); a file is read once."""
+    desired-state directory on disk); a file is read once.
+
+    `sources` says, for each client whose references it resolved, where the values came from
+    without holding or hashing them: each file's path and what `fstat` said of it when read
+    (device, inode, size, mtime, ctime). None when a value has no such stamp (an environment
+    variable, a file changed within two seconds of being read): the plan and drift memos
+    (api/_memo.py) remember a resolved client only under the stamps of its secret files."""
 
     def __init__(self, directory: str, env: Mapping[str, str] | None = None) -> None:
         self.directory = Path(directory)
         self.env = os.environ if env is None else env
         self._files: dict[str, str | None] = {}
         self._file_errors: dict[str, str] = {}
+        self._stamps: dict[str, str | None] = {}  # file reference -> its stamp, if trusted
+        self.sources: dict[str, str | None] = {}  # client_id -> its secret files' stamps
 
     def value(self, ref: Mapping[str, JSON]) -> tuple[str | None, str]:
         """(the value, "") or (None, why not), never holding the value in the reason."""
@@ -181,8 +195,18 @@ class SecretResolver:
     def _file(self, name: str) -> tuple[str | None, str]:
         if name not in self._files:
             path = Path(name) if os.path.isabs(name) else self.directory / name
+            started = time.time_ns()
             try:
-                text = path.read_text(encoding="utf-8")
+                with path.open(encoding="utf-8") as handle:  # as read_text: universal newlines
+                    info = os.fstat(handle.fileno())
+                    text = handle.read()
+                changed = max(info.st_mtime_ns, info.st_ctime_ns)
+                self._stamps[name] = (
+                    f"{path}:{info.st_dev}:{info.st_ino}:{info.st_size}:"
+                    f"{info.st_mtime_ns}:{info.st_ctime_ns}"
+                    if started - changed > RACY_NS
+                    else None
+                )
                 text = text[:-1] if text.endswith("\n") else text
                 self._files[name] = text[:-1] if text.endswith("\r") else text
             except FileNotFoundError:
@@ -201,6 +225,7 @@ class SecretResolver:
     ) -> tuple[ClientDesired, list[str]]:
         """The client with every reference replaced by its value, and why any could not be."""
         problems: list[str] = []
+        sources: list[str | None] = []
         modules = dict(client.modules)
         changed = False
         for module_id, module in client.modules.items():
@@ -222,11 +247,21 @@ class SecretResolver:
                     problems.append(f"client {label}: module {module_id} setting {where}: {why}")
                     continue
                 settings = set_at(settings, path, value)
+                sources.append(self._source(ref))
             modules[module_id] = replace(module, settings=settings)
             changed = True
         if not changed or problems:
             return client, problems
+        known = None if None in sources else "\0".join(s for s in sources if s is not None)
+        self.sources[client.client_id] = known
         return replace(client, modules=modules), problems
+
+    def _source(self, ref: Mapping[str, JSON]) -> str | None:
+        """The stamp of a resolved reference's file; None for an environment variable."""
+        spec = ref.get("secret")
+        if isinstance(spec, Mapping) and isinstance(spec.get("file"), str):
+            return self._stamps.get(spec["file"])
+        return None
 
     def resolve_all(
         self, clients: Sequence[ClientDesired], catalog: Mapping[str, ModuleDef]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
+
+from reconciler.desired import secrets
 from reconciler.desired.secrets import SecretResolver
 from reconciler.model import ClientDesired, DesiredModule, deep_merge
 
@@ -56,3 +60,42 @@ def test_a_reference_replaces_as_a_whole_when_layers_merge() -> None:
         "password": {"secret": {"file": "f"}},
         "host": {"name": "x", "port": 1},
     }
+
+
+def test_sources_name_secret_files_by_their_stamps_never_their_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the plan and drift memos key a resolved client by (api/_memo.py)."""
+    monkeypatch.setattr(secrets, "RACY_NS", 0)
+    secret = tmp_path / "pw"
+    secret.write_text("hunter2-secret\n")
+    by_file = client(mail={"smtp": {"password": {"secret": {"file": "pw"}}}})
+
+    def sources(env: dict[str, str], desired: ClientDesired) -> dict[str, str | None]:
+        resolver = SecretResolver(str(tmp_path), env)
+        _, problems = resolver.resolve(desired, SENSITIVE)
+        assert problems == []
+        return resolver.sources
+
+    stamp = sources({}, by_file)["c1"]
+    assert stamp is not None
+    assert stamp.startswith(f"{secret}:")
+    assert "hunter2" not in stamp
+    assert sources({}, by_file) == {"c1": stamp}  # the same file, the same stamp
+    secret.write_text("rotated-secret\n")  # as long, another value: another stamp
+    info = secret.stat()
+    os.utime(secret, ns=(info.st_atime_ns, info.st_mtime_ns - 10**9))  # not the same tick
+    assert sources({}, by_file)["c1"] not in (None, stamp)
+    # An environment variable has no stamp, nor does a file changed just before it was read:
+    # such a client is not remembered.
+    by_env = client(api={"keys": {"token": {"secret": {"env": "TOKEN"}}}})
+    assert sources({"TOKEN": "t"}, by_env) == {"c1": None}
+    both = client(
+        mail={"smtp": {"password": {"secret": {"file": "pw"}}}},
+        api={"keys": {"token": {"secret": {"env": "TOKEN"}}}},
+    )
+    assert sources({"TOKEN": "t"}, both) == {"c1": None}
+    monkeypatch.setattr(secrets, "RACY_NS", 10**18)
+    assert sources({}, by_file) == {"c1": None}
+    # A client without references is resolved as it is, and not listed.
+    assert sources({}, client(mail={"smtp": {"host": "h"}})) == {}
