@@ -261,10 +261,9 @@ class DesiredStream:
         size = size or BATCH_SIZE
         if jobs > 1 and len(files) >= MIN_FILES and isinstance(self.source, WorkingTree):
             results = parallel_map(self, files, task, args, size, jobs)
-        else:  # the next batch is read while the task works on this one
-            batches = self._resolved(files, size)
-            ahead = read_ahead(batches) if len(files) > size else batches
-            results = (task(self, batch, *args) for batch in ahead)
+        else:  # warm: the next batch is read from the cache while the task works on this one
+            warm = self.cache.warm if self.cache is not None else lambda: False
+            results = (task(self, b, *args) for b in read_ahead(self._resolved(files, size), warm))
         for done, result in enumerate(results, start=1):
             if on_progress is not None:
                 on_progress(min(done * size, len(files)), len(files))

@@ -1,10 +1,13 @@
 """One batch read ahead (issue 15): while a fleet walk's task works on one batch of clients,
-a helper thread parses, checks and resolves the next one (or, warm, reads it from the cache).
+a helper thread reads the next one from the desired-state cache.
 
-Tasks spend much of their time waiting for the database (plan and drift read live rows and
-fingerprints), and the cyclic work of reading the desired side needs the interpreter only
-then: on a warm dashboard's first classification the two overlap instead of adding up. The
-batches come out in order, at most one is held ahead, errors are raised where the caller
+A warm walk's tasks spend much of their time waiting for the database (plan and drift read
+live fingerprints and rows) while reading the next batch from the cache needs the interpreter:
+on a warm dashboard's first classification the two overlap instead of adding up. Parsing YAML
+holds the interpreter as the tasks' diffs do, and a thread that makes system calls while
+another computes waits for the interpreter at each of them: so the rest is read ahead only
+when `when()`, asked once the first batch is read, says so (it came from the cache).
+Batches come out in order, at most one is held ahead, errors are raised where the caller
 iterates, and the thread is finished (its generator closed) before the iterator is, whether
 it is exhausted or abandoned: nothing reads the tree once the walk is over.
 """
@@ -14,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TypeVar, cast
 
 T = TypeVar("T")
@@ -22,8 +25,22 @@ T = TypeVar("T")
 _END = object()
 
 
-def read_ahead(batches: Generator[T, None, None]) -> Generator[T, None, None]:
-    """The items of `batches`, each computed in a helper thread while the previous one is used."""
+def read_ahead(
+    batches: Generator[T, None, None], when: Callable[[], bool] = lambda: True
+) -> Generator[T, None, None]:
+    """The items of `batches`; after the first, each computed in a helper thread while the
+    previous one is used, if `when()` (asked after the first) says so."""
+    try:
+        first = next(batches)
+    except StopIteration:
+        return
+    if not when():
+        try:
+            yield first
+            yield from batches
+        finally:
+            batches.close()
+        return
     slot: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(maxsize=1)
     stop = threading.Event()
 
@@ -42,6 +59,7 @@ def read_ahead(batches: Generator[T, None, None]) -> Generator[T, None, None]:
     thread = threading.Thread(target=produce, name="reconciler-read-ahead", daemon=True)
     thread.start()
     try:
+        yield first
         while True:
             item, error = slot.get()
             if error is not None:

@@ -78,3 +78,30 @@ def test_a_caller_that_stops_early_leaves_nothing_running() -> None:
     items.close()  # the caller's loop ended (break, an error in its body)
     assert closed.is_set()  # the source's own cleanup ran before close() returned
     assert set(threading.enumerate()) <= before
+
+
+def test_without_when_the_items_are_read_in_the_callers_thread() -> None:
+    threads: set[threading.Thread] = set()
+    closed = threading.Event()
+
+    def source() -> Generator[int]:
+        try:
+            for n in range(3):
+                threads.add(threading.current_thread())
+                yield n
+        finally:
+            closed.set()
+
+    asked: list[int] = []
+
+    def cold() -> bool:  # asked once, after the first item (a cold cache: parse in place)
+        asked.append(len(threads))
+        return False
+
+    items = read_ahead(source(), cold)
+    assert [next(items), next(items)] == [0, 1]
+    assert asked == [1]
+    assert threads == {threading.current_thread()}
+    items.close()
+    assert closed.is_set()
+    assert list(read_ahead(source(), cold)) == [0, 1, 2]
