@@ -32,6 +32,10 @@ PLAINTEXT = (
 )
 
 
+# Values that hold no reference and nothing to walk (a tuple is not walked either).
+_SCALARS = frozenset({str, int, float, bool, type(None), tuple})
+
+
 def _plain(path: Path_) -> tuple[str, ...]:
     """The schema path of a value path: list indices dropped (a path through a list applies
     to each of its items, as masking does)."""
@@ -40,14 +44,25 @@ def _plain(path: Path_) -> tuple[str, ...]:
 
 def refs_in(value: JSON, prefix: Path_ = ()) -> Iterator[tuple[Path_, Mapping[str, JSON]]]:
     """Every secret reference inside `value`, with its path."""
+    found: list[tuple[Path_, Mapping[str, JSON]]] = []
+    _refs(value, prefix, found)
+    return iter(found)
+
+
+def _refs(value: JSON, prefix: Path_, found: list[tuple[Path_, Mapping[str, JSON]]]) -> None:
+    """refs_in into a list: plain calls, and none for the scalars that most values are."""
     if is_secret_ref(value):
-        yield prefix, value
+        found.append((prefix, value))
     elif is_mapping(value):
         for key, item in value.items():
-            yield from refs_in(item, (*prefix, str(key)))
+            kind = type(item)
+            if kind is dict or kind is list or kind not in _SCALARS:
+                _refs(item, (*prefix, str(key)), found)
     elif type(value) is list:
         for i, item in enumerate(value):
-            yield from refs_in(item, (*prefix, i))
+            kind = type(item)
+            if kind is dict or kind is list or kind not in _SCALARS:
+                _refs(item, (*prefix, i), found)
 
 
 def values_at(
@@ -73,12 +88,16 @@ def ref_paths(settings: JSON, sensitive: Collection[tuple[str, ...]]) -> list[Pa
 
 
 def settings_findings(
-    settings: JSON, sensitive: Collection[tuple[str, ...]]
+    settings: JSON,
+    sensitive: Collection[tuple[str, ...]],
+    refs: list[tuple[Path_, Mapping[str, JSON]]] | None = None,
 ) -> tuple[list[Finding], list[Finding]]:
     """(errors, clear-text values) of one layer's settings of a module: references where the
-    setting is not sensitive, and sensitive settings given as a value."""
+    setting is not sensitive, and sensitive settings given as a value. `refs`: the settings'
+    `refs_in`, when the caller has them."""
+    found = list(refs_in(settings)) if refs is None else refs
     errors: list[Finding] = [
-        (path, NOT_SENSITIVE) for path, _ in refs_in(settings) if _plain(path) not in sensitive
+        (path, NOT_SENSITIVE) for path, _ in found if _plain(path) not in sensitive
     ]
     plaintext: list[Finding] = [
         (path, PLAINTEXT)
@@ -116,12 +135,14 @@ def _secret_findings(
     sensitive: Collection[tuple[str, ...]],
     plaintext: str,
 ) -> list[Problem]:
-    errors, clear = settings_findings(settings, sensitive)
+    refs = list(refs_in(settings))  # one walk for both the misplaced and the checked ones
+    if not refs and not sensitive:
+        return []
+    errors, clear = settings_findings(settings, sensitive, refs)
     problems = [yf.problem((*at, *path), reason) for path, reason in errors]
-    for path in ref_paths(settings, sensitive):
-        ref: JSON = settings
-        for part in path:
-            ref = ref[part]
+    for path, ref in refs:
+        if not sensitive or _plain(path) not in sensitive:
+            continue  # as ref_paths: only the references at sensitive places
         for inner, key, reason in secret_ref_validator().findings(ref):
             problems.append(yf.problem((*at, *path, *inner), reason, key=key))
     warn = plaintext != "forbid"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping, Sequence
 
 from reconciler.model import JSON, NO_RENAMES, OVERRIDE_COLUMNS, ClientLive, Renames, is_mapping
-from reconciler.plan.model import ABSENT, Change, ChangeKind
+from reconciler.plan.model import ABSENT, Change, ChangeKind, new_change
 from reconciler.plan.target import module_states
 
 # The store sets of a change, shared (frozensets are immutable).
@@ -32,6 +32,9 @@ def _collect(
     """json_paths into a list (a recursion of plain calls: no generator per level)."""
     if old == new:
         return
+    if (old is ABSENT or (type(old) is dict and not old)) and type(new) is dict and new:
+        _added(new, path, found)  # a key or module new on this side (all of an adoption)
+        return
     old_is_map = is_mapping(old)
     new_is_map = is_mapping(new)
     if (
@@ -47,6 +50,20 @@ def _collect(
             found.append((path, old, new))
         return
     found.append((path, old, new))
+
+
+def _added(
+    new: Mapping[str, JSON], path: tuple[str, ...], found: list[tuple[tuple[str, ...], JSON, JSON]]
+) -> None:
+    """`_collect(ABSENT, new, path, found)` for a non-empty mapping `new`: each leaf added."""
+    for key in sorted(new, key=str):
+        item, at = new[key], (*path, str(key))
+        if type(item) is dict and item:
+            _added(item, at, found)
+        elif is_mapping(item) and item:
+            _collect(ABSENT, item, at, found)
+        else:  # a scalar, a list or an empty mapping: one leaf
+            found.append((at, ABSENT, item))
 
 
 def is_sensitive(path: tuple[str, ...], sensitive_paths: Collection[tuple[str, ...]]) -> bool:
@@ -123,18 +140,9 @@ def diff_client(
         secret = sensitive.get(module, ())
         kind = ChangeKind.ADOPT if adopt else ChangeKind.SETTING
         for path, old, new in json_paths(old_settings, new_row.settings):
+            flag = is_sensitive(path, secret) if secret else False
             changes.append(
-                Change(
-                    client_id=cid,
-                    module=module,
-                    kind=kind,
-                    path=path,
-                    old=old,
-                    new=new,
-                    stores=REGISTRY,
-                    informational=informational,
-                    sensitive=is_sensitive(path, secret) if secret else False,
-                )
+                new_change(cid, module, kind, path, old, new, REGISTRY, informational, flag)
             )
     changes.extend(_override_changes(live, target, informational))
     return changes

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +91,39 @@ class Change:
             "informational": self.informational,
             "sensitive": self.sensitive,
         }
+
+
+# Each field's slot, set directly: what `Change(...)` does through object.__setattr__ per
+# field (the frozen class's way), at half the cost; a 10,000-client adoption diff makes
+# 340,000 changes.
+_SLOTS = tuple(Change.__dict__[f.name].__set__ for f in fields(Change))
+
+
+def new_change(
+    client_id: str,
+    module: str | None,
+    kind: ChangeKind,
+    path: tuple[str, ...],
+    old: JSON,
+    new: JSON,
+    stores: frozenset[str],
+    informational: bool,
+    sensitive: bool,
+) -> Change:
+    """`Change(...)` with every field given, in field order (tests/plan/test_build.py checks
+    both give equal changes)."""
+    change = object.__new__(Change)
+    slot = _SLOTS  # unrolled: a loop over the nine would cost half the gain
+    slot[0](change, client_id)
+    slot[1](change, module)
+    slot[2](change, kind)
+    slot[3](change, path)
+    slot[4](change, old)
+    slot[5](change, new)
+    slot[6](change, stores)
+    slot[7](change, informational)
+    slot[8](change, sensitive)
+    return change
 
 
 def _plain(value: JSON) -> bool:

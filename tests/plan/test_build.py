@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.model import ClientDesired, ClientLive, DesiredModule, LegacyRow, RegistryModule
 from reconciler.plan.build import plan_client
-from reconciler.plan.model import ABSENT, summarize
+from reconciler.plan.diff import REGISTRY
+from reconciler.plan.model import ABSENT, Change, ChangeKind, new_change, summarize
 from reconciler.plan.target import build_target
 
 DEFAULTS = ("analytics", "automation", "integrations", "support")
@@ -236,3 +241,25 @@ def test_adoption_is_one_change_per_module_with_its_version_and_settings() -> No
     assert p.target.legacy == live.legacy
     counts = summarize([p], 0)
     assert (counts.adopted, counts.enabled, counts.updated, counts.disabled) == (1, 0, 0, 0)
+
+
+def test_new_change_is_change_with_every_field_given_in_field_order() -> None:
+    """plan/model.py's fast constructor (diff's hot loop) sets each field by its slot."""
+    names = [f.name for f in dataclasses.fields(Change)]
+    assert list(inspect.signature(new_change).parameters) == names
+    values = [
+        "c1",
+        "forms",
+        ChangeKind.SETTING,
+        ("a", "b"),
+        ABSENT,
+        {"x": [1]},
+        REGISTRY,
+        True,
+        True,
+    ]
+    fast, slow = new_change(*values), Change(**dict(zip(names, values, strict=True)))
+    assert fast == slow
+    assert [getattr(fast, n) for n in names] == values
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.old = 1  # type: ignore[misc]
