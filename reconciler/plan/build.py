@@ -16,7 +16,7 @@ from reconciler.model import (
 )
 from reconciler.plan.diff import diff_client
 from reconciler.plan.model import Change, ChangeKind, ClientPlan
-from reconciler.plan.target import build_target
+from reconciler.plan.target import build_target, module_states
 
 
 def sensitive_paths(catalog: Mapping[str, ModuleDef]) -> dict[str, Collection[tuple[str, ...]]]:
@@ -36,27 +36,36 @@ def plan_client(
     `adopt_only`: only the registry rows of modules it adopts from the legacy list and the
     renames of legacy entries, nothing else (issue 13: unify the stores first, with no
     behaviour change). `renames`: old module id -> new id, from the catalog's `replaces`."""
-    target = build_target(desired, live, legacy_defaults, renames=renames)
+    states = module_states(live, legacy_defaults, renames)  # for the target and the diff
+    target = build_target(desired, live, legacy_defaults, renames=renames, live_states=states)
     changes = (
         []
         if target == live
-        else diff_client(live, target, legacy_defaults, sensitive, renames=renames)
+        else diff_client(live, target, legacy_defaults, sensitive, renames=renames, before=states)
     )
     if adopt_only:
         target, changes = _adoption(live, target, changes)
     elif _has_preserve(desired):
         preview = build_target(
-            desired, live, legacy_defaults, preview_preserved=True, renames=renames
+            desired,
+            live,
+            legacy_defaults,
+            preview_preserved=True,
+            renames=renames,
+            live_states=states,
         )
         if preview != target:
             written = {(c.module, c.kind, c.path) for c in changes}
-            changes.extend(
-                c
-                for c in diff_client(
-                    live, preview, legacy_defaults, sensitive, informational=True, renames=renames
-                )
-                if (c.module, c.kind, c.path) not in written
+            informational = diff_client(
+                live,
+                preview,
+                legacy_defaults,
+                sensitive,
+                informational=True,
+                renames=renames,
+                before=states,
             )
+            changes.extend(c for c in informational if (c.module, c.kind, c.path) not in written)
     return ClientPlan.build(
         changes,
         client_id=desired.client_id,

@@ -10,6 +10,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 
 from reconciler.model import JSON, NO_RENAMES, OVERRIDE_COLUMNS, ClientLive, Renames, is_mapping
 from reconciler.plan.model import ABSENT, Change, ChangeKind, new_change
+from reconciler.plan.strategies import ModuleState
 from reconciler.plan.target import module_states
 
 # The store sets of a change, shared (frozensets are immutable).
@@ -80,13 +81,16 @@ def diff_client(
     *,
     informational: bool = False,
     renames: Renames = NO_RENAMES,
+    before: Mapping[str, ModuleState] | None = None,
 ) -> list[Change]:
     """Every difference between `live` and `target` as Changes (unsorted). With `renames`,
     modules are compared as the legacy list reads (old ids as the new modules), and an old id
-    the target writes as its new id is one RENAME change (issue 13)."""
+    the target writes as its new id is one RENAME change (issue 13). `before`:
+    `module_states(live, legacy_defaults, renames)`, when the caller has it."""
     cid = live.client_id
     changes: list[Change] = list(_renames(live, target, legacy_defaults, renames, informational))
-    before = module_states(live, legacy_defaults, renames)
+    if before is None:
+        before = module_states(live, legacy_defaults, renames)
     after = module_states(target, legacy_defaults, renames)
     listed_before = set(live.legacy_modules(legacy_defaults, renames))
     listed_after = set(target.legacy_modules(legacy_defaults, renames))
