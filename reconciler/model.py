@@ -80,6 +80,9 @@ def deep_merge(base: Mapping[str, JSON], over: Mapping[str, JSON]) -> dict[str, 
     """A new dict: `over` deep-merged onto `base`; dicts merge, lists/scalars replace (SPEC §3).
     A secret reference replaces as a whole, like a scalar (it stands for one value)."""
     merged = dict(base)
+    if not merged:  # nothing to merge into (a module's first layer): `over`'s items as they are
+        merged.update(over)
+        return merged
     for key, value in over.items():
         current = merged.get(key)
         if (

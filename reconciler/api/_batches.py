@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from reconciler.api._memo import InSync
 from reconciler.desired.load import DesiredStream
 from reconciler.desired.secrets import SecretResolver, directory_of
+from reconciler.desired.shown import ShownPaths
 from reconciler.live.engine import make_engine
 from reconciler.live.fingerprints import live_fingerprints
 from reconciler.live.state import read_live
@@ -21,7 +23,7 @@ from reconciler.plan.select import parse_shard
 from reconciler.plan.violation import Violation
 
 if TYPE_CHECKING:
-    from reconciler.plan.drift import ClientDrift
+    from reconciler.plan.drift import ClientDrift, DriftClass
 
 log = logging.getLogger(__name__)
 
@@ -117,13 +119,13 @@ def _plan(
         return [], 0, [], unresolved, []
     memo = InSync.of(stream.cache, f"plan adopt_only={adopt_only}")
     keys: dict[str, str] = {}
-    known: dict[str, bytes | None] = {}
+    known: dict[str, str] = {}
     remembered: list[ClientPlan] = []
     with make_engine(store_url).connect() as conn:
         if memo is not None:
             fingerprints = live_fingerprints(conn, [c.client_id for c in chosen]) or {}
             keys = memo.keys(chosen, {c.client_id: c for c in originals}, fingerprints, sources)
-            known = memo.known(keys)
+            known = memo.found(keys)
             found = memo.plans(known, chosen)
             if found is None:  # a body that does not decode: the cache is broken
                 known = {}
@@ -167,42 +169,53 @@ def drift(
     store_url: str,
     client_ids: Sequence[str],
     shard: str | None,
+    shown: ShownPaths,
 ) -> tuple[list[ClientDrift], list[str]]:
-    """`drift`: the drift class of each client of a batch, and the secret references that
-    cannot be resolved (then nothing is classified). Clients found in sync before under the
-    same desired key, live fingerprint and last run are in sync again (the memo, PostgreSQL,
-    not with a history key: decrypting history is part of the comparison)."""
+    """`drift`: the drift class of each client of a batch (files as `shown`), and the secret
+    references that cannot be resolved (then nothing is classified). A client classified
+    before under the same desired key, live fingerprint and last run (and secret file stamps)
+    has the same classes and pending count again, unless it was drifted (the memo,
+    PostgreSQL, not with a history key: decrypting history is part of the comparison)."""
     from reconciler.apply.history import last_applied, last_runs  # drift's own: run history
     from reconciler.apply.sealing import history_key
-    from reconciler.plan.drift import classify
+    from reconciler.plan.drift import DriftClass, classify
 
     originals = select(batch, client_ids, shard)
-    chosen, unresolved, sources = resolved(stream, originals)
+    chosen, unresolved, secrets = resolved(stream, originals)
     ids = [c.client_id for c in chosen]
     if not ids or unresolved:
         return [], unresolved
     memo = InSync.of(stream.cache, "drift") if history_key() is None else None
     keys: dict[str, str] = {}
     runs: dict[str, int] = {}
-    known: Mapping[str, bytes | None] = {}
+    known: dict[str, ClientDrift] = {}
     with make_engine(store_url).connect() as conn:
         fingerprints = live_fingerprints(conn, ids) if memo is not None else None
         if memo is not None and fingerprints is not None:
             runs = last_runs(conn, ids)
             states = {cid: f"{fp}:{runs.get(cid)}" for cid, fp in fingerprints.items()}
-            keys = memo.keys(chosen, {c.client_id: c for c in originals}, states, sources)
-            known = memo.known(keys)
+            keys = memo.keys(chosen, {c.client_id: c for c in originals}, states, secrets)
+            values = memo.found(keys)
+            read = _Remembered()
+            for c in chosen:
+                value = values.get(c.client_id)
+                again = None if value is None else read(c, runs.get(c.client_id), value, shown)
+                if again is not None:
+                    known[c.client_id] = again
         rest = [cid for cid in ids if cid not in known]
-        lives = read_live(conn, rest)
-        lasts = last_applied(conn, rest, lives=lives)
+        lives = read_live(conn, rest) if rest else {}
+        lasts = last_applied(conn, rest, lives=lives) if rest else {}
+    log.debug("drift batch: %d clients, %d answered by the memo", len(ids), len(known))
+    if not rest:
+        return [known[cid] for cid in ids], []
     sensitive = sensitive_paths(stream.catalog)
     renames = rename_map(stream.catalog.values())
-    log.debug("drift batch: %d clients, %d in sync by the memo", len(ids), len(known))
-    found: list[ClientDrift] = []
-    in_sync: list[str] = []
+    results: list[ClientDrift] = []
+    remembered: dict[str, str] = {}
+    check = _Remembered()
     for c in chosen:
         if c.client_id in known:
-            found.append(_in_sync(c, runs[c.client_id]))
+            results.append(known[c.client_id])
             continue
         result = classify(
             c,
@@ -212,21 +225,53 @@ def drift(
             sensitive=sensitive,
             renames=renames,
         )
-        found.append(result)
-        if result.last_run is not None and result == _in_sync(c, result.last_run):
-            in_sync.append(c.client_id)
+        results.append(replace(result, file=shown(result.file)) if shown.prefix else result)
+        if c.client_id in keys and DriftClass.DRIFTED not in result.classes:
+            value = f"{','.join(sorted(result.classes))}:{result.pending_changes}"
+            if check(c, runs.get(c.client_id), value, None) == result:  # reads back exactly
+                remembered[c.client_id] = value
     if memo is not None:
-        memo.record(keys, in_sync)
-    return found, []
+        memo.remember(keys, remembered)
+    return results, []
 
 
-def _in_sync(client: ClientDesired, last_run: int) -> ClientDrift:
-    from reconciler.plan.drift import ClientDrift, DriftClass
+class _Remembered:
+    """What the drift memo keeps of a classification that is not drifted (so it has no drift
+    details) is its classes and pending count, e.g. `never_applied:0`, `pending:3`; this
+    reads such a value back into the classification (each distinct value parsed once)."""
 
-    return ClientDrift(
-        client_id=client.client_id,
-        name=client.name,
-        file=client.file,
-        classes=frozenset({DriftClass.IN_SYNC}),
-        last_run=last_run,
-    )
+    def __init__(self) -> None:
+        self._parsed: dict[str, tuple[frozenset[DriftClass], int] | None] = {}
+
+    def __call__(
+        self, client: ClientDesired, last_run: int | None, value: str, shown: ShownPaths | None
+    ) -> ClientDrift | None:
+        """The classification `value` stands for; None for a value that does not read back
+        (then the client is classified)."""
+        from reconciler.plan.drift import ClientDrift
+
+        if value not in self._parsed:
+            self._parsed[value] = _parse(value)
+        parsed = self._parsed[value]
+        if parsed is None:
+            return None
+        return ClientDrift(
+            client_id=client.client_id,
+            name=client.name,
+            file=client.file if shown is None else shown(client.file),
+            classes=parsed[0],
+            last_run=last_run,
+            pending_changes=parsed[1],
+        )
+
+
+def _parse(value: str) -> tuple[frozenset[DriftClass], int] | None:
+    from reconciler.plan.drift import DriftClass
+
+    names, _, pending = value.rpartition(":")
+    try:
+        classes = frozenset(DriftClass(c) for c in names.split(","))
+        count = int(pending)
+    except ValueError:
+        return None
+    return None if DriftClass.DRIFTED in classes else (classes, count)

@@ -1,17 +1,18 @@
-"""Clients a plan found unchanged or with informational changes only, remembered with
-everything that made them so (issue 15).
+"""Clients a plan found unchanged or with informational changes only, or drift classified,
+remembered with everything that made them so (issue 15).
 
 A client's key joins its desired file's cache key (blob id and dependency key: settings,
 catalog, profiles, code) with its live fingerprint (an md5 of its rows, computed by
 PostgreSQL) and, for a client whose secret references were resolved from files, those files'
-stamps (never their values nor a hash of them). When the next plan finds the same key, the
-client is unchanged again (or shows the same informational changes: `preserve`'s "shown,
-never written") without its rows being read, decoded and diffed: the plan is a function of
-exactly those inputs. Never remembered: a plan that writes (apply needs the live and target
-states it holds), one with a sensitive change (the live value would be stored), and a client
-whose references read an environment variable or a file changed within 2 s. SQLite computes
-no fingerprints: no memo there. Kept in the desired-state cache file; `--no-cache` turns it
-off with the rest.
+stamps (SecretResolver.sources; never their values nor a hash of them). When the next plan
+finds the same key, the client is unchanged again (or shows the same informational changes:
+`preserve`'s "shown, never written") without its rows being read, decoded and diffed: the plan
+is a function of exactly those inputs. Never remembered: a plan that writes (apply needs the
+live and target states it holds), one with a sensitive change (the live value would be
+stored), and a client whose references read an environment variable or a file changed within
+2 s. Drift remembers each client's classes and pending count beside the key (what `classify`
+gave, unless drifted: drift details are computed afresh). SQLite computes no fingerprints: no
+memo there. Kept in the desired-state cache file; `--no-cache` turns it off with the rest.
 """
 
 from __future__ import annotations
@@ -77,18 +78,18 @@ class InSync:
             keys[client.client_id] = hashlib.sha1(f"{entry}|{live}".encode()).hexdigest()
         return keys
 
-    def known(self, keys: Mapping[str, str]) -> dict[str, bytes | None]:
-        """The clients planned before under the same key, each with the body of that plan
-        (None: unchanged)."""
+    def found(self, keys: Mapping[str, str]) -> dict[str, str]:
+        """The clients remembered before under the same key, and what was remembered (the
+        plan memo: "" for unchanged, else a plan's body; the drift memo: a classification)."""
+        if self.cache.broken:
+            return {}
         try:
             stored = self.cache.file.insync_keys(self.scope, sorted(keys))
         except CacheUnusable as exc:
             self.cache._break(exc)
             return {}
         return {
-            cid: found[1]
-            for cid, key in keys.items()
-            if (found := stored.get(cid)) is not None and found[0] == key
+            cid: row[1] for cid, key in keys.items() if (row := stored.get(cid)) and row[0] == key
         }
 
     def record(
@@ -96,29 +97,32 @@ class InSync:
     ) -> None:
         """Remember the clients planned unchanged, and the plans of `plans` that only show
         informational changes."""
-        if self.cache.broken:
-            return
-        rows: list[tuple[str, str, bytes | None]] = [
-            (cid, keys[cid], None) for cid in unchanged if cid in keys
-        ]
+        values = dict.fromkeys(unchanged, "")
         for plan in plans:
             body = encode_plan(plan) if plan.client_id in keys else None
             if body is not None:
-                rows.append((plan.client_id, keys[plan.client_id], body))
+                values[plan.client_id] = body
+        self.remember(keys, values)
+
+    def remember(self, keys: Mapping[str, str], values: Mapping[str, str]) -> None:
+        """Remember each client's value under its key (clients without a key are not)."""
+        if self.cache.broken:
+            return
+        rows = [(cid, keys[cid], value) for cid, value in values.items() if cid in keys]
         try:
             self.cache.file.put_insync(self.scope, rows)
         except CacheUnusable as exc:
             self.cache._break(exc)
 
     def plans(
-        self, known: Mapping[str, bytes | None], clients: Sequence[ClientDesired]
+        self, known: Mapping[str, str], clients: Sequence[ClientDesired]
     ) -> list[ClientPlan] | None:
         """The remembered informational plans of `clients` (those `known` holds a body for);
         None when one does not decode (the cache is then broken: plan them all again)."""
         found: list[ClientPlan] = []
         for client in clients:
             body = known.get(client.client_id)
-            if body is None:
+            if not body:
                 continue
             plan = decode_plan(body, client)
             if plan is None:
@@ -128,7 +132,7 @@ class InSync:
         return found
 
 
-def encode_plan(plan: ClientPlan) -> bytes | None:
+def encode_plan(plan: ClientPlan) -> str | None:
     """What is remembered of a plan that only shows informational changes: its live
     fingerprint and changes, checksummed; None for a plan that writes or shows a sensitive
     value, or whose values JSON cannot carry back exactly."""
@@ -146,15 +150,18 @@ def encode_plan(plan: ClientPlan) -> bytes | None:
         for c in plan.changes
     ]
     payload = exact_json([plan.live_fingerprint, changes])
-    return None if payload is None else checksum(payload).encode() + payload
+    return None if payload is None else checksum(payload) + payload.decode()
 
 
-def decode_plan(body: bytes, client: ClientDesired) -> ClientPlan | None:
+def decode_plan(body: str, client: ClientDesired) -> ClientPlan | None:
     """The plan `encode_plan` remembered, for `client` as the tree names it now; None when
     the body does not match its checksum."""
-    if not isinstance(body, bytes) or checksum(body[32:]).encode() != body[:32]:
+    if not isinstance(body, str):
         return None
-    fingerprint, changes = orjson.loads(body[32:])
+    payload = body[32:].encode()
+    if checksum(payload) != body[:32]:
+        return None
+    fingerprint, changes = orjson.loads(payload)
     return ClientPlan(
         client_id=client.client_id,
         name=client.name,

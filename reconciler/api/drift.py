@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from reconciler.api import _batches
+from reconciler.api import _batches, heap
 from reconciler.api._fleet import Progress, walk_in_store
 from reconciler.api.apply import apply
 from reconciler.api.notify import notify_drift
@@ -49,6 +48,7 @@ def drift(
         ValidationFailed, ReconcilerError: as for `plan`.
     """
     clients: list[ClientDrift] = []
+    shown = ShownPaths(desired_dir)  # files relative to the cwd (issue 16)
     fleet = walk_in_store(
         store_url,
         desired_dir,
@@ -58,19 +58,18 @@ def drift(
         shard=shard,
         jobs=jobs,
         on_progress=on_progress,
+        extra=(shown,),
     )
     unresolved: list[str] = []
-    with fleet as (stream, batches):
+    with fleet as (stream, batches), heap.kept() as keep:
         for batch, missing in batches:
             clients.extend(batch)
             unresolved.extend(missing)
+            keep()  # the batch read: not traversed again by every later gc pass
         commit = stream.source.commit
     if unresolved:
         raise unresolved_error(unresolved)
     clients.sort(key=lambda c: c.client_id)
-    shown = ShownPaths(desired_dir)  # files relative to the cwd (issue 16)
-    if shown.prefix:
-        clients = [dataclasses.replace(c, file=shown(c.file)) for c in clients]
     report = DriftReport(
         clients=tuple(clients), store=display_url(store_url), desired_commit=commit
     )

@@ -25,7 +25,7 @@ from reconciler.apply.sealing import (
 )
 from reconciler.errors import BadInput, RunNotFound
 from reconciler.live.bulk import insert_rows
-from reconciler.live.ids import db_client_id, keyed
+from reconciler.live.ids import batches, db_client_id, keyed
 from reconciler.live.stats import keyed_reads
 from reconciler.live.tables import reconciler_run_clients, reconciler_runs
 from reconciler.model import JSON, ClientLive
@@ -282,12 +282,17 @@ def last_runs(conn: Connection, client_ids: Collection[str]) -> dict[str, int]:
     """Each client's most recent run that recorded a write for it (drift's memo key: a run's
     after-state never changes once recorded)."""
     rc = reconciler_run_clients
-    query = (
-        select(rc.c.client_id, func.max(rc.c.run_id))
-        .where(rc.c.client_id.in_(list(client_ids)))
-        .group_by(rc.c.client_id)
-    )
-    return {str(cid): int(run) for cid, run in conn.execute(query)}
+    wanted = [db_client_id(conn.dialect.name, c) for c in client_ids]
+    found: dict[str, int] = {}
+    with keyed_reads(conn):
+        for batch in batches(wanted):  # one array parameter per statement (ids.keyed)
+            query = (
+                select(rc.c.client_id, func.max(rc.c.run_id))
+                .where(keyed(rc.c.client_id, batch, conn))
+                .group_by(rc.c.client_id)
+            )
+            found.update((str(cid), int(run)) for cid, run in conn.execute(query))
+    return found
 
 
 def last_applied(

@@ -17,10 +17,11 @@ def cache_cmd() -> None:
     module definitions, the profiles it uses, this version's code and schemas). A warm run
     reads only files that changed; the cache never answers for other inputs.
 
-    On PostgreSQL, `plan` and `drift` also remember the clients they found unchanged (in
-    sync), keyed by the client's cache key and an md5 of its live rows computed by the
-    database (and for drift its last run): while neither changes, the next run skips reading
-    and diffing them. Clients with resolved secret references are never remembered.
+    On PostgreSQL, `plan` and `drift` also remember the clients they found unchanged (for
+    drift, each client's classes unless drifted), keyed by the client's cache key and an md5
+    of its live rows computed by the database (and for drift its last run): while neither
+    changes, the next run skips reading and diffing them. Clients with resolved secret
+    references are remembered only when every value comes from a file (keyed by its stamp).
 
     It lives in `.reconciler-cache/` beside the desired-state directory (git ignores it), or
     in RECONCILER_CACHE_DIR; if neither can be written, under $XDG_CACHE_HOME. A damaged or

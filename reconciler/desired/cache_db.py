@@ -20,7 +20,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = "reconciler-desired-cache 4"
+CACHE_FORMAT = "reconciler-desired-cache 5"
 FILE_NAME = "desired.sqlite"
 BUSY_MS = 2000  # how long a writer waits for another process's write before skipping its own
 
@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS stamps (
 CREATE TABLE IF NOT EXISTS verdicts (digest TEXT PRIMARY KEY, payload BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots (key TEXT PRIMARY KEY, blobs TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS insync (
-    scope TEXT NOT NULL, client_id TEXT NOT NULL, key TEXT NOT NULL, body BLOB,
+    scope TEXT NOT NULL, client_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY (scope, client_id)
 ) WITHOUT ROWID;
 """
@@ -268,35 +268,33 @@ class CacheFile:
         except sqlite3.Error as exc:
             raise CacheUnusable(str(exc)) from None
 
-    def insync_keys(
-        self, scope: str, client_ids: Sequence[str]
-    ) -> dict[str, tuple[str, bytes | None]]:
-        """The keys under which these clients were last planned, each with the body that plan
-        left (None: unchanged)."""
-        found: dict[str, tuple[str, bytes | None]] = {}
+    def insync_keys(self, scope: str, client_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """The key under which each of these clients was last remembered, and what was
+        remembered (api/_memo.py: "" for the plan memo's "unchanged")."""
+        found: dict[str, tuple[str, str]] = {}
         try:
             for start in range(0, len(client_ids), 500):
                 part = list(client_ids[start : start + 500])
                 marks = ", ".join("?" * len(part))
                 rows = self._conn.execute(
-                    f"SELECT client_id, key, body FROM insync WHERE scope = ? "
+                    f"SELECT client_id, key, value FROM insync WHERE scope = ? "
                     f"AND client_id IN ({marks})",
                     [scope, *part],
                 )
-                found.update((cid, (key, body)) for cid, key, body in rows)
+                found.update((cid, (key, value)) for cid, key, value in rows)
         except sqlite3.Error as exc:
             raise CacheUnusable(str(exc)) from None
         return found
 
-    def put_insync(self, scope: str, rows: Sequence[tuple[str, str, bytes | None]]) -> None:
-        """Remember (client_id, key, body) rows of a plan; skipped when the file is busy."""
+    def put_insync(self, scope: str, rows: Sequence[tuple[str, str, str]]) -> None:
+        """Remember (client_id, key, value) rows; skipped when the file is busy."""
         if not rows:
             return
         try:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.executemany(
-                "INSERT OR REPLACE INTO insync (scope, client_id, key, body) VALUES (?, ?, ?, ?)",
-                [(scope, cid, key, body) for cid, key, body in rows],
+                "INSERT OR REPLACE INTO insync (scope, client_id, key, value) VALUES (?, ?, ?, ?)",
+                [(scope, cid, key, value) for cid, key, value in rows],
             )
             self._conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:

@@ -40,6 +40,10 @@ PLAINTEXT = (
 )
 
 
+# Values that hold no reference and nothing to walk (a tuple is not walked either).
+_SCALARS = frozenset({str, int, float, bool, type(None), tuple})
+
+
 def _plain(path: Path_) -> tuple[str, ...]:
     """The schema path of a value path: list indices dropped (a path through a list applies
     to each of its items, as masking does)."""
@@ -48,14 +52,25 @@ def _plain(path: Path_) -> tuple[str, ...]:
 
 def refs_in(value: JSON, prefix: Path_ = ()) -> Iterator[tuple[Path_, Mapping[str, JSON]]]:
     """Every secret reference inside `value`, with its path."""
+    found: list[tuple[Path_, Mapping[str, JSON]]] = []
+    _refs(value, prefix, found)
+    return iter(found)
+
+
+def _refs(value: JSON, prefix: Path_, found: list[tuple[Path_, Mapping[str, JSON]]]) -> None:
+    """refs_in into a list: plain calls, and none for the scalars that most values are."""
     if is_secret_ref(value):
-        yield prefix, value
+        found.append((prefix, value))
     elif is_mapping(value):
         for key, item in value.items():
-            yield from refs_in(item, (*prefix, str(key)))
+            kind = type(item)
+            if kind is dict or kind is list or kind not in _SCALARS:
+                _refs(item, (*prefix, str(key)), found)
     elif type(value) is list:
         for i, item in enumerate(value):
-            yield from refs_in(item, (*prefix, i))
+            kind = type(item)
+            if kind is dict or kind is list or kind not in _SCALARS:
+                _refs(item, (*prefix, i), found)
 
 
 def values_at(
@@ -69,7 +84,7 @@ def values_at(
     if not path:
         yield prefix, value
         return
-    if isinstance(value, Mapping) and path[0] in value and not is_secret_ref(value):
+    if is_mapping(value) and path[0] in value and not is_secret_ref(value):
         yield from values_at(value[path[0]], path[1:], (*prefix, path[0]))
 
 
@@ -81,12 +96,16 @@ def ref_paths(settings: JSON, sensitive: Collection[tuple[str, ...]]) -> list[Pa
 
 
 def settings_findings(
-    settings: JSON, sensitive: Collection[tuple[str, ...]]
+    settings: JSON,
+    sensitive: Collection[tuple[str, ...]],
+    refs: list[tuple[Path_, Mapping[str, JSON]]] | None = None,
 ) -> tuple[list[Finding], list[Finding]]:
     """(errors, clear-text values) of one layer's settings of a module: references where the
-    setting is not sensitive, and sensitive settings given as a value."""
+    setting is not sensitive, and sensitive settings given as a value. `refs`: the settings'
+    `refs_in`, when the caller has them."""
+    found = list(refs_in(settings)) if refs is None else refs
     errors: list[Finding] = [
-        (path, NOT_SENSITIVE) for path, _ in refs_in(settings) if _plain(path) not in sensitive
+        (path, NOT_SENSITIVE) for path, _ in found if _plain(path) not in sensitive
     ]
     plaintext: list[Finding] = [
         (path, PLAINTEXT)
@@ -124,12 +143,14 @@ def _secret_findings(
     sensitive: Collection[tuple[str, ...]],
     plaintext: str,
 ) -> list[Problem]:
-    errors, clear = settings_findings(settings, sensitive)
+    refs = list(refs_in(settings))  # one walk for both the misplaced and the checked ones
+    if not refs and not sensitive:
+        return []
+    errors, clear = settings_findings(settings, sensitive, refs)
     problems = [yf.problem((*at, *path), reason) for path, reason in errors]
-    for path in ref_paths(settings, sensitive):
-        ref: JSON = settings
-        for part in path:
-            ref = ref[part]
+    for path, ref in refs:
+        if not sensitive or _plain(path) not in sensitive:
+            continue  # as ref_paths: only the references at sensitive places
         for inner, key, reason in secret_ref_validator().findings(ref):
             problems.append(yf.problem((*at, *path, *inner), reason, key=key))
     warn = plaintext != "forbid"
@@ -162,8 +183,8 @@ def unresolved_error(lines: Sequence[str]) -> ReconcilerError:
     )
 
 
-# A secret file changed this recently (nanoseconds) gets no stamp: a write within the same
-# clock tick could leave its stamp unchanged (the desired cache's racy rule).
+# A secret file changed this close to being read may change again within its timestamps'
+# granularity: its stamp does not stand for its content (as for the desired cache's stamps).
 RACY_NS = 2_000_000_000
 
 
@@ -171,18 +192,19 @@ class SecretResolver:
     """Resolves references against the environment and files under `directory` (the
     desired-state directory on disk); a file is read once.
 
-    `sources` says, per client resolved, what its values were read from without holding or
-    hashing them: the lstat stamps (size, mtime, ctime, inode) of its secret files, or None
-    when one cannot stand for its content (an environment variable, a file changed within
-    2 s or while it was read). The plan memo keys on it (api/_memo.py)."""
+    `sources` says, for each client whose references it resolved, where the values came from
+    without holding or hashing them: each file's path and what `fstat` said of it when read
+    (device, inode, size, mtime, ctime). None when a value has no such stamp (an environment
+    variable, a file changed within two seconds of being read): the plan and drift memos
+    (api/_memo.py) remember a resolved client only under the stamps of its secret files."""
 
     def __init__(self, directory: str, env: Mapping[str, str] | None = None) -> None:
         self.directory = Path(directory)
         self.env = os.environ if env is None else env
         self._files: dict[str, str | None] = {}
         self._file_errors: dict[str, str] = {}
-        self._stamps: dict[str, str | None] = {}
-        self.sources: dict[str, str | None] = {}
+        self._stamps: dict[str, str | None] = {}  # file reference -> its stamp, if trusted
+        self.sources: dict[str, str | None] = {}  # client_id -> its secret files' stamps
 
     def value(self, ref: Mapping[str, JSON]) -> tuple[str | None, str]:
         """(the value, "") or (None, why not), never holding the value in the reason."""
@@ -202,11 +224,18 @@ class SecretResolver:
     def _file(self, name: str) -> tuple[str | None, str]:
         if name not in self._files:
             path = Path(name) if os.path.isabs(name) else self.directory / name
+            started = time.time_ns()
             try:
-                before = _stamp(path)
-                text = path.read_text(encoding="utf-8")
-                after = _stamp(path)
-                self._stamps[name] = after if before == after else None
+                with path.open(encoding="utf-8") as handle:  # as read_text: universal newlines
+                    info = os.fstat(handle.fileno())
+                    text = handle.read()
+                changed = max(info.st_mtime_ns, info.st_ctime_ns)
+                self._stamps[name] = (
+                    f"{path}:{info.st_dev}:{info.st_ino}:{info.st_size}:"
+                    f"{info.st_mtime_ns}:{info.st_ctime_ns}"
+                    if started - changed > RACY_NS
+                    else None
+                )
                 text = text[:-1] if text.endswith("\n") else text
                 self._files[name] = text[:-1] if text.endswith("\r") else text
             except FileNotFoundError:
@@ -225,9 +254,9 @@ class SecretResolver:
     ) -> tuple[ClientDesired, list[str]]:
         """The client with every reference replaced by its value, and why any could not be."""
         problems: list[str] = []
-        modules: dict[str, DesiredModule] = {}  # the modules with references, resolved
         sources: list[str | None] = []
-        for module_id in client.modules:
+        modules: dict[str, DesiredModule] = {}  # the modules with references, resolved
+        for module_id in client.modules:  # a cached client's modules are built on access
             paths = sensitive.get(module_id)
             if not paths:
                 continue
@@ -239,7 +268,6 @@ class SecretResolver:
             settings: JSON = module.settings
             for path, ref in refs:
                 value, why = self.value(ref)
-                sources.append(self._source(ref))
                 if value is None:
                     where = ".".join(str(p) for p in path)
                     label = (
@@ -248,20 +276,19 @@ class SecretResolver:
                     problems.append(f"client {label}: module {module_id} setting {where}: {why}")
                     continue
                 settings = set_at(settings, path, value)
+                sources.append(self._source(ref))
             modules[module_id] = replace(module, settings=settings)
         if not modules or problems:
             return client, problems
-        self.sources[client.client_id] = (
-            None if None in sources else "|".join(s for s in sources if s is not None)
-        )
+        known = None if None in sources else "\0".join(s for s in sources if s is not None)
+        self.sources[client.client_id] = known
         return replace(client, modules={**client.modules, **modules}), problems
 
     def _source(self, ref: Mapping[str, JSON]) -> str | None:
-        """What stands for a reference's value once it was read: its file and stamp."""
+        """The stamp of a resolved reference's file; None for an environment variable."""
         spec = ref.get("secret")
         if isinstance(spec, Mapping) and isinstance(spec.get("file"), str):
-            stamp = self._stamps.get(spec["file"])
-            return None if stamp is None else f"file {spec['file']} {stamp}"
+            return self._stamps.get(spec["file"])
         return None
 
     def resolve_all(
@@ -276,14 +303,6 @@ class SecretResolver:
             resolved.append(done)
             problems.extend(found)
         return resolved, problems
-
-
-def _stamp(path: Path) -> str | None:
-    """(size, mtime, ctime, inode) of a file, None when it changed within RACY_NS."""
-    info = path.stat()
-    if time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) <= RACY_NS:
-        return None
-    return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
 
 
 def set_at(node: JSON, path: Path_, value: JSON) -> JSON:

@@ -11,22 +11,25 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from reconciler.live.ids import batches, id_map
 from reconciler.live.stats import keyed_reads
 
-_LEGACY = text(
-    "SELECT t.client_id::text, md5(t::text) FROM client_app_overrides AS t "
-    "WHERE t.client_id = ANY(:ids)"
-).bindparams(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=False))))
-_REGISTRY = text(
-    "SELECT t.client_id::text, md5(string_agg(t::text, E'\\n' ORDER BY t.module_id)) "
-    "FROM reconciler_client_modules AS t WHERE t.client_id = ANY(:ids) GROUP BY t.client_id"
-).bindparams(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=False))))
+# One statement per batch of ids: for each id, the md5 of its legacy row's text and the md5 of
+# its registry rows' texts joined in module order, by correlated subqueries (one index lookup
+# per id and table). The ids go as one text parameter cast to uuid[] (no per-element binding);
+# they are stored forms (ids.db_client_id), so they need no quoting. A single legacy row gives
+# md5(its text), as string_agg of one text is that text; NULL (no rows) reads as "-".
+_FINGERPRINTS = text(
+    "SELECT i.id::text, "
+    "(SELECT md5(string_agg(t::text, E'\\n' ORDER BY t.id)) FROM client_app_overrides AS t "
+    "WHERE t.client_id = i.id), "
+    "(SELECT md5(string_agg(t::text, E'\\n' ORDER BY t.module_id)) "
+    "FROM reconciler_client_modules AS t WHERE t.client_id = i.id) "
+    "FROM unnest(CAST(:ids AS uuid[])) AS i(id)"
+)
 
 
 def live_fingerprints(conn: Connection, client_ids: Collection[str]) -> dict[str, str] | None:
@@ -35,15 +38,11 @@ def live_fingerprints(conn: Connection, client_ids: Collection[str]) -> dict[str
     if conn.dialect.name != "postgresql":
         return None
     wanted = id_map(conn, client_ids)
-    legacy: dict[str, str] = {}
-    registry: dict[str, str] = {}
+    found: dict[str, str] = {}
     with keyed_reads(conn):
         for batch in batches(sorted(wanted)):
-            legacy.update((k, v) for k, v in conn.execute(_LEGACY, {"ids": list(batch)}))
-            registry.update((k, v) for k, v in conn.execute(_REGISTRY, {"ids": list(batch)}))
-    return {
-        given: hashlib.sha1(
-            f"{legacy.get(stored, '-')}:{registry.get(stored, '-')}".encode()
-        ).hexdigest()
-        for stored, given in wanted.items()
-    }
+            ids = "{" + ",".join(batch) + "}"
+            for stored, legacy, registry in conn.execute(_FINGERPRINTS, {"ids": ids}):
+                pair = f"{legacy or '-'}:{registry or '-'}"
+                found[wanted[stored]] = hashlib.sha1(pair.encode()).hexdigest()
+    return found

@@ -36,6 +36,7 @@ class DriftClass(StrEnum):
 
 PRIORITY = (DriftClass.DRIFTED, DriftClass.PENDING, DriftClass.NEVER_APPLIED, DriftClass.IN_SYNC)
 CLASSES: tuple[str, ...] = tuple(str(c) for c in PRIORITY)
+_NAMED = tuple(zip(PRIORITY, CLASSES, strict=True))
 LABELS: dict[str, str] = {str(c): str(c).replace("_", " ") for c in PRIORITY}  # for people
 
 
@@ -58,12 +59,13 @@ class ClientDrift:
         return next(c for c in PRIORITY if c in self.classes)
 
     def to_json(self) -> dict[str, JSON]:
+        classes = [name for c, name in _NAMED if c in self.classes]  # the first is the status
         return {
             "client_id": self.client_id,
             "name": self.name,
             "file": self.file,
-            "status": str(self.status),
-            "classes": [str(c) for c in PRIORITY if c in self.classes],
+            "status": classes[0],
+            "classes": classes,
             "last_run": self.last_run,
             "drifted_paths": list(self.drifted_paths),
             "pending_changes": self.pending_changes,
@@ -99,7 +101,10 @@ class DriftReport:
         return any(DriftClass.DRIFTED in c.classes for c in self.clients)
 
     def summary(self) -> dict[str, int]:
-        counts = {str(cls): self.count(cls) for cls in DriftClass}
+        counts = dict.fromkeys(map(str, DriftClass), 0)
+        for client in self.clients:  # one pass (a class counts each client that holds it)
+            for cls in client.classes:
+                counts[cls] += 1
         return {"clients": len(self.clients), **counts}
 
     def to_json(self) -> dict[str, JSON]:

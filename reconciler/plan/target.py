@@ -55,10 +55,13 @@ def build_target(
     *,
     preview_preserved: bool = False,
     renames: Renames = NO_RENAMES,
+    live_states: dict[str, ModuleState] | None = None,
 ) -> ClientLive:
     """The live state this client should have. `preview_preserved` applies merge where the
-    strategy is preserve, to show what preserve holds back (informational changes)."""
-    live_states = module_states(live, legacy_defaults, renames)
+    strategy is preserve, to show what preserve holds back (informational changes).
+    `live_states`: `module_states(live, legacy_defaults, renames)`, when the caller has it."""
+    if live_states is None:
+        live_states = module_states(live, legacy_defaults, renames)
     listed = set(live.legacy_modules(legacy_defaults, renames))
     target_listed: set[str] = set()
     preserved: set[str] = set()

@@ -5,6 +5,7 @@ Every number and state shown comes from reconciler.api; this package only lays i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -20,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from reconciler import __version__, api
-from reconciler.errors import Problem
-from reconciler.live.engine import display_url
+from reconciler.errors import Problem, ReconcilerError
+from reconciler.live.engine import display_url, make_engine
 from reconciler.model import JSON
 from reconciler.plan.drift import CLASSES, LABELS
 from reconciler.plan.rows import show
@@ -76,6 +77,13 @@ class Dashboard:
         self.env.globals.update(
             version=__version__, store=self.store, class_labels=LABELS, classes=CLASSES
         )
+        # Loaded with the app, not by its first visitor: the api functions the overview and
+        # client pages run, and the store's driver (imported when its engine is made; a bad
+        # URL is reported by the pages, as before).
+        for name in ("drift", "plan", "masker"):
+            getattr(api, name)
+        with contextlib.suppress(ReconcilerError):
+            make_engine(config.store_url)
 
     def _drift_json(self) -> dict[str, JSON]:
         report: dict[str, JSON] = api.drift(

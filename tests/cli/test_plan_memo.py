@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.desired import load, secrets
 from tests.cli.cli_helpers import EXAMPLE_IDS, copy_example, invoke
 from tests.helpers import add_clients, run_sql
 
@@ -96,7 +97,7 @@ def _drift(capsys: pytest.CaptureFixture[str], store: str, desired: str) -> tupl
     warm = invoke(capsys, "--debug", *args)
     cold = invoke(capsys, *args[:1], "--no-cache", *args[1:])
     assert (warm.code, warm.out) == (cold.code, cold.out)
-    return warm.out, sum(int(n) for n in re.findall(r"(\d+) in sync by the memo", warm.err))
+    return warm.out, sum(int(n) for n in re.findall(r"(\d+) answered by the memo", warm.err))
 
 
 def test_drift_memo_answers_in_sync_clients_until_a_write(
@@ -193,8 +194,7 @@ def test_a_damaged_remembered_plan_is_planned_again_with_one_warning(
     cache = Path(os.environ["RECONCILER_CACHE_DIR"]) / "desired.sqlite"
     with sqlite3.connect(cache) as conn:
         changed = conn.execute(
-            "UPDATE insync SET body = CAST(replace(CAST(body AS TEXT), '#', '%') AS BLOB) "
-            "WHERE body IS NOT NULL"
+            "UPDATE insync SET value = replace(value, '#', '%') WHERE value LIKE '%#%'"
         ).rowcount
     assert changed == 1
     capsys.readouterr()
@@ -242,3 +242,47 @@ def test_memo_keys_a_secret_file_clients_plan_on_the_files_stamp(
     assert "a-new-password" not in after
     cache = Path(os.environ["RECONCILER_CACHE_DIR"]) / "desired.sqlite"
     assert b"a-new-password" not in cache.read_bytes()
+
+
+def test_drift_memo_answers_every_class_but_drifted_and_secret_files_by_their_stamps(
+    pg_store: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Never applied and pending clients are remembered too, and clients whose secrets come
+    from files (keyed by the files' stamps), not those with a secret from the environment.
+    Batches of two: the memo reads and writes the cache batch by batch."""
+    monkeypatch.setattr(secrets, "RACY_NS", 0)  # the files were written just now
+    monkeypatch.setattr(load, "BATCH_SIZE", 2)
+    desired = copy_example(tmp_path)
+    summit = desired / "clients" / "summit-health.yaml"
+    key = (desired / "secrets" / "summit-health-api-key").read_text().strip()
+    summit.write_text(
+        summit.read_text().replace(
+            "{secret: {file: secrets/summit-health-api-key}}", "{secret: {env: SUMMIT_KEY}}"
+        )
+    )
+    monkeypatch.setenv("SUMMIT_KEY", key)
+    add_clients(pg_store, EXAMPLE_IDS.values())
+    store, tree = pg_store, str(desired)
+
+    _drift(capsys, store, tree)  # remembers
+    never, remembered = _drift(capsys, store, tree)
+    assert json.loads(never)["summary"]["never_applied"] == 6
+    assert remembered == 5  # all but summit-health (a secret from the environment)
+
+    assert invoke(capsys, "apply", "--yes", "--store", store, "--dir", tree).code == 0
+    _drift(capsys, store, tree)
+    in_sync, remembered = _drift(capsys, store, tree)
+    summary = {"clients": 6, "drifted": 0, "in_sync": 5, "never_applied": 1, "pending": 0}
+    assert json.loads(in_sync)["summary"] == summary  # one client had nothing to write
+    assert remembered == 5
+
+    # A rotated secret file: its client is pending (its last write holds the old value).
+    (desired / "secrets" / "northwind-smtp-password").write_text("rotated-password\n")
+    pending, remembered = _drift(capsys, store, tree)
+    assert json.loads(pending)["summary"]["pending"] == 1
+    assert remembered == 4  # the new stamp is not known yet
+    again, remembered = _drift(capsys, store, tree)
+    assert (again, remembered) == (pending, 5)

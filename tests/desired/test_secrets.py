@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
+import pytest
+
+from reconciler.desired import secrets
 from reconciler.desired.secrets import SecretResolver
 from reconciler.model import ClientDesired, DesiredModule, deep_merge
 
@@ -60,31 +62,40 @@ def test_a_reference_replaces_as_a_whole_when_layers_merge() -> None:
     }
 
 
-def test_sources_stand_for_settled_files_only_and_never_hold_a_value(tmp_path: Path) -> None:
-    """What the plan memo keys a resolved client on: its secret files' stamps, None when a
-    value came from the environment or from a file changed within 2 s."""
-    settled, fresh = tmp_path / "settled", tmp_path / "fresh"
-    settled.write_text("s3cr3t-value\n")
-    old = time.time() - 60
-    os.utime(settled, (old, old))
-    by_file = client(mail={"smtp": {"password": {"secret": {"file": "settled"}}}})
-    by_env = client(api={"keys": [{"token": {"secret": {"env": "TOKEN"}}}]})
-    by_fresh = client(mail={"smtp": {"password": {"secret": {"file": "fresh"}}}})
-    resolver = SecretResolver(str(tmp_path), {"TOKEN": "from-env"})
+def test_sources_name_secret_files_by_their_stamps_never_their_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the plan and drift memos key a resolved client by (api/_memo.py)."""
+    monkeypatch.setattr(secrets, "RACY_NS", 0)
+    secret = tmp_path / "pw"
+    secret.write_text("hunter2-secret\n")
+    by_file = client(mail={"smtp": {"password": {"secret": {"file": "pw"}}}})
 
-    ctime = settled.stat().st_ctime_ns
-    if time.time_ns() - ctime <= 2_000_000_000:  # ctime cannot be set back: wait it out
-        time.sleep(2.1 - (time.time_ns() - ctime) / 1e9)
-    fresh.write_text("n3w-value\n")  # written just now: its stamp cannot stand for it yet
-    resolver.resolve(by_file, SENSITIVE)
-    info = settled.stat()
-    stamp = f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
-    assert resolver.sources == {"c1": f"file settled {stamp}"}
+    def sources(env: dict[str, str], desired: ClientDesired) -> dict[str, str | None]:
+        resolver = SecretResolver(str(tmp_path), env)
+        _, problems = resolver.resolve(desired, SENSITIVE)
+        assert problems == []
+        return resolver.sources
 
-    for other in (by_env, by_fresh):
-        resolver.resolve(other, SENSITIVE)
-        assert resolver.sources == {"c1": None}
-    unresolved = client(mail={"smtp": {"password": {"secret": {"file": "missing"}}}})
-    resolver.sources.clear()
-    assert resolver.resolve(unresolved, SENSITIVE)[1] != []
-    assert resolver.sources == {}  # nothing resolved, nothing to remember
+    stamp = sources({}, by_file)["c1"]
+    assert stamp is not None
+    assert stamp.startswith(f"{secret}:")
+    assert "hunter2" not in stamp
+    assert sources({}, by_file) == {"c1": stamp}  # the same file, the same stamp
+    secret.write_text("rotated-secret\n")  # as long, another value: another stamp
+    info = secret.stat()
+    os.utime(secret, ns=(info.st_atime_ns, info.st_mtime_ns - 10**9))  # not the same tick
+    assert sources({}, by_file)["c1"] not in (None, stamp)
+    # An environment variable has no stamp, nor does a file changed just before it was read:
+    # such a client is not remembered.
+    by_env = client(api={"keys": {"token": {"secret": {"env": "TOKEN"}}}})
+    assert sources({"TOKEN": "t"}, by_env) == {"c1": None}
+    both = client(
+        mail={"smtp": {"password": {"secret": {"file": "pw"}}}},
+        api={"keys": {"token": {"secret": {"env": "TOKEN"}}}},
+    )
+    assert sources({"TOKEN": "t"}, both) == {"c1": None}
+    monkeypatch.setattr(secrets, "RACY_NS", 10**18)
+    assert sources({}, by_file) == {"c1": None}
+    # A client without references is resolved as it is, and not listed.
+    assert sources({}, client(mail={"smtp": {"host": "h"}})) == {}
