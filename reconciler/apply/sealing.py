@@ -78,12 +78,13 @@ class Sealer:
         for a module no catalog knows, its secret-looking keys (as masking does)."""
         found: dict[str, list[list[str]]] = {}
         for module_id, row in sorted(live.registry.items()):
-            known = module_id in self.sensitive or module_id in extra
-            paths = (
-                set(self.sensitive.get(module_id, ())) | set(extra.get(module_id, ()))
-                if known
-                else secret_like_paths(row.settings)
-            )
+            paths: Collection[tuple[str, ...]]
+            if module_id in extra:
+                paths = set(self.sensitive.get(module_id, ())) | set(extra[module_id])
+            elif module_id in self.sensitive:  # the catalog's alone (most modules): as it is
+                paths = self.sensitive[module_id]
+            else:
+                paths = secret_like_paths(row.settings)
             if paths:
                 found[module_id] = [list(p) for p in sorted(paths)]
         return found
