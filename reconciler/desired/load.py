@@ -17,7 +17,7 @@ from reconciler.desired.checks import (
     duplicate_client_ids,
     lookalike_clients,
 )
-from reconciler.desired.parallel import MIN_FILES, parallel_map
+from reconciler.desired.parallel import MIN_FILES, parallel_map, serial_map
 from reconciler.desired.reader import Reader, no_gc
 from reconciler.desired.resolve import Layer, Resolver
 from reconciler.desired.rollout import check_wave_profiles
@@ -239,29 +239,14 @@ class DesiredStream:
         if jobs > 1 and len(files) >= MIN_FILES and isinstance(self.source, WorkingTree):
             results = parallel_map(self, files, task, args, size, jobs)
         else:
-            results = self._tasks(task, args, files, size)
+            results = serial_map(self, self._resolved(files, size), task, args)
         done = 0
-        for result in results:
-            done += 1  # noqa: SIM113 - enumerate holds the last result while it asks for the next
+        for result in results:  # not enumerate: it holds the last result while asking the next
+            done += 1  # noqa: SIM113
             if on_progress is not None:
                 on_progress(min(done * size, len(files)), len(files))
             yield result
-            # Held no longer than the caller holds it: the collection the next batch's
-            # `no_gc` exit triggers scans whatever is still alive (see `_tasks`).
-            del result
-
-    def _tasks(
-        self, task: Callable[..., R], args: tuple[Any, ...], files: list[str], size: int
-    ) -> Iterator[R]:
-        """`task` over each batch, in this process. A batch and its result are released
-        before the next batch is read: between batches the cyclic GC runs once (see
-        `_resolved`) and scans every object still alive that was allocated with it off, so a
-        batch kept alive across it (its clients, its plans) costs a scan of each object."""
-        for batch in self._resolved(files, size):
-            result = task(self, batch, *args)
-            del batch
-            yield result
-            del result
+            del result  # not alive while the next batch is read (see serial_map)
 
     def resolve_file(self, relpath: str) -> ClientDesired | None:
         """Parse, check and resolve one client file; problems are collected, None if any."""

@@ -76,6 +76,20 @@ def _run_chunk(
     return result, list(stream.problems), stream.owner_pairs(), len(files)
 
 
+def serial_map(
+    stream: Any, batches: Iterator[list[Any]], task: Callable[..., R], args: tuple[Any, ...]
+) -> Iterator[R]:
+    """`task(stream, batch, *args)` over each batch, in this process. A batch and its result
+    are released before the next batch is read: between batches the cyclic GC runs once
+    (load.py `no_gc`) and scans every object still alive that was allocated while it was off,
+    so a batch kept alive across it (its clients, its plans) costs a scan of each object."""
+    for batch in batches:
+        result = task(stream, batch, *args)
+        del batch
+        yield result
+        del result
+
+
 def parallel_map(
     stream: BatchReader,
     files: Sequence[str],
