@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from reconciler.api._memo import InSync
 from reconciler.desired.load import DesiredStream
+from reconciler.desired.parallel import Staged
 from reconciler.desired.secrets import SecretResolver, directory_of
 from reconciler.desired.shown import ShownPaths
-from reconciler.live.engine import make_engine
+from reconciler.live.engine import make_engine, parse_url, snapshot
 from reconciler.live.fingerprints import live_fingerprints
 from reconciler.live.state import read_live
 from reconciler.model import ClientDesired, ClientLive, rename_map
@@ -64,26 +65,139 @@ def validated(
     return [c.file for c in batch], keys
 
 
-def plan(
+@dataclass(slots=True)
+class Chosen:
+    """A batch's clients as a plan takes them: those `--client` and `--shard` keep as the
+    tree has them (`originals`), resolved (`clients`), the references that cannot be resolved
+    and what each resolved client's values were read from (see `resolved`)."""
+
+    originals: list[ClientDesired]
+    clients: list[ClientDesired]
+    unresolved: list[str]
+    sources: Mapping[str, str | None]
+
+
+@dataclass(slots=True)
+class Fetched:
+    """What a plan of a batch reads: the memo's keys of its clients, the clients the memo
+    answers (`known`, with what it remembered: "" unchanged, or `remembered` plans), and the
+    live state of the others."""
+
+    keys: dict[str, str] = field(default_factory=dict)
+    known: dict[str, str] = field(default_factory=dict)
+    remembered: list[ClientPlan] = field(default_factory=list)
+    lives: dict[str, ClientLive] = field(default_factory=dict)
+
+
+def _prepare(
     stream: DesiredStream,
     batch: list[ClientDesired],
+    _url: str,
+    client_ids: Sequence[str],
+    shard: str | None,
+    *_: object,
+) -> Chosen:
+    originals = select(batch, client_ids, shard)
+    clients, unresolved, sources = resolved(stream, originals)
+    return Chosen(originals, clients, unresolved, sources)
+
+
+def _fetch(
+    stream: DesiredStream,
+    chosen: Chosen,
+    store_url: str,
+    _ids: Sequence[str],
+    _shard: str | None,
+    adopt_only: bool,
+    *_: object,
+) -> Fetched:
+    """The memo's answers and the live state of the rest, read in one snapshot (REPEATABLE
+    READ on PostgreSQL: no write lands between a client's fingerprint and its rows, so what
+    is remembered is what was planned). Runs in `serial_map`'s helper thread."""
+    fetched = Fetched()
+    if not chosen.clients or chosen.unresolved:
+        return fetched
+    memo = InSync.of(stream.cache, f"plan adopt_only={adopt_only}")
+    with snapshot(make_engine(store_url)) as conn:
+        if memo is not None:
+            ids = [c.client_id for c in chosen.clients]
+            fingerprints = live_fingerprints(conn, ids) or {}
+            originals = {c.client_id: c for c in chosen.originals}
+            fetched.keys = memo.keys(chosen.clients, originals, fingerprints, chosen.sources)
+            known = memo.found(fetched.keys)
+            found = memo.plans(known, chosen.clients)
+            if found is not None:  # else a body that does not decode: the cache is broken
+                fetched.known, fetched.remembered = known, found
+        rest = [c.client_id for c in chosen.clients if c.client_id not in fetched.known]
+        fetched.lives = read_live(conn, rest)
+    return fetched
+
+
+def _finish(
+    stream: DesiredStream,
+    chosen: Chosen,
+    fetched: Fetched,
     store_url: str,
     client_ids: Sequence[str],
     shard: str | None,
-    adopt_only: bool = False,
-) -> tuple[list[ClientPlan], int, list[Violation], list[str]]:
+    adopt_only: bool,
+    *,
+    paths: bool = True,
+) -> tuple[list[ClientPlan], int, list[Violation], list[str], list[ClientDesired]]:
     """`plan`: the plans with changes of a batch, how many clients had none, the policy
-    violations of those changes (issue 16), and the secret references that cannot be
-    resolved (then nothing is planned, issue 18)."""
-    plans, unchanged, violations, unresolved, _ = _plan(
-        stream, batch, store_url, client_ids, shard, adopt_only, paths=True
+    violations of those changes (issue 16), the secret references that cannot be resolved
+    (then nothing is planned, issue 18) and the resolved clients."""
+    if not chosen.clients or chosen.unresolved:
+        return [], 0, [], chosen.unresolved, []
+    known = fetched.known
+    rest = [c for c in chosen.clients if c.client_id not in known]
+    plans, unchanged = plan_clients(
+        rest,
+        fetched.lives,
+        legacy_defaults=stream.settings.legacy_defaults,
+        catalog=stream.catalog,
+        adopt_only=adopt_only,
+        paths=paths,
     )
+    memo = InSync.of(stream.cache, f"plan adopt_only={adopt_only}")
+    if memo is not None and fetched.keys:
+        changed = {p.client_id for p in plans}
+        # Informational plans are remembered only in full (`paths`): `plan` replays them.
+        remember = plans if paths else []
+        memo.record(
+            fetched.keys, [c.client_id for c in rest if c.client_id not in changed], remember
+        )
+    remembered = fetched.remembered
+    if remembered:
+        plans = sorted([*plans, *remembered], key=lambda p: p.client_id)
+    with_changes = {p.client_id for p in plans}
+    violations = evaluate(
+        stream.policies,
+        {c.client_id: c for c in chosen.clients if c.client_id in with_changes},
+        plans,
+    )
+    log.debug(
+        "plan batch: %d clients, %d with changes, %d unchanged by the memo, "
+        "%d with informational changes by the memo",
+        len(chosen.clients),
+        len(plans),
+        len(known) - len(remembered),
+        len(remembered),
+    )
+    return plans, unchanged + len(known) - len(remembered), violations, [], chosen.clients
+
+
+def _plan_result(
+    stream: DesiredStream, chosen: Chosen, fetched: Fetched, *args: Any
+) -> tuple[list[ClientPlan], int, list[Violation], list[str]]:
+    plans, unchanged, violations, unresolved, _ = _finish(stream, chosen, fetched, *args)
     return plans, unchanged, violations, unresolved
 
 
-def plan_counted(
+def _counted_result(
     stream: DesiredStream,
-    batch: list[ClientDesired],
+    chosen: Chosen,
+    fetched: Fetched,
     store_url: str,
     client_ids: Sequence[str],
     shard: str | None,
@@ -91,76 +205,32 @@ def plan_counted(
     show_all: int,
     shown: int,
 ) -> tuple[list[ClientPlan], int, list[Violation], list[str], dict[str, ClientDesired]]:
-    """A streamed apply's pass 1: as `plan`, but where no policy reads the changes each
-    module's settings change is one change (plan_client's `paths`), and with the resolved
-    desired state of the clients a printed plan may show (all with changes when the batch has
-    at most `show_all` of them, else the first `shown` by id), to plan those in full."""
-    plans, unchanged, violations, unresolved, chosen = _plan(
-        stream, batch, store_url, client_ids, shard, adopt_only, paths=not stream.policies
+    args = (store_url, client_ids, shard, adopt_only)
+    plans, unchanged, violations, unresolved, clients = _finish(
+        stream, chosen, fetched, *args, paths=not stream.policies
     )
     kept = plans if len(plans) <= show_all else plans[:shown]  # plans are in client id order
-    by_id = {c.client_id: c for c in chosen}
+    by_id = {c.client_id: c for c in clients}
     return plans, unchanged, violations, unresolved, {p.client_id: by_id[p.client_id] for p in kept}
 
 
-def _plan(
-    stream: DesiredStream,
-    batch: list[ClientDesired],
-    store_url: str,
-    client_ids: Sequence[str],
-    shard: str | None,
-    adopt_only: bool,
-    *,
-    paths: bool,
-) -> tuple[list[ClientPlan], int, list[Violation], list[str], list[ClientDesired]]:
-    originals = select(batch, client_ids, shard)
-    chosen, unresolved, sources = resolved(stream, originals)
-    if not chosen or unresolved:
-        return [], 0, [], unresolved, []
-    memo = InSync.of(stream.cache, f"plan adopt_only={adopt_only}")
-    keys: dict[str, str] = {}
-    known: dict[str, str] = {}
-    remembered: list[ClientPlan] = []
-    with make_engine(store_url).connect() as conn:
-        if memo is not None:
-            fingerprints = live_fingerprints(conn, [c.client_id for c in chosen]) or {}
-            keys = memo.keys(chosen, {c.client_id: c for c in originals}, fingerprints, sources)
-            known = memo.found(keys)
-            found = memo.plans(known, chosen)
-            if found is None:  # a body that does not decode: the cache is broken
-                known = {}
-            else:
-                remembered = found
-        rest = [c for c in chosen if c.client_id not in known]
-        lives = read_live(conn, [c.client_id for c in rest])
-    plans, unchanged = plan_clients(
-        rest,
-        lives,
-        legacy_defaults=stream.settings.legacy_defaults,
-        catalog=stream.catalog,
-        adopt_only=adopt_only,
-        paths=paths,
-    )
-    if memo is not None:
-        changed = {p.client_id for p in plans}
-        # Informational plans are remembered only in full (`paths`): `plan` replays them.
-        remember = plans if paths else []
-        memo.record(keys, [c.client_id for c in rest if c.client_id not in changed], remember)
-    if remembered:
-        plans = sorted([*plans, *remembered], key=lambda p: p.client_id)
-    with_changes = {p.client_id for p in plans}
-    violations = evaluate(
-        stream.policies, {c.client_id: c for c in chosen if c.client_id in with_changes}, plans
-    )
-    log.debug(
-        "plan batch: %d clients, %d with changes, %d unchanged by the memo, "
-        "%d with informational changes by the memo",
-        len(chosen),
-        len(plans),
-        len(known) - len(remembered),
-        len(remembered),
-    )
-    return plans, unchanged + len(known) - len(remembered), violations, [], chosen
+def _on_postgresql(args: tuple[Any, ...]) -> bool:
+    """Whether the store (a task's first argument) is PostgreSQL: only there do a batch's
+    reads overlap the previous batch's planning (SQLite's reads are this process's work)."""
+    return parse_url(args[0]).get_backend_name() == "postgresql"
+
+
+# `plan`: (stream, batch, store_url, client_ids, shard, adopt_only) -> the plans with changes
+# of a batch, how many clients had none, the policy violations of those changes (issue 16),
+# and the secret references that cannot be resolved (then nothing is planned, issue 18).
+plan = Staged("plan", _prepare, _fetch, _plan_result, _on_postgresql)
+
+# A streamed apply's pass 1, (..., adopt_only, show_all, shown): as `plan`, but where no
+# policy reads the changes each module's settings change is one change (plan_client's
+# `paths`), and with the resolved desired state of the clients a printed plan may show (all
+# with changes when the batch has at most `show_all` of them, else the first `shown` by id),
+# to plan those in full.
+plan_counted = Staged("plan_counted", _prepare, _fetch, _counted_result, _on_postgresql)
 
 
 def drift(

@@ -26,7 +26,7 @@ from reconciler.desired.cache import DesiredCache, code_key
 from reconciler.desired.cache_codec import exact_json
 from reconciler.desired.cache_db import CacheUnusable, checksum
 from reconciler.model import ClientDesired
-from reconciler.plan.model import ABSENT, Change, ChangeKind, ClientPlan
+from reconciler.plan.model import ABSENT, ChangeKind, ClientPlan, change
 
 # What a plan of one client is computed by, beyond the desired side's own code.
 _PLAN_CODE = (
@@ -169,15 +169,16 @@ def decode_plan(body: str, client: ClientDesired) -> ClientPlan | None:
         strategy=client.strategy,
         live_fingerprint=fingerprint,
         changes=tuple(
-            Change(
-                client_id=client.client_id,
-                module=module,
-                kind=ChangeKind(kind),
-                path=tuple(path),
-                old=old[0] if old else ABSENT,
-                new=new[0] if new else ABSENT,
-                stores=frozenset(stores),
-                informational=True,
+            change(
+                client.client_id,
+                module,
+                ChangeKind(kind),
+                tuple(path),
+                old[0] if old else ABSENT,
+                new[0] if new else ABSENT,
+                frozenset(stores),
+                True,
+                False,  # a plan with a sensitive change is never remembered
             )
             for module, kind, path, old, new, stores in changes
         ),

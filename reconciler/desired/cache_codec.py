@@ -67,12 +67,16 @@ class Outcome:
 
 
 def _client_json(c: ClientDesired) -> list[Any]:
-    modules = {k: [m.enabled, m.version, m.settings, m.strategy] for k, m in c.modules.items()}
-    return [c.client_id, c.name, c.file, c.profiles, c.strategy, modules, c.overrides, c.labels]
+    """The client without its modules (`_modules_json`: stored apart, decoded on access)."""
+    return [c.client_id, c.name, c.file, c.profiles, c.strategy, None, c.overrides, c.labels]
 
 
-def _client(data: list[Any]) -> ClientDesired:
-    client_id, name, file, profiles, strategy, modules, overrides, labels = data
+def _modules_json(c: ClientDesired) -> dict[str, list[Any]]:
+    return {k: [m.enabled, m.version, m.settings, m.strategy] for k, m in c.modules.items()}
+
+
+def _client(data: list[Any], modules: bytes) -> ClientDesired:
+    client_id, name, file, profiles, strategy, _, overrides, labels = data
     return ClientDesired(
         client_id=client_id,
         name=name,
@@ -86,14 +90,34 @@ def _client(data: list[Any]) -> ClientDesired:
 
 
 class LazyModules(Mapping[str, DesiredModule]):
-    """A decoded client's modules, each built on first access: a warm plan that the memo
-    answers reads a client's id and file, and only the modules with secret references."""
+    """A decoded client's modules, from their JSON when first read and each built on first
+    access: a warm plan that the memo answers reads a client's id and file, and only the
+    modules with secret references. `refs`: whether they may hold a secret reference at all;
+    False when their JSON has no `"secret":` key anywhere (exact_json writes keys as they
+    are, compact), so resolving the client's references has nothing to do."""
 
-    __slots__ = ("_built", "_raw")
+    __slots__ = ("_built", "_json", "_loaded", "refs")
 
-    def __init__(self, raw: dict[str, list[Any]]) -> None:
-        self._raw = raw
+    def __init__(self, data: bytes) -> None:
+        self._json = data
+        self._loaded: dict[str, list[Any]] | None = None
         self._built: dict[str, DesiredModule] = {}
+        self.refs = b'"secret":' in data
+
+    @property
+    def _raw(self) -> dict[str, list[Any]]:
+        loaded = self._loaded
+        if loaded is None:
+            loaded = self._loaded = orjson.loads(self._json)
+        return loaded
+
+    def replaced(self, modules: Mapping[str, DesiredModule]) -> LazyModules:
+        """These modules with `modules` in place of theirs (resolved secret references); the
+        others are still built on access."""
+        copy = LazyModules(self._json)
+        copy._loaded = self._loaded
+        copy._built = {**self._built, **modules}
+        return copy
 
     def __getitem__(self, key: str) -> DesiredModule:
         module = self._built.get(key)
@@ -125,7 +149,12 @@ def encode(outcome: Outcome) -> bytes | None:
         for p in outcome.problems
     ]
     client = None if outcome.client is None else _client_json(outcome.client)
-    return exact_json([client, problems, outcome.client_id, outcome.name, outcome.profiles])
+    head = exact_json([client, problems, outcome.client_id, outcome.name, outcome.profiles])
+    if head is None or outcome.client is None:
+        return head
+    # The modules after a newline (which compact JSON never holds): read only when used.
+    modules = exact_json(_modules_json(outcome.client))
+    return None if modules is None else head + b"\n" + modules
 
 
 def exact_json(data: Any) -> bytes | None:
@@ -142,9 +171,12 @@ def exact_json(data: Any) -> bytes | None:
 
 
 def decode(payload: bytes) -> Outcome:
-    client, problems, client_id, name, profiles = orjson.loads(payload)
+    head, _, modules = payload.partition(b"\n")
+    client, problems, client_id, name, profiles = orjson.loads(head)
+    if client is not None and not modules:
+        raise ValueError("a client without its modules")
     return Outcome(
-        None if client is None else _client(client),
+        None if client is None else _client(client, modules),
         [
             Problem(Location(f, line, col), path, reason, w)
             for f, line, col, path, reason, w in problems

@@ -14,13 +14,14 @@ import hashlib
 import logging
 import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = "reconciler-desired-cache 5"
+CACHE_FORMAT = "reconciler-desired-cache 6"
 FILE_NAME = "desired.sqlite"
 BUSY_MS = 2000  # how long a writer waits for another process's write before skipping its own
 
@@ -78,6 +79,8 @@ class CacheFile:
         self._pending: list[tuple[str, str, str, str, str, str | None, int, bytes, str]] = []
         self._stamps: list[tuple[str, str, int, int, int, int, str]] = []
         self.closed = False
+        self._owner = threading.get_ident()
+        self._readers: dict[int, sqlite3.Connection] = {}  # other threads' (see _reading)
         self._conn = self._open()
 
     def _open(self) -> sqlite3.Connection:
@@ -109,6 +112,25 @@ class CacheFile:
     def close(self) -> None:
         self.closed = True
         self._conn.close()
+        for conn in list(self._readers.values()):
+            conn.close()
+
+    def _reading(self) -> sqlite3.Connection:
+        """The connection this thread reads with: the opening thread's own (which writes);
+        another thread (a plan's helper reading the memo, api/_batches.py) gets a connection
+        of its own, so neither waits for the other (WAL: readers never block a writer)."""
+        thread = threading.get_ident()
+        if thread == self._owner:
+            return self._conn
+        conn = self._readers.get(thread)
+        if conn is None:
+            if self.closed:
+                raise sqlite3.ProgrammingError("the cache file is closed")
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_MS / 1000, isolation_level=None, check_same_thread=False
+            )
+            self._readers[thread] = conn
+        return conn
 
     def lookup_many(
         self, keys: Sequence[tuple[str, str]], code: str
@@ -120,7 +142,7 @@ class CacheFile:
             for start in range(0, len(keys), 400):
                 part = keys[start : start + 400]
                 values = ", ".join(["(?, ?)"] * len(part))
-                rows = self._conn.execute(
+                rows = self._reading().execute(
                     f"WITH k (path, blob) AS (VALUES {values}) "
                     "SELECT e.path, e.blob, e.deps, e.profiles, e.payload, e.checksum "
                     "FROM k JOIN entries AS e ON e.path = k.path AND e.blob = k.blob "
@@ -186,12 +208,12 @@ class CacheFile:
         try:
             query = "SELECT path, size, mtime_ns, ctime_ns, ino, blob FROM stamps WHERE tree = ?"
             if paths is None:
-                return {row[0]: row[1:] for row in self._conn.execute(query, (tree,))}
+                return {row[0]: row[1:] for row in self._reading().execute(query, (tree,))}
             found: dict[str, Stamp] = {}
             for start in range(0, len(paths), 500):
                 part = list(paths[start : start + 500])
                 marks = ", ".join("?" * len(part))
-                rows = self._conn.execute(f"{query} AND path IN ({marks})", [tree, *part])
+                rows = self._reading().execute(f"{query} AND path IN ({marks})", [tree, *part])
                 found.update((row[0], row[1:]) for row in rows)
             return found
         except sqlite3.Error as exc:
@@ -203,11 +225,15 @@ class CacheFile:
         ids = list(client_ids)
         marks = ", ".join("?" * len(ids))
         try:
-            return self._conn.execute(
-                f"SELECT path, blob FROM entries WHERE client_id IN ({marks}) AND code = ? "
-                "UNION SELECT path, blob FROM entries WHERE client_id IS NULL AND code = ?",
-                [*ids, code, code],
-            ).fetchall()
+            return (
+                self._reading()
+                .execute(
+                    f"SELECT path, blob FROM entries WHERE client_id IN ({marks}) AND code = ? "
+                    "UNION SELECT path, blob FROM entries WHERE client_id IS NULL AND code = ?",
+                    [*ids, code, code],
+                )
+                .fetchall()
+            )
         except sqlite3.Error as exc:
             raise CacheUnusable(str(exc)) from None
 
@@ -220,12 +246,14 @@ class CacheFile:
                 part = keys[start : start + 400]
                 values = ", ".join(["(?, ?)"] * len(part))
                 found.update(
-                    self._conn.execute(
+                    self._reading()
+                    .execute(
                         f"WITH k (path, blob) AS (VALUES {values}) SELECT e.path, e.client_id "
                         "FROM k JOIN entries AS e ON e.path = k.path AND e.blob = k.blob "
                         "AND e.code = ?",
                         [*(x for key in part for x in key), code],
-                    ).fetchall()
+                    )
+                    .fetchall()
                 )
         except sqlite3.Error as exc:
             raise CacheUnusable(str(exc)) from None
@@ -234,7 +262,11 @@ class CacheFile:
     def snapshot(self, key: str) -> str | None:
         """The blobs digest of a listing recorded under `key` (see cache_fleet.py)."""
         try:
-            row = self._conn.execute("SELECT blobs FROM snapshots WHERE key = ?", (key,)).fetchone()
+            row = (
+                self._reading()
+                .execute("SELECT blobs FROM snapshots WHERE key = ?", (key,))
+                .fetchone()
+            )
         except sqlite3.Error as exc:
             raise CacheUnusable(str(exc)) from None
         return None if row is None else str(row[0])
@@ -251,9 +283,11 @@ class CacheFile:
 
     def verdict(self, digest: str) -> bytes | None:
         try:
-            row = self._conn.execute(
-                "SELECT payload FROM verdicts WHERE digest = ?", (digest,)
-            ).fetchone()
+            row = (
+                self._reading()
+                .execute("SELECT payload FROM verdicts WHERE digest = ?", (digest,))
+                .fetchone()
+            )
         except sqlite3.Error as exc:
             raise CacheUnusable(str(exc)) from None
         return None if row is None else bytes(row[0])
@@ -276,7 +310,7 @@ class CacheFile:
             for start in range(0, len(client_ids), 500):
                 part = list(client_ids[start : start + 500])
                 marks = ", ".join("?" * len(part))
-                rows = self._conn.execute(
+                rows = self._reading().execute(
                     f"SELECT client_id, key, value FROM insync WHERE scope = ? "
                     f"AND client_id IN ({marks})",
                     [scope, *part],
@@ -308,7 +342,7 @@ class CacheFile:
     def counts(self) -> dict[str, int]:
         try:
             return {
-                table: self._conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                table: self._reading().execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                 for table in ("entries", "stamps", "verdicts", "snapshots", "insync")
             }
         except sqlite3.Error as exc:

@@ -1,14 +1,15 @@
 """Batches of client files handled in worker processes, for large trees on multi-core
 machines (issue 8). Each worker parses, resolves and runs the batch's task (plan, drift, count)
 itself, so only small results cross processes; the parent keeps the file order and merges
-problems. `jobs=1` turns it off."""
+problems. `jobs=1` turns it off. In one process, a `Staged` task's store reads for the next
+batch run in a helper thread while this batch is planned (issue 15)."""
 
 from __future__ import annotations
 
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from reconciler.desired.cache import CacheConfig, configure, current_config
 from reconciler.errors import Problem
@@ -76,18 +77,72 @@ def _run_chunk(
     return result, list(stream.problems), stream.owner_pairs(), len(files)
 
 
+class Staged(Generic[R]):
+    """A batch task in three stages: `prepare(stream, batch, *args)` (the batch's clients as
+    the task uses them), `fetch(stream, prepared, *args)` (what it reads of the stores and the
+    cache: safe to run in another thread, and waiting on I/O most of its time) and
+    `finish(stream, prepared, fetched, *args)` (the result). Called as a task, it runs the
+    three in turn; `serial_map` runs one batch's `fetch` while the previous batch finishes,
+    when `overlap(args)` says the stores allow it. Module-level stages keep it picklable."""
+
+    def __init__(
+        self,
+        name: str,
+        prepare: Callable[..., Any],
+        fetch: Callable[..., Any],
+        finish: Callable[..., R],
+        overlap: Callable[[tuple[Any, ...]], bool],
+    ) -> None:
+        self.__name__ = name
+        self.prepare, self.fetch, self.finish, self.overlap = prepare, fetch, finish, overlap
+
+    def __call__(self, stream: Any, batch: list[Any], *args: Any) -> R:
+        prepared = self.prepare(stream, batch, *args)
+        return self.finish(stream, prepared, self.fetch(stream, prepared, *args), *args)
+
+
 def serial_map(
     stream: Any, batches: Iterator[list[Any]], task: Callable[..., R], args: tuple[Any, ...]
 ) -> Iterator[R]:
     """`task(stream, batch, *args)` over each batch, in this process. A batch and its result
     are released before the next batch is read: between batches the cyclic GC runs once
     (load.py `no_gc`) and scans every object still alive that was allocated while it was off,
-    so a batch kept alive across it (its clients, its plans) costs a scan of each object."""
+    so a batch kept alive across it (its clients, its plans) costs a scan of each object.
+    (A `Staged` task keeps one batch more alive: the one whose reads are under way.)"""
+    if isinstance(task, Staged) and task.overlap(args):
+        yield from _overlapped(stream, batches, task, args)
+        return
     for batch in batches:
         result = task(stream, batch, *args)
         del batch
         yield result
         del result
+
+
+def _overlapped(
+    stream: Any, batches: Iterator[list[Any]], task: Staged[R], args: tuple[Any, ...]
+) -> Iterator[R]:
+    """`serial_map` of a Staged task: batch N+1 is read and prepared and its `fetch` started
+    in a helper thread, then batch N is finished (its fetch done meanwhile): the stores work
+    on one batch while this process plans the other. Results stay in batch order; an error
+    in a fetch is raised where its batch finishes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconciler-fetch") as pool:
+        ahead: tuple[Any, Future[Any]] | None = None
+        for batch in batches:
+            prepared = task.prepare(stream, batch, *args)
+            del batch
+            fetching = pool.submit(task.fetch, stream, prepared, *args)
+            if ahead is not None:
+                result = task.finish(stream, ahead[0], ahead[1].result(), *args)
+                ahead = None
+                yield result
+                del result
+            ahead = (prepared, fetching)
+            del prepared, fetching
+        if ahead is not None:
+            yield task.finish(stream, ahead[0], ahead[1].result(), *args)
 
 
 def parallel_map(

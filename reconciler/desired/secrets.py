@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from reconciler.desired.cache_codec import LazyModules
 from reconciler.desired.schema import secret_ref_validator
 from reconciler.desired.yamlsafe import YamlFile
 from reconciler.errors import Problem, ReconcilerError
@@ -253,6 +254,8 @@ class SecretResolver:
         self, client: ClientDesired, sensitive: Mapping[str, Collection[tuple[str, ...]]]
     ) -> tuple[ClientDesired, list[str]]:
         """The client with every reference replaced by its value, and why any could not be."""
+        if isinstance(client.modules, LazyModules) and not client.modules.refs:
+            return client, []  # from the cache, with no reference anywhere (most clients)
         problems: list[str] = []
         sources: list[str | None] = []
         modules: dict[str, DesiredModule] = {}  # the modules with references, resolved
@@ -282,7 +285,9 @@ class SecretResolver:
             return client, problems
         known = None if None in sources else "\0".join(s for s in sources if s is not None)
         self.sources[client.client_id] = known
-        return replace(client, modules={**client.modules, **modules}), problems
+        kept = client.modules
+        every = kept.replaced(modules) if isinstance(kept, LazyModules) else {**kept, **modules}
+        return replace(client, modules=every), problems
 
     def _source(self, ref: Mapping[str, JSON]) -> str | None:
         """The stamp of a resolved reference's file; None for an environment variable."""

@@ -137,6 +137,17 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection whose reads all see one state of the stores: on PostgreSQL a REPEATABLE
+    READ, READ ONLY transaction (SQLite: one transaction, which reads one state too)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin():
+            yield conn
+
+
 def dispose_engines() -> None:
     """Close every cached engine (tests, and processes that fork)."""
     with _engines_lock:

@@ -68,7 +68,8 @@ def plan_client(
         name=desired.name,
         file=desired.file,
         strategy=desired.strategy,
-        live_fingerprint=live.fingerprint(),
+        # What apply's stale check compares; a plan without changes is never applied.
+        live_fingerprint=live.fingerprint() if changes else "",
         live=live,
         target=target,
     )

@@ -81,3 +81,24 @@ def test_sqlite_pragmas(sqlite_store_bare: str) -> None:
 def test_plain_postgresql_url_uses_psycopg() -> None:
     engine = make_engine("postgresql://app@127.0.0.1:1/db")
     assert engine.url.drivername == "postgresql+psycopg"
+
+
+def test_a_snapshot_reads_one_state_of_the_stores(store_url: str) -> None:
+    """A plan batch's fingerprints and rows are read in one snapshot (issue 15): a write that
+    lands between them is not seen by the second read, so no plan is remembered under a
+    fingerprint of other rows."""
+    from sqlalchemy import text
+
+    from reconciler.live.engine import snapshot
+    from tests.helpers import raw_connect
+
+    query = text("SELECT count(*) FROM reconciler_client_modules")
+    with raw_connect(store_url) as writer, snapshot(make_engine(store_url)) as conn:
+        before = conn.execute(query).scalar_one()
+        writer.execute(
+            "INSERT INTO reconciler_client_modules (client_id, module_id, enabled, settings) "
+            "VALUES ('11111111-1111-1111-1111-111111111111', 'chat', true, '{}')"
+        )
+        assert conn.execute(query).scalar_one() == before  # the same state as the first read
+    with make_engine(store_url).connect() as fresh:
+        assert fresh.execute(query).scalar_one() == before + 1
