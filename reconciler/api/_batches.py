@@ -117,7 +117,7 @@ def _fetch(
     fetched = Fetched()
     if not chosen.clients or chosen.unresolved:
         return fetched
-    memo = InSync.of(stream.cache, f"plan adopt_only={adopt_only}")
+    memo = InSync.of(stream.cache, f"plan adopt_only={adopt_only}", store_url)
     with snapshot(make_engine(store_url)) as conn:
         if memo is not None:
             ids = [c.client_id for c in chosen.clients]
@@ -159,7 +159,7 @@ def _finish(
         adopt_only=adopt_only,
         paths=paths,
     )
-    memo = InSync.of(stream.cache, f"plan adopt_only={adopt_only}")
+    memo = InSync.of(stream.cache, f"plan adopt_only={adopt_only}", store_url)
     if memo is not None and fetched.keys:
         changed = {p.client_id for p in plans}
         # Informational plans are remembered only in full (`paths`): `plan` replays them.
@@ -255,7 +255,7 @@ def drift(
     ids = [c.client_id for c in chosen]
     if not ids or unresolved:
         return [], unresolved
-    memo = InSync.of(stream.cache, "drift") if history_key() is None else None
+    memo = InSync.of(stream.cache, "drift", store_url) if history_key() is None else None
     keys: dict[str, str] = {}
     runs: dict[str, int] = {}
     known: dict[str, ClientDrift] = {}

@@ -25,6 +25,7 @@ import orjson
 from reconciler.desired.cache import DesiredCache, code_key
 from reconciler.desired.cache_codec import exact_json
 from reconciler.desired.cache_db import CacheUnusable, checksum
+from reconciler.live.engine import make_engine, store_key
 from reconciler.model import ClientDesired
 from reconciler.plan.model import ABSENT, ChangeKind, ClientPlan, change
 
@@ -44,14 +45,19 @@ _PLAN_CODE = (
 
 
 class InSync:
-    def __init__(self, cache: DesiredCache, task: str) -> None:
+    def __init__(self, cache: DesiredCache, task: str, store: str) -> None:
         self.cache = cache
-        self.scope = hashlib.sha1(f"{code_key(_PLAN_CODE)}:{task}".encode()).hexdigest()
+        scope = f"{code_key(_PLAN_CODE)}:{task}:{store}"
+        self.scope = hashlib.sha1(scope.encode()).hexdigest()
 
     @classmethod
-    def of(cls, cache: DesiredCache | None, task: str) -> InSync | None:
-        """The memo of one task (`plan adopt_only=False`, `drift`), None without a cache."""
-        return None if cache is None or cache.broken else cls(cache, task)
+    def of(cls, cache: DesiredCache | None, task: str, store_url: str) -> InSync | None:
+        """The memo of one task (`plan adopt_only=False`, `drift`) against one store (each
+        store's clients are remembered apart: planning against two stores in turn keeps
+        both), None without a cache."""
+        if cache is None or cache.broken:
+            return None
+        return cls(cache, task, store_key(make_engine(store_url)))
 
     def keys(
         self,

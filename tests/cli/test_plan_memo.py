@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from reconciler.desired import load, secrets
+from reconciler.live.engine import make_engine
+from reconciler.live.migrate import init
 from tests.cli.cli_helpers import EXAMPLE_IDS, copy_example, invoke
-from tests.helpers import add_clients, run_sql
+from tests.helpers import ORIGINAL_SQL, add_clients, raw_connect, run_sql
 
 pytestmark = pytest.mark.pg
 BRIGHT = EXAMPLE_IDS["bright-smiles"]
@@ -89,6 +91,25 @@ def test_memo_answers_only_while_live_rows_and_desired_files_are_the_same(
     profile.write_text(profile.read_text().replace("max_workflows: 5", "max_workflows: 6"))
     edited, _ = _check(capsys, pg_store, desired)
     assert edited != before
+
+
+def test_each_store_keeps_its_own_memo(
+    pg_store: str, pg_store_bare: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two stores holding the same client ids, planned in turn from one tree: neither store's
+    remembered clients push out the other's."""
+    other = pg_store_bare
+    with raw_connect(other) as conn:
+        conn.execute(ORIGINAL_SQL.read_text())
+    init(make_engine(other))
+    desired = str(copy_example(tmp_path))
+    for store in (pg_store, other):
+        add_clients(store, EXAMPLE_IDS.values())
+        assert invoke(capsys, "apply", "--yes", "--store", store, "--dir", desired).code == 0
+        _check(capsys, store, desired)  # records the store's unchanged clients
+    for store in (pg_store, other, pg_store):
+        _, remembered = _check(capsys, store, desired)
+        assert remembered >= 3, store
 
 
 def _drift(capsys: pytest.CaptureFixture[str], store: str, desired: str) -> tuple[str, int]:

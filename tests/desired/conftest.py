@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from reconciler.live.engine import dispose_engine
+from tests.desired.cache_helpers import own_cache_config, sqlite_store
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "desired"
 BASE = FIXTURES / "base"
@@ -49,3 +52,18 @@ def overlay(rule: Path) -> dict[str, bytes]:
         for f in sorted(rule.rglob("*"))
         if f.is_file() and f.name != "expected.txt"
     }
+
+
+@pytest.fixture
+def own_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The desired cache in a directory of the test's own, its settings restored after."""
+    with own_cache_config(monkeypatch):
+        yield
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[str]:
+    """An initialised SQLite store in the test's tmp_path (the cache tests' store)."""
+    url = sqlite_store(tmp_path / "store.db")
+    yield url
+    dispose_engine(url)

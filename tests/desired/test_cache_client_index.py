@@ -6,18 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from reconciler.live.engine import dispose_engine
 from tests.cli.cli_helpers import EXAMPLE, EXAMPLE_IDS, Result, invoke
 from tests.desired.cache_helpers import (
     assert_same,
     command,
-    own_cache_config,
-    sqlite_store,
     warm_and_cold,
 )
 from tests.git_helpers import commit_all, example_repo
@@ -26,17 +22,7 @@ ACME, BRIGHT = EXAMPLE_IDS["acme-dental"], EXAMPLE_IDS["bright-smiles"]
 NEW_ID = "11111111-2222-4333-8444-555555555555"
 
 
-@pytest.fixture(autouse=True)
-def _cache_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    with own_cache_config(monkeypatch):
-        yield
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[str]:
-    url = sqlite_store(tmp_path / "store.db")
-    yield url
-    dispose_engine(url)
+pytestmark = pytest.mark.usefixtures("own_cache")  # tests/desired/conftest.py
 
 
 @pytest.fixture

@@ -30,7 +30,6 @@ from tests.desired.cache_helpers import (
     assert_same,
     cache_file,
     command,
-    own_cache_config,
     sqlite_store,
     warm_and_cold,
 )
@@ -51,10 +50,7 @@ VERSIONS = ["0.9.2", "1.0.0", "1.3.0", "1.5.0", "2.3.1", "3.1.2", "9.9.9", "not-
 Mutation = Callable[[Path, random.Random], str]
 
 
-@pytest.fixture(autouse=True)
-def _cache_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    with own_cache_config(monkeypatch):
-        yield
+pytestmark = pytest.mark.usefixtures("own_cache")  # tests/desired/conftest.py
 
 
 def _load(path: Path) -> Any:

@@ -12,20 +12,17 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from reconciler.desired.cache_db import checksum
-from reconciler.live.engine import dispose_engine
 from tests.cli.cli_helpers import EXAMPLE, REPO, Result, invoke
 from tests.desired.cache_helpers import (
     assert_same,
     cache_file,
     command,
-    own_cache_config,
-    sqlite_store,
     warm_and_cold,
 )
 from tests.git_helpers import commit_all, example_repo, git
@@ -33,17 +30,7 @@ from tests.git_helpers import commit_all, example_repo, git
 ACME_FILE = "clients/acme-dental.yaml"
 
 
-@pytest.fixture(autouse=True)
-def _cache_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    with own_cache_config(monkeypatch):
-        yield
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[str]:
-    url = sqlite_store(tmp_path / "store.db")
-    yield url
-    dispose_engine(url)
+pytestmark = pytest.mark.usefixtures("own_cache")  # tests/desired/conftest.py
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,10 @@ import pytest
 from reconciler.desired import cache
 from reconciler.desired.cache_db import CacheFile
 from reconciler.desired.source import WorkingTree
-from reconciler.live.engine import dispose_engine
 from tests.cli.cli_helpers import EXAMPLE, EXAMPLE_IDS, Result, invoke
 from tests.desired.cache_helpers import (
     assert_same,
     command,
-    own_cache_config,
-    sqlite_store,
     warm_and_cold,
 )
 
@@ -34,17 +30,7 @@ ACME_FILE = "clients/acme-dental.yaml"
 BY_LISTING = "cache index, listing unchanged"
 
 
-@pytest.fixture(autouse=True)
-def _cache_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    with own_cache_config(monkeypatch):
-        yield
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[str]:
-    url = sqlite_store(tmp_path / "store.db")
-    yield url
-    dispose_engine(url)
+pytestmark = pytest.mark.usefixtures("own_cache")  # tests/desired/conftest.py
 
 
 @pytest.fixture
