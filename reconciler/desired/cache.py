@@ -108,6 +108,7 @@ class DesiredCache:
         # clients/ be recorded (cache_fleet.py).
         self.stats: dict[str, tuple[int, int, int, int]] = {}
         self.stamped = True
+        self._deps_of: dict[str, str] = {}  # an entry's profiles (JSON) -> their deps key
 
     @property
     def broken(self) -> bool:
@@ -241,8 +242,10 @@ class DesiredCache:
 
     def _valid(self, entry: Entry) -> Outcome | None:
         try:
-            profiles = orjson.loads(entry.profiles)
-            if entry.deps != self.deps(profiles):
+            deps = self._deps_of.get(entry.profiles)
+            if deps is None:  # a fleet uses a few lists of profiles: each is hashed once
+                deps = self._deps_of[entry.profiles] = self.deps(orjson.loads(entry.profiles))
+            if entry.deps != deps:
                 return None
             return decode(entry.payload)
         except (ValueError, TypeError, KeyError) as exc:  # a row that decodes wrong: never trusted

@@ -68,11 +68,13 @@ class Outcome:
 
 def _client_json(c: ClientDesired) -> list[Any]:
     """The client without its modules (`_modules_json`: stored apart, decoded on access)."""
-    return [c.client_id, c.name, c.file, c.profiles, c.strategy, None, c.overrides, c.labels]
+    return [c.client_id, c.name, c.file, c.profiles, c.strategy, 0, c.overrides, c.labels]
 
 
 def _modules_json(c: ClientDesired) -> dict[str, list[Any]]:
-    return {k: [m.enabled, m.version, m.settings, m.strategy] for k, m in c.modules.items()}
+    """Each module as [enabled, version, settings, strategy], "" for no strategy of its own (a
+    strategy is never empty): most modules' JSON then holds no null (see exact_json)."""
+    return {k: [m.enabled, m.version, m.settings, m.strategy or ""] for k, m in c.modules.items()}
 
 
 def _client(data: list[Any], modules: bytes) -> ClientDesired:
@@ -124,7 +126,7 @@ class LazyModules(Mapping[str, DesiredModule]):
         if module is None:
             enabled, version, settings, strategy = self._raw[key]
             module = self._built[key] = DesiredModule(
-                enabled=enabled, version=version, settings=settings, strategy=strategy
+                enabled=enabled, version=version, settings=settings, strategy=strategy or None
             )
         return module
 
@@ -157,9 +159,31 @@ def encode(outcome: Outcome) -> bytes | None:
     return None if modules is None else head + b"\n" + modules
 
 
+# Types orjson would write as something else than what reads back (a date as a string, a
+# dataclass as an object, a str or int subclass as its base type): it refuses them instead.
+_STRICT = (
+    orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
 def exact_json(data: Any) -> bytes | None:
     """`data` as compact JSON that orjson reads back exactly, or None when JSON cannot carry
-    it (a float that is not finite, an integer beyond 64 bits, a lone surrogate)."""
+    it (a float that is not finite, an integer beyond 64 bits, a lone surrogate). Written by
+    orjson where that is exact: the values are plain JSON types (read from YAML or JSON: no
+    UUID or enum, which orjson would write as strings); orjson refuses integers beyond 64
+    bits, keys that are not strings and lone surrogates, and writes NaN and the infinities as
+    null: data whose JSON holds a null is written by the standard library, which refuses
+    those. (What orjson refuses would not read back as it was: it is not cached.)"""
+    try:
+        payload = orjson.dumps(data, option=_STRICT)
+    except orjson.JSONEncodeError:
+        return None
+    return _exact_stdlib(data) if b"null" in payload else payload
+
+
+def _exact_stdlib(data: Any) -> bytes | None:
     try:
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         payload = text.encode()  # a lone surrogate cannot be UTF-8: UnicodeEncodeError

@@ -4,6 +4,7 @@ cache file read from a plan's helper thread."""
 
 from __future__ import annotations
 
+import datetime
 import threading
 from pathlib import Path
 
@@ -29,6 +30,7 @@ def _client(password: object) -> ClientDesired:
         modules={
             "mail": DesiredModule(version="1.0.0", settings={"smtp": {"password": password}}),
             "chat": DesiredModule(enabled=False, version="2.0.0", settings={"n": [1, 2.5, None]}),
+            "forms": DesiredModule(version="3.1.0", settings={"é": -0.0}, strategy="replace"),
         },
         overrides={"theme": {"color": "#fff"}},
         labels={"tier": "gold"},
@@ -128,3 +130,30 @@ def _read_closed(cache: CacheFile, failed: list[BaseException]) -> None:
         cache.insync_keys("scope", ["c1"])
     except CacheUnusable as exc:
         failed.append(exc)
+
+
+@pytest.mark.parametrize(
+    ("value", "cached"),
+    [
+        ({"a": None, "b": [1e300, -0.0, "ü\u2028"]}, True),  # a null: checked the slow way, exact
+        ({"a": float("nan")}, False),  # orjson would write null
+        ({"a": float("inf")}, False),
+        ({"a": datetime.date(2026, 12, 1)}, False),  # orjson would write a string
+        ({1: "int key"}, False),  # json would write "1"
+        ({"a": 2**64}, False),  # beyond 64 bits
+        ({"a": "\ud800"}, False),  # a lone surrogate
+        ({"a": "1234567890123456789", "b": 2**64 - 1}, True),  # orjson reads u64 back as int
+        ({"a": "1234567890123456789", "b": 2**64 - 1, "c": None}, False),  # json's, 19+ digits
+    ],
+)
+def test_only_settings_json_carries_back_exactly_are_cached(value: object, cached: bool) -> None:
+    client = ClientDesired(
+        client_id="c1",
+        modules={"m": DesiredModule(version="1.0.0", settings=value)},  # type: ignore[arg-type]
+    )
+    payload = encode(Outcome(client, [], "c1", "", ()))
+    assert (payload is not None) == cached
+    if payload is not None:
+        decoded = decode(payload).client
+        assert decoded is not None
+        assert decoded.modules["m"].settings == value
