@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -90,6 +93,49 @@ def run_git_together(
             )
         outputs.append(out)
     return outputs
+
+
+# `plan --changed-since`'s git work started ahead (see changed_ahead), by its arguments.
+_AHEAD: dict[tuple[str, str, str | None], Future[tuple[Repo, list[str]]]] = {}
+
+
+@contextmanager
+def changed_ahead(desired_dir: str, since: str, ref: str | None) -> Iterator[None]:
+    """Start finding what changed since `since` (`changed_since`) in a helper thread: git
+    walks the working tree while the command imports the store layer (`plan --changed-since`
+    at 100,000 clients: about 0.1 s of git beside 0.25 s of imports). An answer not taken
+    by the time the block ends is dropped (never served to a later call)."""
+    key = (desired_dir, since, ref)
+    found: Future[tuple[Repo, list[str]]] = Future()
+
+    def work() -> None:
+        try:
+            found.set_result(_changed_since(desired_dir, since, ref))
+        except BaseException as exc:  # raised where the answer is taken, as if found there
+            found.set_exception(exc)
+
+    _AHEAD[key] = found
+    threading.Thread(target=work, name="reconciler-git", daemon=True).start()
+    try:
+        yield
+    finally:
+        if _AHEAD.get(key) is found:
+            del _AHEAD[key]
+
+
+def changed_since(desired_dir: str, since: str, ref: str | None) -> tuple[Repo, list[str]]:
+    """The repository of `desired_dir` and the paths under `desired_dir` (relative to it)
+    that differ between the commit `since` names and `ref` (None: the working tree, untracked
+    files included); started ahead by `changed_ahead` when it was called."""
+    ahead = _AHEAD.pop((desired_dir, since, ref), None)
+    return _changed_since(desired_dir, since, ref) if ahead is None else ahead.result()
+
+
+def _changed_since(desired_dir: str, since: str, ref: str | None) -> tuple[Repo, list[str]]:
+    repo = Repo.containing(desired_dir, purpose="--changed-since")
+    base_commit = repo.resolve(since)
+    head = repo.resolve(ref) if ref else None
+    return repo, repo.changed_paths(base_commit, head, repo.prefix_of(desired_dir))
 
 
 def _split_z(out: bytes) -> list[str]:

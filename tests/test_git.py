@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ReconcilerError
-from reconciler.git import BlobReader, Repo, TreeEntry, clean_env, run_git
+from reconciler.git import (
+    BlobReader,
+    Repo,
+    TreeEntry,
+    changed_ahead,
+    changed_since,
+    clean_env,
+    run_git,
+)
 from tests.git_helpers import commit_all, git, init_repo
 
 
@@ -172,3 +180,33 @@ def test_run_git_failure_names_the_command(repo: Path) -> None:
     with pytest.raises(ReconcilerError) as err:
         run_git(["cat-file", "-t", "deadbeef"], cwd=repo, what="cannot read")
     assert err.value.message.startswith("cannot read: `git cat-file -t deadbeef`: fatal: ")
+
+
+def test_changed_paths_found_ahead_equal_those_found_in_place(repo: Path) -> None:
+    """`plan --changed-since` starts git before importing the store layer (issue 15)."""
+    state = str(repo / "state")
+    (repo / "state" / "clients" / "c.yaml").write_text("client_id: c\n")  # untracked
+    (repo / "state" / "clients" / "a.yaml").write_text("client_id: a2\n")  # modified
+    in_place = changed_since(state, "v1", None)
+    with changed_ahead(state, "v1", None):
+        ahead = changed_since(state, "v1", None)
+    assert ahead[1] == in_place[1] == ["clients/a.yaml", "clients/b.yaml", "clients/c.yaml"]
+    assert ahead[0] == in_place[0] == Repo.containing(state)
+
+
+def test_an_answer_found_ahead_is_never_served_after_its_command(repo: Path) -> None:
+    state = str(repo / "state")
+    with changed_ahead(state, "HEAD", None):
+        pass  # the command failed before it asked (a bad --store, say)
+    (repo / "state" / "clients" / "c.yaml").write_text("client_id: c\n")
+    assert changed_since(state, "HEAD", None)[1] == ["clients/c.yaml"]
+
+
+def test_a_git_error_found_ahead_is_raised_where_the_answer_is_taken(repo: Path) -> None:
+    state = str(repo / "state")
+    with pytest.raises(ReconcilerError) as in_place:
+        changed_since(state, "no-such-rev", None)
+    with changed_ahead(state, "no-such-rev", None), pytest.raises(ReconcilerError) as ahead:
+        changed_since(state, "no-such-rev", None)
+    assert ahead.value.message == in_place.value.message
+    assert ahead.value.message == f"unknown git revision 'no-such-rev' in {repo}"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
 
 from reconciler import render
-from reconciler.api import heap
-from reconciler.api.plan import plan, save_plan
 from reconciler.cli import options
 from reconciler.errors import EXIT_CHANGES, EXIT_OK
 from reconciler.render.escape import term
@@ -64,30 +63,38 @@ def plan_cmd(
       reconciler plan --changed-since origin/main --format markdown   # CI on a PR
       reconciler plan --shard auto --results plan-$JOB_COMPLETION_INDEX.json  # one shard
     """
-    # The plan is kept to the end of the command: the collector does not traverse it again
-    # while it is written (api/heap.py).
-    with heap.kept() as keep:
-        with fleet_progress("plan") as on_progress:
-            planned = plan(
-                store_url,
-                desired_dir,
-                ref=ref,
-                client_ids=client_ids,
-                shard=shard,
-                changed_since=changed_since,
-                jobs=jobs,
-                adopt_only=adopt_only,
-                on_progress=on_progress,
-            )
-        keep()
-        if out_file:
-            save_plan(planned, out_file, desired_dir=desired_dir, ref=ref)
-            click.echo(f"saved plan to {term(out_file)}", err=True)
-        if results_file:
-            from reconciler.api.merge import write_results  # only with --results
+    with contextlib.ExitStack() as stack:
+        if changed_since is not None:  # git walks the tree while the store layer is imported
+            from reconciler.git import changed_ahead
 
-            write_results(results_file, planned, shard=shard, store_url=store_url)
-        render.write(planned, fmt, sys.stdout)
-        if detailed_exitcode and planned.has_changes:
-            return EXIT_CHANGES
-        return EXIT_OK
+            stack.enter_context(changed_ahead(desired_dir, changed_since, ref))
+        from reconciler.api import heap
+        from reconciler.api.plan import plan, save_plan
+
+        # The plan is kept to the end of the command: the collector does not traverse it again
+        # while it is written (api/heap.py).
+        with heap.kept() as keep:
+            with fleet_progress("plan") as on_progress:
+                planned = plan(
+                    store_url,
+                    desired_dir,
+                    ref=ref,
+                    client_ids=client_ids,
+                    shard=shard,
+                    changed_since=changed_since,
+                    jobs=jobs,
+                    adopt_only=adopt_only,
+                    on_progress=on_progress,
+                )
+            keep()
+            if out_file:
+                save_plan(planned, out_file, desired_dir=desired_dir, ref=ref)
+                click.echo(f"saved plan to {term(out_file)}", err=True)
+            if results_file:
+                from reconciler.api.merge import write_results  # only with --results
+
+                write_results(results_file, planned, shard=shard, store_url=store_url)
+            render.write(planned, fmt, sys.stdout)
+            if detailed_exitcode and planned.has_changes:
+                return EXIT_CHANGES
+            return EXIT_OK

@@ -24,7 +24,7 @@ from collections.abc import Collection
 from reconciler.desired.load import DesiredStream, collect
 from reconciler.desired.source import GitRevision, Source, WorkingTree
 from reconciler.errors import ReconcilerError
-from reconciler.git import Repo
+from reconciler.git import changed_since
 from reconciler.model import DesiredState, rename_map
 from reconciler.plan import changed as ch
 
@@ -66,11 +66,7 @@ def changed_clients(
 ) -> tuple[DesiredState, ch.ChangedSince]:
     """The current desired state (holding at least the changed clients) and what was compared;
     see `api.changed_clients`."""
-    repo = Repo.containing(desired_dir, purpose="--changed-since")
-    base_commit = repo.resolve(since)
-    paths = repo.changed_paths(
-        base_commit, repo.resolve(ref) if ref else None, repo.prefix_of(desired_dir)
-    )
+    repo, paths = changed_since(desired_dir, since, ref)
     changes = ch.classify_paths(paths)
     head_source: Source = (
         GitRevision(desired_dir, ref, repo=repo) if ref else WorkingTree(desired_dir)
