@@ -111,8 +111,9 @@ def main(argv: list[str] | None = None) -> int:
                 first_ms = measure(client, path, 1)[0]
                 median, _, _ = measure(client, path, 5)
                 print(
-                    f"{label:<27} server {first_ms:.1f} ms first (fills the plan/masker/run "
-                    f"caches), then {median:.1f} ms median"
+                    f"{label:<27} server {first_ms:.1f} ms first (fills the masker/run caches; "
+                    f"a client page plans its client alone until the fleet's plan is made), "
+                    f"then {median:.1f} ms median"
                 )
             median, worst, wall = measure(client, "/api/drift", max(3, args.rounds // 10))
             print(

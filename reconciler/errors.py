@@ -60,6 +60,16 @@ class ReconcilerError(Exception):
         return self.message
 
 
+class UnknownClients(ReconcilerError):
+    """`--client` ids (`client_ids`) that no client file of the desired state has."""
+
+    def __init__(self, client_ids: Iterable[str], *, hint: str = "") -> None:
+        self.client_ids = tuple(sorted(client_ids))
+        super().__init__(
+            f"client(s) not in the desired state: {', '.join(self.client_ids)}", hint=hint
+        )
+
+
 class ValidationFailed(ReconcilerError):
     """The desired state has problems; `problems` lists all of them, sorted, and `counts` how
     many files of each kind were read (clients, modules, profiles) for `validate`'s summary."""

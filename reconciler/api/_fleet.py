@@ -15,7 +15,7 @@ from reconciler.desired.cache_fleet import claimed_files
 from reconciler.desired.load import DesiredStream
 from reconciler.desired.parallel import default_jobs
 from reconciler.desired.source import GitRevision, WorkingTree
-from reconciler.errors import ReconcilerError
+from reconciler.errors import UnknownClients
 
 R = TypeVar("R")
 Progress = Callable[[int, int], None]  # (client files done, client files in all)
@@ -83,8 +83,8 @@ def walk(
     stream.finish()
     unknown = sorted(set(client_ids) - stream.client_ids)
     if unknown:
-        raise ReconcilerError(
-            f"client(s) not in the desired state: {', '.join(unknown)}",
+        raise UnknownClients(
+            unknown,
             hint=f"client ids are the client_id of files under {stream.source.root}/clients/",
         )
 

@@ -10,7 +10,8 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from reconciler import __version__, api
-from reconciler.errors import Problem, ReconcilerError
+from reconciler.errors import Problem, ReconcilerError, UnknownClients
 from reconciler.live.engine import display_url, make_engine
 from reconciler.model import JSON
 from reconciler.plan.drift import CLASSES, LABELS
+from reconciler.plan.model import Plan
 from reconciler.plan.rows import show
 from reconciler.redact import redact_urls
 from reconciler.results import ApplyReport, RunMeta
@@ -90,6 +92,34 @@ class Dashboard:
             self.config.store_url, self.config.desired_dir
         ).to_json()
         return report
+
+    def client_drift(self, client_id: str) -> tuple[dict[str, JSON] | None, datetime | None]:
+        """One client's drift entry (None: not in the desired state) and when it was
+        classified: from the fleet's report once it is classified, else classified alone
+        now (the client-id index: a client page before the fleet's first classification
+        costs one client, not the fleet)."""
+        view = self.fleet.peek()
+        if view is not None:
+            return view.client(client_id), view.computed_at
+        try:
+            report = api.drift(
+                self.config.store_url, self.config.desired_dir, client_ids=[client_id]
+            )
+        except UnknownClients:
+            return None, None
+        clients: list[dict[str, JSON]] = report.to_json()["clients"]
+        return (clients[0] if clients else None), datetime.now(UTC)
+
+    def client_plan(self, client_id: str) -> tuple[Plan, datetime | None, bool]:
+        """One client's pending plan, when it was made and whether it is the fleet's plan's
+        (else planned alone now, as `client_drift`)."""
+        fleet_plan: Plan | None = self.plan.peek()
+        if fleet_plan is None:
+            alone = api.plan(self.config.store_url, self.config.desired_dir, client_ids=[client_id])
+            return alone, datetime.now(UTC), False
+        mine = tuple(c for c in fleet_plan.clients if c.client_id == client_id)
+        plan = replace(fleet_plan, clients=mine, unchanged=0 if mine else 1)
+        return plan, self.plan.computed_at, True
 
     def warm(self) -> None:
         """Classify the fleet, then plan it, in the background now, so that the first visitors

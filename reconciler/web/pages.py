@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -76,17 +75,14 @@ def client_page(request: Request) -> Response:
     board = dashboard(request)
     cfg = board.config
     client_id = request.path_params["client_id"]
-    view = board.fleet.get()
-    drift = view.client(client_id)
+    drift, computed_at = board.client_drift(client_id)
     if drift is None:
         raise not_found(
             f"client {client_id} is not in the desired state",
             "the overview lists every client of the desired state; refresh it after a change",
         )
-    fleet_plan: Plan = board.plan.get()
-    mine = tuple(c for c in fleet_plan.clients if c.client_id == client_id)
-    plan = replace(fleet_plan, clients=mine, unchanged=0 if mine else 1)
-    settings = fleet_plan.settings
+    plan, plan_at, fleets = board.client_plan(client_id)
+    settings = plan.settings
     # The cached plan's settings and masker spare a reload of the desired state (seconds for
     # a large fleet); the live state itself is read now.
     report = api.status(
@@ -99,12 +95,13 @@ def client_page(request: Request) -> Response:
     context = {
         "title": drift["name"] or client_id,
         "drift": drift,
-        "computed_at": view.computed_at,
+        "computed_at": computed_at,
         "client": report.clients[0] if report.clients else None,
         "warnings": report.warnings,
         "plan_lines": plan_lines(plan),
         "has_changes": bool(plan.clients),
-        "plan_at": board.plan.computed_at,
+        "plan_at": plan_at,
+        "fleets_plan": fleets,
         "runs": runs,
         "rollouts": client_rollouts(cfg.store_url, client_id),
     }

@@ -198,3 +198,33 @@ def test_run_page_is_paginated(fleet: Fleet) -> None:
     assert shown[:3] == [everyone[0:2], everyone[2:4], everyone[4:5]]
     assert shown[3] == shown[2]  # clamped to the last page
     assert "Clients 3–4 of 5." in pages[1]
+
+
+def test_a_client_page_before_the_fleet_is_classified_costs_one_client(fleet: Fleet) -> None:
+    """Issue 15: the first client page of a started dashboard classifies and plans that client
+    alone (the cache's client-id index), and says so; it equals the page made from the fleet's
+    report and plan once they are there."""
+    from reconciler.web.board import Dashboard
+
+    config = ServeConfig(store_url=fleet.store_url, desired_dir=fleet.desired_dir, token=TOKEN)
+    board = Dashboard(config)
+    alone_drift, _ = board.client_drift(DRIFTED)
+    alone_plan, _, fleets = board.client_plan(DRIFTED)
+    assert (board.fleet.peek(), board.plan.peek(), fleets) == (None, None, False)
+    assert board.client_drift("00000000-0000-0000-0000-000000000000") == (None, None)
+    board.fleet.get()
+    board.plan.get()
+    from_fleet_drift, _ = board.client_drift(DRIFTED)
+    from_fleet_plan, _, fleets = board.client_plan(DRIFTED)
+    assert fleets
+    assert alone_drift == from_fleet_drift
+    assert alone_drift is not None
+    assert alone_drift["classes"] == ["drifted"]
+    assert [c.to_json() for c in alone_plan.clients] == [
+        c.to_json() for c in from_fleet_plan.clients
+    ]
+    assert [c.client_id for c in alone_plan.clients] == [DRIFTED]
+    with serving(config) as url, httpx.Client(base_url=url, timeout=30) as http:
+        page = http.get(f"/clients/{DRIFTED}")
+    assert page.status_code == 200
+    assert "for this client alone (the fleet's plan is still being made)" in page.text
