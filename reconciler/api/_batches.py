@@ -89,6 +89,10 @@ class Fetched:
     lives: dict[str, ClientLive] = field(default_factory=dict)
 
 
+def _plan_memo(stream: DesiredStream, adopt_only: bool, store_url: str) -> InSync | None:
+    return InSync.of(stream.cache, f"plan adopt_only={adopt_only}", store_url)
+
+
 def _prepare(
     stream: DesiredStream,
     batch: list[ClientDesired],
@@ -117,7 +121,7 @@ def _fetch(
     fetched = Fetched()
     if not chosen.clients or chosen.unresolved:
         return fetched
-    memo = InSync.of(stream.cache, f"plan adopt_only={adopt_only}", store_url)
+    memo = _plan_memo(stream, adopt_only, store_url)
     with snapshot(make_engine(store_url)) as conn:
         if memo is not None:
             ids = [c.client_id for c in chosen.clients]
@@ -159,7 +163,7 @@ def _finish(
         adopt_only=adopt_only,
         paths=paths,
     )
-    memo = InSync.of(stream.cache, f"plan adopt_only={adopt_only}", store_url)
+    memo = _plan_memo(stream, adopt_only, store_url)
     if memo is not None and fetched.keys:
         changed = {p.client_id for p in plans}
         # Informational plans are remembered only in full (`paths`): `plan` replays them.
@@ -195,19 +199,12 @@ def _plan_result(
 
 
 def _counted_result(
-    stream: DesiredStream,
-    chosen: Chosen,
-    fetched: Fetched,
-    store_url: str,
-    client_ids: Sequence[str],
-    shard: str | None,
-    adopt_only: bool,
-    show_all: int,
-    shown: int,
+    stream: DesiredStream, chosen: Chosen, fetched: Fetched, *args: Any
 ) -> tuple[list[ClientPlan], int, list[Violation], list[str], dict[str, ClientDesired]]:
-    args = (store_url, client_ids, shard, adopt_only)
+    """`args`: `plan`'s (store_url, client_ids, shard, adopt_only), then show_all, shown."""
+    *planning, show_all, shown = args
     plans, unchanged, violations, unresolved, clients = _finish(
-        stream, chosen, fetched, *args, paths=not stream.policies
+        stream, chosen, fetched, *planning, paths=not stream.policies
     )
     kept = plans if len(plans) <= show_all else plans[:shown]  # plans are in client id order
     by_id = {c.client_id: c for c in clients}
