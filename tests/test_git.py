@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler import git as git_module
 from reconciler.errors import ReconcilerError
 from reconciler.git import (
     BlobReader,
@@ -197,7 +198,8 @@ def test_changed_paths_found_ahead_equal_those_found_in_place(repo: Path) -> Non
 def test_an_answer_found_ahead_is_never_served_after_its_command(repo: Path) -> None:
     state = str(repo / "state")
     with changed_ahead(state, "HEAD", None):
-        pass  # the command failed before it asked (a bad --store, say)
+        git_module._AHEAD[(state, "HEAD", None)].result()  # found, before the tree changes
+        # ... and the command failed before it asked (a bad --store, say)
     (repo / "state" / "clients" / "c.yaml").write_text("client_id: c\n")
     assert changed_since(state, "HEAD", None)[1] == ["clients/c.yaml"]
 
