@@ -230,76 +230,117 @@ plan = Staged("plan", _prepare, _fetch, _plan_result, _on_postgresql)
 plan_counted = Staged("plan_counted", _prepare, _fetch, _counted_result, _on_postgresql)
 
 
-def drift(
-    stream: DesiredStream,
-    batch: list[ClientDesired],
-    store_url: str,
-    client_ids: Sequence[str],
-    shard: str | None,
-    shown: ShownPaths,
-) -> tuple[list[ClientDrift], list[str]]:
-    """`drift`: the drift class of each client of a batch (files as `shown`), and the secret
-    references that cannot be resolved (then nothing is classified). A client classified
-    before under the same desired key, live fingerprint and last run (and secret file stamps)
-    has the same classes and pending count again, unless it was drifted (the memo,
-    PostgreSQL, not with a history key: decrypting history is part of the comparison)."""
-    from reconciler.apply.history import last_applied, last_runs  # drift's own: run history
-    from reconciler.apply.sealing import history_key
-    from reconciler.plan.drift import DriftClass, classify
+@dataclass(slots=True)
+class DriftFetched:
+    """What drift reads of a batch: the memo's keys, each client's last run, the clients the
+    memo answers (classified again from what it remembered), and for the others their live
+    state and last applied snapshot."""
 
-    originals = select(batch, client_ids, shard)
-    chosen, unresolved, secrets = resolved(stream, originals)
-    ids = [c.client_id for c in chosen]
-    if not ids or unresolved:
-        return [], unresolved
-    memo = InSync.of(stream.cache, "drift", store_url) if history_key() is None else None
-    keys: dict[str, str] = {}
-    runs: dict[str, int] = {}
-    known: dict[str, ClientDrift] = {}
-    with make_engine(store_url).connect() as conn:
+    keys: dict[str, str] = field(default_factory=dict)
+    runs: dict[str, int] = field(default_factory=dict)
+    known: dict[str, ClientDrift] = field(default_factory=dict)
+    lives: dict[str, ClientLive] = field(default_factory=dict)
+    lasts: dict[str, tuple[int, ClientLive]] = field(default_factory=dict)
+
+
+def _drift_memo(stream: DesiredStream, store_url: str) -> InSync | None:
+    """The drift memo (PostgreSQL, not with a history key: decrypting history is part of the
+    comparison)."""
+    from reconciler.apply.sealing import history_key
+
+    return InSync.of(stream.cache, "drift", store_url) if history_key() is None else None
+
+
+def _drift_fetch(
+    stream: DesiredStream,
+    chosen: Chosen,
+    store_url: str,
+    _ids: Sequence[str],
+    _shard: str | None,
+    shown: ShownPaths,
+) -> DriftFetched:
+    """The memo's answers, and the live state and last snapshot of the rest, in one snapshot
+    of the stores (see `_fetch`). Runs in `serial_map`'s helper thread."""
+    from reconciler.apply.history import last_applied, last_runs  # drift's own: run history
+
+    fetched = DriftFetched()
+    ids = [c.client_id for c in chosen.clients]
+    if not ids or chosen.unresolved:
+        return fetched
+    memo = _drift_memo(stream, store_url)
+    with snapshot(make_engine(store_url)) as conn:
         fingerprints = live_fingerprints(conn, ids) if memo is not None else None
         if memo is not None and fingerprints is not None:
-            runs = last_runs(conn, ids)
+            fetched.runs = runs = last_runs(conn, ids)
             states = {cid: f"{fp}:{runs.get(cid)}" for cid, fp in fingerprints.items()}
-            keys = memo.keys(chosen, {c.client_id: c for c in originals}, states, secrets)
-            values = memo.found(keys)
+            originals = {c.client_id: c for c in chosen.originals}
+            fetched.keys = memo.keys(chosen.clients, originals, states, chosen.sources)
+            values = memo.found(fetched.keys)
             read = _Remembered()
-            for c in chosen:
+            for c in chosen.clients:
                 value = values.get(c.client_id)
                 again = None if value is None else read(c, runs.get(c.client_id), value, shown)
                 if again is not None:
-                    known[c.client_id] = again
-        rest = [cid for cid in ids if cid not in known]
-        lives = read_live(conn, rest) if rest else {}
-        lasts = last_applied(conn, rest, lives=lives) if rest else {}
-    log.debug("drift batch: %d clients, %d answered by the memo", len(ids), len(known))
-    if not rest:
-        return [known[cid] for cid in ids], []
+                    fetched.known[c.client_id] = again
+        rest = [cid for cid in ids if cid not in fetched.known]
+        if rest:
+            fetched.lives = read_live(conn, rest)
+            fetched.lasts = last_applied(conn, rest, lives=fetched.lives)
+    return fetched
+
+
+def _drift_finish(
+    stream: DesiredStream,
+    chosen: Chosen,
+    fetched: DriftFetched,
+    store_url: str,
+    _ids: Sequence[str],
+    _shard: str | None,
+    shown: ShownPaths,
+) -> tuple[list[ClientDrift], list[str]]:
+    from reconciler.plan.drift import DriftClass, classify
+
+    if not chosen.clients or chosen.unresolved:
+        return [], chosen.unresolved
+    known = fetched.known
+    log.debug("drift batch: %d clients, %d answered by the memo", len(chosen.clients), len(known))
+    if len(known) == len(chosen.clients):
+        return [known[c.client_id] for c in chosen.clients], []
     sensitive = sensitive_paths(stream.catalog)
     renames = rename_map(stream.catalog.values())
     results: list[ClientDrift] = []
     remembered: dict[str, str] = {}
     check = _Remembered()
-    for c in chosen:
+    for c in chosen.clients:
         if c.client_id in known:
             results.append(known[c.client_id])
             continue
         result = classify(
             c,
-            lives.get(c.client_id) or ClientLive(client_id=c.client_id),
-            lasts.get(c.client_id),
+            fetched.lives.get(c.client_id) or ClientLive(client_id=c.client_id),
+            fetched.lasts.get(c.client_id),
             legacy_defaults=stream.settings.legacy_defaults,
             sensitive=sensitive,
             renames=renames,
         )
         results.append(replace(result, file=shown(result.file)) if shown.prefix else result)
-        if c.client_id in keys and DriftClass.DRIFTED not in result.classes:
+        if c.client_id in fetched.keys and DriftClass.DRIFTED not in result.classes:
             value = f"{','.join(sorted(result.classes))}:{result.pending_changes}"
-            if check(c, runs.get(c.client_id), value, None) == result:  # reads back exactly
+            last_run = fetched.runs.get(c.client_id)
+            if check(c, last_run, value, None) == result:  # reads back exactly
                 remembered[c.client_id] = value
+    memo = _drift_memo(stream, store_url)
     if memo is not None:
-        memo.remember(keys, remembered)
+        memo.remember(fetched.keys, remembered)
     return results, []
+
+
+# `drift`: (stream, batch, store_url, client_ids, shard, shown) -> the drift class of each
+# client of a batch (files as `shown`), and the secret references that cannot be resolved
+# (then nothing is classified). A client classified before under the same desired key, live
+# fingerprint and last run (and secret file stamps) has the same classes and pending count
+# again, unless it was drifted (the memo, PostgreSQL, not with a history key).
+drift = Staged("drift", _prepare, _drift_fetch, _drift_finish, _on_postgresql)
 
 
 class _Remembered:

@@ -108,3 +108,20 @@ def test_an_overlapped_plan_equals_one_planned_in_turn(
 def test_sqlite_stores_are_planned_in_turn(tmp_path: Path) -> None:
     assert not _batches.plan.overlap((f"sqlite:///{tmp_path}/store.db",))
     assert not _batches.plan_counted.overlap((f"sqlite:///{tmp_path}/store.db",))
+
+
+@pytest.mark.usefixtures("_small_batches")
+def test_an_overlapped_drift_report_equals_one_classified_in_turn(
+    pg_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desired = str(copy_example(tmp_path))
+    add_clients(pg_store, EXAMPLE_IDS.values())
+    applied = api.apply(pg_store, api.plan(pg_store, desired), force=True)
+    assert applied.ok
+    assert _batches.drift.overlap((pg_store,))
+    overlapped = api.drift(pg_store, desired, jobs=1).to_json()
+    again = api.drift(pg_store, desired, jobs=1).to_json()  # answered by the memo this time
+    monkeypatch.setattr(_batches.drift, "overlap", lambda _args: False)
+    in_turn = api.drift(pg_store, desired, jobs=1).to_json()
+    assert overlapped == in_turn == again
+    assert overlapped["summary"]["clients"] == len(EXAMPLE_IDS)
