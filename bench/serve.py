@@ -103,16 +103,15 @@ def main(argv: list[str] | None = None) -> int:
                     f"(wall {wall:.1f} ms)  target < 300 ms: {verdict}"
                 )
             some = client.get("/api/drift").json()["clients"][0]["client_id"]
-            for label, path in [
-                ("client page", f"/clients/{some}"),
-                ("history page", "/history"),
-                ("run page (run 1, 50/page)", "/runs/1"),
+            for label, path, first in [
+                ("client page", f"/clients/{some}", "plans this client alone: no fleet plan yet"),
+                ("history page", "/history", "fills the run cache"),
+                ("run page (run 1, 50/page)", "/runs/1", "fills the masker and run caches"),
             ]:
                 first_ms = measure(client, path, 1)[0]
                 median, _, _ = measure(client, path, 5)
                 print(
-                    f"{label:<27} server {first_ms:.1f} ms first (fills the masker/run caches; "
-                    f"a client page plans its client alone until the fleet's plan is made), "
+                    f"{label:<27} server {first_ms:.1f} ms first ({first}), "
                     f"then {median:.1f} ms median"
                 )
             median, worst, wall = measure(client, "/api/drift", max(3, args.rounds // 10))
