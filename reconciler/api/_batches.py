@@ -83,14 +83,11 @@ class Fetched:
     answers (`known`, with what it remembered: "" unchanged, or `remembered` plans), and the
     live state of the others."""
 
+    memo: InSync | None = None  # the plan memo the answers came from, which `_finish` fills
     keys: dict[str, str] = field(default_factory=dict)
     known: dict[str, str] = field(default_factory=dict)
     remembered: list[ClientPlan] = field(default_factory=list)
     lives: dict[str, ClientLive] = field(default_factory=dict)
-
-
-def _plan_memo(stream: DesiredStream, adopt_only: bool, store_url: str) -> InSync | None:
-    return InSync.of(stream.cache, f"plan adopt_only={adopt_only}", store_url)
 
 
 def _prepare(
@@ -121,7 +118,7 @@ def _fetch(
     fetched = Fetched()
     if not chosen.clients or chosen.unresolved:
         return fetched
-    memo = _plan_memo(stream, adopt_only, store_url)
+    fetched.memo = memo = InSync.of(stream.cache, f"plan adopt_only={adopt_only}", store_url)
     with snapshot(make_engine(store_url)) as conn:
         if memo is not None:
             ids = [c.client_id for c in chosen.clients]
@@ -141,9 +138,9 @@ def _finish(
     stream: DesiredStream,
     chosen: Chosen,
     fetched: Fetched,
-    store_url: str,
-    client_ids: Sequence[str],
-    shard: str | None,
+    _url: str,
+    _ids: Sequence[str],
+    _shard: str | None,
     adopt_only: bool,
     *,
     paths: bool = True,
@@ -163,7 +160,7 @@ def _finish(
         adopt_only=adopt_only,
         paths=paths,
     )
-    memo = _plan_memo(stream, adopt_only, store_url)
+    memo = fetched.memo
     if memo is not None and fetched.keys:
         changed = {p.client_id for p in plans}
         # Informational plans are remembered only in full (`paths`): `plan` replays them.
@@ -236,19 +233,12 @@ class DriftFetched:
     memo answers (classified again from what it remembered), and for the others their live
     state and last applied snapshot."""
 
+    memo: InSync | None = None  # the drift memo, which `_drift_finish` fills
     keys: dict[str, str] = field(default_factory=dict)
     runs: dict[str, int] = field(default_factory=dict)
     known: dict[str, ClientDrift] = field(default_factory=dict)
     lives: dict[str, ClientLive] = field(default_factory=dict)
     lasts: dict[str, tuple[int, ClientLive]] = field(default_factory=dict)
-
-
-def _drift_memo(stream: DesiredStream, store_url: str) -> InSync | None:
-    """The drift memo (PostgreSQL, not with a history key: decrypting history is part of the
-    comparison)."""
-    from reconciler.apply.sealing import history_key
-
-    return InSync.of(stream.cache, "drift", store_url) if history_key() is None else None
 
 
 def _drift_fetch(
@@ -262,12 +252,15 @@ def _drift_fetch(
     """The memo's answers, and the live state and last snapshot of the rest, in one snapshot
     of the stores (see `_fetch`). Runs in `serial_map`'s helper thread."""
     from reconciler.apply.history import last_applied, last_runs  # drift's own: run history
+    from reconciler.apply.sealing import history_key
 
     fetched = DriftFetched()
     ids = [c.client_id for c in chosen.clients]
     if not ids or chosen.unresolved:
         return fetched
-    memo = _drift_memo(stream, store_url)
+    # No drift memo with a history key: decrypting history is part of the comparison.
+    memo = InSync.of(stream.cache, "drift", store_url) if history_key() is None else None
+    fetched.memo = memo
     with snapshot(make_engine(store_url)) as conn:
         fingerprints = live_fingerprints(conn, ids) if memo is not None else None
         if memo is not None and fingerprints is not None:
@@ -293,7 +286,7 @@ def _drift_finish(
     stream: DesiredStream,
     chosen: Chosen,
     fetched: DriftFetched,
-    store_url: str,
+    _url: str,
     _ids: Sequence[str],
     _shard: str | None,
     shown: ShownPaths,
@@ -329,9 +322,8 @@ def _drift_finish(
             last_run = fetched.runs.get(c.client_id)
             if check(c, last_run, value, None) == result:  # reads back exactly
                 remembered[c.client_id] = value
-    memo = _drift_memo(stream, store_url)
-    if memo is not None:
-        memo.remember(fetched.keys, remembered)
+    if fetched.memo is not None:
+        fetched.memo.remember(fetched.keys, remembered)
     return results, []
 
 
